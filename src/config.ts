@@ -1,0 +1,50 @@
+/** Process configuration, read from the environment once and validated at the edge. */
+import path from 'node:path';
+import { z } from 'zod';
+import { parseContract } from './contracts/validate';
+import { DEFAULT_TASK_QUEUES } from './temporal/ids';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const Env = z.object({
+  REGATTA_HOME: z.string().min(1).default(path.join(PROJECT_ROOT, '.regatta')),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false']).default('false'),
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  REGATTA_CONTROL_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.control),
+  REGATTA_EXECUTION_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.execution),
+  REGATTA_SANDBOX_IMAGE: z.string().min(1).default('regatta-sandbox:dev'),
+  REGATTA_ARTIFACT_DIR: z.string().min(1).optional(),
+  REGATTA_GIT_PORT: z.coerce.number().int().min(1).max(65535).default(8480),
+});
+
+export interface RegattaConfig {
+  projectRoot: string;
+  home: string;
+  temporal: { address: string; namespace: string; apiKey?: string; tls: boolean; uiUrl: string };
+  queues: { control: string; execution: string };
+  sandboxImage: string;
+  artifactDir: string;
+  gitPort: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig {
+  const e = parseContract(Env, env, 'environment');
+  return {
+    projectRoot: PROJECT_ROOT,
+    home: e.REGATTA_HOME,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS === 'true' || e.TEMPORAL_API_KEY !== undefined,
+      uiUrl: e.TEMPORAL_UI_URL,
+    },
+    queues: { control: e.REGATTA_CONTROL_QUEUE, execution: e.REGATTA_EXECUTION_QUEUE },
+    sandboxImage: e.REGATTA_SANDBOX_IMAGE,
+    artifactDir: e.REGATTA_ARTIFACT_DIR ?? path.join(e.REGATTA_HOME, 'artifacts'),
+    gitPort: e.REGATTA_GIT_PORT,
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * The contracts both planes speak: every payload that crosses a workflow, activity or client
+ * boundary is one of these schemas. Workflow code imports this module, so it stays free of I/O.
+ */
+import { z } from 'zod';
+
+export const FAILURE_KINDS = ['infra', 'agent', 'verification', 'policy', 'budget', 'timeout'] as const;
+export const FailureKind = z.enum(FAILURE_KINDS);
+export type FailureKind = z.infer<typeof FailureKind>;
+
+export const RUN_STATES = [
+  'pending',
+  'policy_denied',
+  'executing',
+  'no_changes',
+  'failed',
+  'changed',
+  'needs_approval',
+  'publishing',
+  'published',
+  'publish_failed',
+  'cancelled',
+] as const;
+export const RunState = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof RunState>;
+
+export const TERMINAL_RUN_STATES: readonly RunState[] = [
+  'policy_denied',
+  'no_changes',
+  'failed',
+  'changed',
+  'published',
+  'publish_failed',
+  'cancelled',
+];
+
+export const TASK_TYPES = ['dependency_upgrade', 'refactor', 'migration', 'codemod', 'agent_task'] as const;
+export const TaskType = z.enum(TASK_TYPES);
+export type TaskType = z.infer<typeof TaskType>;
+
+export const NETWORK_PROFILES = ['none', 'registry_only', 'full'] as const;
+export const NetworkProfile = z.enum(NETWORK_PROFILES);
+export type NetworkProfile = z.infer<typeof NetworkProfile>;
+
+/** Identifiers that end up in workflow ids, branch names and artifact keys. */
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters');
+
+/** `owner/name`, as forges spell repositories. */
+export const RepoName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected "owner/name"');
+
+export const HttpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL (isomorphic-git speaks only http and https)' });
+
+export const Target = z.strictObject({
+  repo: RepoName,
+  url: HttpUrl,
+  ref: z.string().min(1).default('main'),
+  owner: z.string().min(1).optional(),
+  tier: z.string().min(1).optional(),
+  language: z.string().min(1).optional(),
+});
+export type Target = z.infer<typeof Target>;
+
+export const CommandStep = z.strictObject({
+  recipe: z.literal('command'),
+  name: z.string().min(1).optional(),
+  run: z.string().min(1, 'expected a non-empty shell command'),
+});
+
+export const ReplaceStep = z.strictObject({
+  recipe: z.literal('replace'),
+  name: z.string().min(1).optional(),
+  files: z.array(z.string().min(1)).min(1, 'expected at least one glob'),
+  find: z.string().min(1),
+  replace: z.string(),
+  regex: z.boolean().default(false),
+});
+
+export const NpmUpgradeStep = z.strictObject({
+  recipe: z.literal('npm-upgrade'),
+  name: z.string().min(1).optional(),
+  package: z.string().regex(/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/, 'expected an npm package name'),
+  version: z.string().min(1),
+});
+
+export const Step = z.discriminatedUnion('recipe', [CommandStep, ReplaceStep, NpmUpgradeStep]);
+export type Step = z.infer<typeof Step>;
+
+export const VerificationPlan = z.strictObject({
+  commands: z.array(z.string().min(1)).default([]),
+});
+export type VerificationPlan = z.infer<typeof VerificationPlan>;
+
+export const CampaignSpec = z.strictObject({
+  id: Slug,
+  title: z.string().min(1),
+  taskType: TaskType.default('codemod'),
+  requestedBy: z.string().min(1).default('unknown'),
+  targets: z.array(Target).min(1, 'expected at least one target'),
+  steps: z.array(Step).min(1, 'expected at least one step'),
+  verify: VerificationPlan.default({ commands: [] }),
+  preview: z.boolean().default(false),
+  maxConcurrentRuns: z.number().int().min(1).max(500).default(4),
+});
+export type CampaignSpec = z.infer<typeof CampaignSpec>;
+export type CampaignSpecInput = z.input<typeof CampaignSpec>;
+
+/** Queue names travel with the request so a test, or a second deployment, can use its own. */
+export const TaskQueues = z.strictObject({
+  control: z.string().min(1),
+  execution: z.string().min(1),
+});
+export type TaskQueues = z.infer<typeof TaskQueues>;
+
+export const CampaignInput = z.strictObject({
+  spec: CampaignSpec,
+  queues: TaskQueues,
+  requestedAt: z.iso.datetime(),
+});
+export type CampaignInput = z.infer<typeof CampaignInput>;
+
+export const RunRequest = z.strictObject({
+  campaignId: Slug,
+  runId: z.string().min(1),
+  title: z.string().min(1),
+  taskType: TaskType,
+  requestedBy: z.string().min(1),
+  requestedAt: z.iso.datetime(),
+  target: Target,
+  steps: z.array(Step).min(1),
+  verify: VerificationPlan,
+  preview: z.boolean(),
+  queues: TaskQueues,
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+
+export const SandboxLimits = z.strictObject({
+  runTimeoutMs: z.number().int().positive(),
+  commandTimeoutMs: z.number().int().positive(),
+  maxOutputBytes: z.number().int().positive(),
+  memoryBytes: z.number().int().positive(),
+  nanoCpus: z.number().int().positive(),
+  pids: z.number().int().positive(),
+});
+export type SandboxLimits = z.infer<typeof SandboxLimits>;
+
+/** What one execution attempt may do. Immutable once built; its hash travels with every result. */
+export const ExecutionSpec = z.strictObject({
+  specVersion: z.literal(1),
+  runId: z.string().min(1),
+  campaignId: Slug,
+  repo: z.strictObject({ name: RepoName, url: HttpUrl, ref: z.string().min(1) }),
+  steps: z.array(Step).min(1),
+  verify: VerificationPlan,
+  network: NetworkProfile,
+  limits: SandboxLimits,
+  allowedPaths: z.array(z.string().min(1)),
+  forbiddenPaths: z.array(z.string().min(1)),
+  maxPatchFiles: z.number().int().positive(),
+  policy: z.strictObject({ version: z.string().min(1), hash: z.string().min(1) }),
+});
+export type ExecutionSpec = z.infer<typeof ExecutionSpec>;
+
+export const StepEvent = z.strictObject({
+  seq: z.number().int().nonnegative(),
+  at: z.iso.datetime(),
+  kind: z.enum(['workspace', 'step', 'command', 'tool_call', 'verifier', 'patch', 'artifact']),
+  name: z.string(),
+  allowed: z.boolean(),
+  exitCode: z.number().int().optional(),
+  durationMs: z.number().nonnegative().optional(),
+  outputBytes: z.number().int().nonnegative().optional(),
+  outputTruncated: z.boolean().optional(),
+  detail: z.string().optional(),
+});
+export type StepEvent = z.infer<typeof StepEvent>;
+
+export const ARTIFACT_TYPES = ['patch', 'log', 'events', 'verification', 'transcript', 'policy', 'manifest'] as const;
+export const ArtifactRef = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum(ARTIFACT_TYPES),
+  uri: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
+export const ArtifactManifest = z.strictObject({
+  runId: z.string().min(1),
+  attempt: z.number().int().positive(),
+  artifacts: z.array(ArtifactRef),
+});
+export type ArtifactManifest = z.infer<typeof ArtifactManifest>;
+
+export const VerificationReport = z.strictObject({
+  verdict: z.enum(['passed', 'failed', 'flaky', 'skipped']),
+  commands: z.array(
+    z.strictObject({
+      command: z.string(),
+      exitCode: z.number().int(),
+      durationMs: z.number().nonnegative(),
+      output: z.string(),
+      outputTruncated: z.boolean(),
+    }),
+  ),
+});
+export type VerificationReport = z.infer<typeof VerificationReport>;
+
+export const CostReport = z.strictObject({
+  model: z.string().optional(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  usd: z.number().nonnegative(),
+});
+export type CostReport = z.infer<typeof CostReport>;
+
+export const Failure = z.strictObject({
+  kind: FailureKind,
+  message: z.string().min(1),
+});
+export type Failure = z.infer<typeof Failure>;
+
+/** The evidence an execution attempt hands back to the control plane. */
+export const ExecutionResult = z.strictObject({
+  runId: z.string().min(1),
+  attempt: z.number().int().positive(),
+  specHash: z.string().min(1),
+  outcome: z.enum(['changed', 'no_changes', 'failed']),
+  failure: Failure.optional(),
+  touchedFiles: z.array(z.string()),
+  commands: z.array(z.string()),
+  baseCommit: z.string().optional(),
+  verification: VerificationReport,
+  cost: CostReport,
+  manifest: ArtifactManifest,
+  worker: z.strictObject({ identity: z.string(), hostname: z.string() }),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+});
+export type ExecutionResult = z.infer<typeof ExecutionResult>;
+
+export const RunEvent = z.strictObject({
+  at: z.iso.datetime(),
+  from: RunState.optional(),
+  to: RunState,
+  note: z.string().optional(),
+});
+export type RunEvent = z.infer<typeof RunEvent>;
+
+export const RunSummary = z.strictObject({
+  runId: z.string(),
+  repo: RepoName,
+  state: RunState,
+  failure: Failure.optional(),
+  touchedFiles: z.array(z.string()),
+  specHash: z.string().optional(),
+  manifest: ArtifactManifest.optional(),
+  events: z.array(RunEvent),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const CampaignResult = z.strictObject({
+  campaignId: Slug,
+  runs: z.array(RunSummary),
+  counts: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type CampaignResult = z.infer<typeof CampaignResult>;
