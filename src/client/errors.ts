@@ -1,0 +1,26 @@
+/** Errors the SDK raises; each names what failed, on what input, and what the caller can do. */
+import { ContractViolation } from '../contracts/validate';
+
+export { ContractViolation };
+
+/** A campaign spec that does not match the CampaignSpec contract; nothing was started. */
+export class InvalidSpecError extends ContractViolation {
+  constructor(violation: ContractViolation, source?: string) {
+    super(source ? `campaign spec (${source})` : 'campaign spec', violation.issues);
+    this.name = 'InvalidSpecError';
+  }
+}
+
+export class CampaignNotFoundError extends Error {
+  constructor(readonly campaignId: string) {
+    super(`campaign "${campaignId}" was not found; list campaigns with \`regatta campaign list\``);
+    this.name = 'CampaignNotFoundError';
+  }
+}
+
+export class RunNotFoundError extends Error {
+  constructor(readonly runId: string) {
+    super(`run "${runId}" was not found; list runs with \`regatta runs list --campaign <id>\``);
+    this.name = 'RunNotFoundError';
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * RegattaClient: the typed TypeScript SDK over the Temporal client. Start campaigns, follow them,
+ * and find their runs through the search attributes.
+ */
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { CampaignSpec, type CampaignInput, type CampaignResult, type RunState, type RunSummary } from '../contracts';
+import { ContractViolation, parseContract } from '../contracts/validate';
+import { loadConfig, type RegattaConfig } from '../config';
+import { campaignWorkflowId } from '../temporal/ids';
+import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../temporal/search-attributes';
+import { campaignProgressQuery, runStatusQuery } from '../../workflows/definitions';
+import type { CampaignProgress } from '../../workflows/campaign';
+import { connectTemporalClient } from './connection';
+import { CampaignNotFoundError, InvalidSpecError, RunNotFoundError } from './errors';
+
+export * from './errors';
+export type { CampaignProgress };
+export type { CampaignResult, CampaignSpec, CampaignSpecInput, RunState, RunSummary } from '../contracts';
+
+export interface StartedCampaign {
+  campaignId: string;
+  workflowId: string;
+  /** false when a campaign with this id already existed and was reused. */
+  started: boolean;
+  uiUrl: string;
+}
+
+export interface RunListing {
+  runId: string;
+  repo: string;
+  state: RunState | 'unknown';
+  owner?: string;
+  status: string;
+}
+
+export interface RunFilter {
+  state?: RunState;
+  repo?: string;
+  owner?: string;
+}
+
+export interface RegattaClientOptions {
+  queues: RegattaConfig['queues'];
+  uiUrl: string;
+  namespace: string;
+}
+
+export class RegattaClient {
+  constructor(
+    readonly temporal: Client,
+    private readonly options: RegattaClientOptions,
+  ) {}
+
+  static async connect(config: RegattaConfig = loadConfig()): Promise<RegattaClient> {
+    const temporal = await connectTemporalClient(config.temporal);
+    return new RegattaClient(temporal, { queues: config.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+  }
+
+  /** Validates the spec, then starts the campaign; starting an existing campaign id returns that campaign. */
+  async startCampaign(specInput: unknown, source?: string): Promise<StartedCampaign> {
+    const spec = validateCampaignSpec(specInput, source);
+    const workflowId = campaignWorkflowId(spec.id);
+    const input: CampaignInput = { spec, queues: this.options.queues, requestedAt: new Date().toISOString() };
+    let started = true;
+    try {
+      await this.temporal.workflow.start('CampaignWorkflow', {
+        workflowId,
+        taskQueue: this.options.queues.control,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: CampaignIdKey, value: spec.id },
+          { key: TaskTypeKey, value: spec.taskType },
+        ],
+        staticSummary: `Campaign ${spec.id}: ${spec.title}`,
+        staticDetails: `${spec.targets.length} target(s), task ${spec.taskType}, requested by ${spec.requestedBy}${spec.preview ? ', preview' : ''}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      started = false;
+    }
+    return { campaignId: spec.id, workflowId, started, uiUrl: this.campaignUiUrl(spec.id) };
+  }
+
+  async campaignResult(campaignId: string): Promise<CampaignResult> {
+    return this.withCampaign(campaignId, (handle) => handle.result() as Promise<CampaignResult>);
+  }
+
+  async campaignProgress(campaignId: string): Promise<CampaignProgress> {
+    return this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery));
+  }
+
+  async runStatus(runId: string): Promise<RunSummary> {
+    try {
+      return await this.temporal.workflow.getHandle(runId).query(runStatusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw err;
+    }
+  }
+
+  /** Runs of a campaign, found through visibility on the CampaignId, RunState, Repository and Owner attributes. */
+  async listRuns(campaignId: string, filter: RunFilter = {}): Promise<RunListing[]> {
+    const clauses = [`WorkflowType = 'RunWorkflow'`, `${CampaignIdKey.name} = ${quote(campaignId)}`];
+    if (filter.state) clauses.push(`${RunStateKey.name} = ${quote(filter.state)}`);
+    if (filter.repo) clauses.push(`${RepositoryKey.name} = ${quote(filter.repo)}`);
+    if (filter.owner) clauses.push(`${OwnerKey.name} = ${quote(filter.owner)}`);
+    const runs: RunListing[] = [];
+    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
+      const attrs = wf.typedSearchAttributes;
+      runs.push({
+        runId: wf.workflowId,
+        repo: attrs.get(RepositoryKey) ?? wf.workflowId,
+        state: (attrs.get(RunStateKey) as RunState | undefined) ?? 'unknown',
+        owner: attrs.get(OwnerKey),
+        status: wf.status.name,
+      });
+    }
+    return runs.sort((a, b) => a.repo.localeCompare(b.repo));
+  }
+
+  campaignUiUrl(campaignId: string): string {
+    const workflowId = encodeURIComponent(campaignWorkflowId(campaignId));
+    return `${this.options.uiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${workflowId}`;
+  }
+
+  async close(): Promise<void> {
+    await this.temporal.connection.close();
+  }
+
+  private async withCampaign<T>(campaignId: string, use: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
+    try {
+      return await use(this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new CampaignNotFoundError(campaignId);
+      throw err;
+    }
+  }
+}
+
+export function validateCampaignSpec(input: unknown, source?: string): CampaignSpec {
+  try {
+    return parseContract(CampaignSpec, input, 'campaign spec');
+  } catch (err) {
+    if (err instanceof ContractViolation) throw new InvalidSpecError(err, source);
+    throw err;
+  }
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}

@@ -1,0 +1,30 @@
+/** The control-plane worker: Regatta's workflows and control activities, never repository code. */
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { RegattaConfig } from '../config';
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+
+export async function connectWorker(config: RegattaConfig['temporal']): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: config.address, tls: config.tls ? {} : undefined, apiKey: config.apiKey });
+}
+
+export interface ControlWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundle;
+  identity?: string;
+}
+
+export async function createControlWorker(options: ControlWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    identity: options.identity,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: {},
+  });
+}

@@ -1,0 +1,23 @@
+/** Entry point of the control worker process (`regatta-control`). */
+import os from 'node:os';
+import { loadConfig } from '../config';
+import { connectWorker, createControlWorker } from './control-worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const connection = await connectWorker(config.temporal);
+  const worker = await createControlWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.queues.control,
+    identity: `control@${os.hostname()}/${process.pid}`,
+  });
+  console.log(`control worker polling ${config.queues.control} on ${config.temporal.address}`);
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+/** The control plane's workflows; the worker's bundle starts here. */
+export { CampaignWorkflow } from './campaign';
+export { RunWorkflow } from './run';
