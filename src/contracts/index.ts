@@ -268,3 +268,49 @@ export const CampaignResult = z.strictObject({
   counts: z.record(z.string(), z.number().int().nonnegative()),
 });
 export type CampaignResult = z.infer<typeof CampaignResult>;
+
+export const AUTONOMY_LEVELS = ['draft_only', 'supervised_pr', 'auto_pr'] as const;
+export const Autonomy = z.enum(AUTONOMY_LEVELS);
+export type Autonomy = z.infer<typeof Autonomy>;
+
+export const AGENT_TOOLS = [
+  'read_file',
+  'write_file',
+  'edit_file',
+  'list_files',
+  'search_text',
+  'run_command',
+  'run_verifier',
+  'request_scope',
+  'finish',
+] as const;
+export const AgentTool = z.enum(AGENT_TOOLS);
+export type AgentTool = z.infer<typeof AgentTool>;
+
+export const FiredRule = z.strictObject({
+  id: z.string().min(1),
+  effect: z.enum(['allow', 'deny', 'needs_approval']),
+  reason: z.string(),
+});
+export type FiredRule = z.infer<typeof FiredRule>;
+
+/** A policy decision is data: what a run may do, and which rules of which bundle said so. */
+export const PolicyDecision = z.strictObject({
+  verdict: z.enum(['allow', 'deny', 'needs_approval']),
+  reason: z.string(),
+  autonomy: Autonomy,
+  sandboxProfile: z.string().min(1),
+  network: NetworkProfile,
+  allowedTools: z.array(AgentTool),
+  allowedCommands: z.array(z.string().min(1)),
+  allowedPaths: z.array(z.string().min(1)),
+  forbiddenPaths: z.array(z.string().min(1)),
+  maxDurationMs: z.number().int().positive(),
+  maxToolCalls: z.number().int().nonnegative(),
+  maxPatchFiles: z.number().int().positive(),
+  maxBudgetUsd: z.number().nonnegative(),
+  approvalBeforePr: z.boolean(),
+  bundle: z.strictObject({ name: z.string().min(1), version: z.string().min(1), hash: z.string().min(1) }),
+  firedRules: z.array(FiredRule),
+});
+export type PolicyDecision = z.infer<typeof PolicyDecision>;
