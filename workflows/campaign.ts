@@ -1,69 +1,126 @@
 /**
- * CampaignWorkflow (`campaign/<campaignId>`): fans a spec out into one RunWorkflow per target,
- * at most `maxConcurrentRuns` at a time, and reports each repository's outcome.
+ * CampaignWorkflow (`campaign/<campaignId>`): admits one RunWorkflow per target through a sliding window,
+ * under budget, per-owner limits and a failure circuit breaker; grants publish permits per forge host;
+ * continues-as-new before its history grows large, carrying its ledger.
  */
 import {
-  ApplicationFailure,
-  ChildWorkflowFailure,
+  allHandlersFinished,
   condition,
-  isCancellation,
+  continueAsNew,
+  getExternalWorkflowHandle,
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
   startChild,
   WorkflowIdReusePolicy,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { CampaignInput, CampaignResult, RunRequest, RunState, RunSummary, Target } from '../src/contracts';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { CampaignInput, CampaignResult, RunRequest, Target } from '../src/contracts';
 import { runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
-import { campaignProgressQuery } from './definitions';
+import { CampaignLedger, newLedger, type LedgerState } from './campaign-ledger';
+import {
+  approvalDecidedSignal,
+  approveRunUpdate,
+  campaignProgressQuery,
+  cancelCampaignUpdate,
+  pauseCampaignSignal,
+  publishPermitGrantedSignal,
+  publishPermitRequestedSignal,
+  rejectRunUpdate,
+  resumeCampaignSignal,
+  runReportSignal,
+  type RunApprovalRequest,
+} from './definitions';
 import { RunWorkflow } from './run';
 
-export interface CampaignProgress {
-  campaignId: string;
-  total: number;
-  inFlight: number;
-  counts: Partial<Record<RunState, number>>;
+export type { CampaignProgress } from './definitions';
+
+export interface CampaignWorkflowInput extends CampaignInput {
+  /** The ledger carried across continue-as-new; absent on the first run. */
+  ledger?: LedgerState;
+  /** Continue-as-new after this many history events even if the server has not suggested it yet. */
+  historyLimit?: number;
 }
 
-export async function CampaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
-  const { spec } = input;
-  const finished: RunSummary[] = [];
-  let inFlight = 0;
-
-  const progress = (): CampaignProgress => ({
-    campaignId: spec.id,
-    total: spec.targets.length,
-    inFlight,
-    counts: countByState(finished),
-  });
-  setHandler(campaignProgressQuery, progress);
-
-  const runOne = async (target: Target): Promise<void> => {
-    inFlight++;
-    try {
-      finished.push(await runChild(input, target));
-    } finally {
-      inFlight--;
-      const p = progress();
-      setCurrentDetails(`${finished.length}/${p.total} runs finished, ${p.inFlight} in flight`);
-    }
+export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignResult> {
+  const ledger = new CampaignLedger(input.spec, input.ledger ?? newLedger());
+  let heldUntil: number | undefined;
+  const refreshDetails = () => {
+    const p = ledger.progress(heldUntil);
+    const counts = Object.entries(p.counts).map(([state, n]) => `${state} ${n}`).join(', ');
+    setCurrentDetails(`${p.admitted}/${p.total} admitted, ${p.inFlight} in flight — ${counts}` + (p.pausedReason ? `\n\n**${p.pausedReason}**` : ''));
   };
 
-  const running: Promise<void>[] = [];
-  for (const target of spec.targets) {
-    await condition(() => inFlight < spec.maxConcurrentRuns);
-    running.push(runOne(target));
-  }
-  await Promise.all(running);
+  setHandler(campaignProgressQuery, () => ledger.progress(heldUntil));
+  setHandler(runReportSignal, (report) => {
+    ledger.record(report);
+    refreshDetails();
+  });
+  setHandler(publishPermitRequestedSignal, (request) => {
+    ledger.state.permitQueue.push(request);
+  });
+  setHandler(pauseCampaignSignal, ({ reason }) => ledger.pause(reason));
+  setHandler(resumeCampaignSignal, () => ledger.resume());
+  setHandler(approveRunUpdate, (request) => decideApproval(ledger, request, true), { validator: (r) => assertAwaitingApproval(ledger, r) });
+  setHandler(rejectRunUpdate, (request) => decideApproval(ledger, request, false), { validator: (r) => assertAwaitingApproval(ledger, r) });
+  setHandler(cancelCampaignUpdate, async ({ by, reason }) => {
+    ledger.state.cancelled = true;
+    ledger.skipRemaining(`cancelled by ${by}${reason ? `: ${reason}` : ''}`);
+    await Promise.all(ledger.unsettled().map((run) => getExternalWorkflowHandle(run.runId).cancel()));
+    await condition(() => ledger.unsettled().length === 0);
+    return ledger.progress();
+  });
 
-  const ordered = spec.targets.map((t) => finished.find((r) => r.repo === t.repo)!);
-  return { campaignId: spec.id, runs: ordered, counts: countByState(ordered) };
+  let done = false;
+  const permits = grantPublishPermits(ledger, () => done, (until) => {
+    heldUntil = until;
+    refreshDetails();
+  });
+
+  const historyLimit = input.historyLimit ?? 10_000;
+  const shouldContinue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
+
+  while (!shouldContinue()) {
+    const target = ledger.nextTarget();
+    if (!target) break;
+    await condition(
+      () => ledger.admissionBlocker(target) === undefined || stopForBudget(ledger, target) || ledger.nextTarget() !== target || shouldContinue(),
+    );
+    if (ledger.nextTarget() !== target || shouldContinue()) continue;
+    if (stopForBudget(ledger, target)) {
+      ledger.skipRemaining(`budget: $${ledger.leftUsd().toFixed(2)} left cannot cover another run's cap of $${input.spec.runBudgetUsd}`);
+      break;
+    }
+    await admit(input, ledger, target);
+    refreshDetails();
+  }
+
+  await condition(() => shouldContinue() || (ledger.nextTarget() === undefined && ledger.unsettled().length === 0));
+  done = true;
+  await permits;
+  if (ledger.nextTarget() !== undefined || ledger.unsettled().length > 0) {
+    await condition(allHandlersFinished);
+    ledger.state.continuedAsNew++;
+    await continueAsNew<typeof CampaignWorkflow>({ ...input, ledger: ledger.state });
+  }
+  await condition(allHandlersFinished);
+
+  const runs = Object.values(ledger.state.runs);
+  const progress = ledger.progress();
+  return { campaignId: input.spec.id, runs, counts: progress.counts, spentUsd: ledger.state.spentUsd, stoppedReason: ledger.state.stoppedReason };
 }
 
-async function runChild(input: CampaignInput, target: Target): Promise<RunSummary> {
+/** The budget cannot cover the next run and nothing in flight can free a reservation. */
+function stopForBudget(ledger: CampaignLedger, target: Target): boolean {
+  return ledger.admissionBlocker(target) === 'budget' && Object.keys(ledger.state.reservedUsd).length === 0;
+}
+
+async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, target: Target): Promise<void> {
   const { spec } = input;
   const runId = runWorkflowId(spec.id, target.repo);
+  ledger.admit(target, runId);
   const request: RunRequest = {
     campaignId: spec.id,
     runId,
@@ -74,16 +131,20 @@ async function runChild(input: CampaignInput, target: Target): Promise<RunSummar
     target,
     steps: spec.steps,
     verify: spec.verify,
+    paths: spec.paths,
     preview: spec.preview,
+    approvalTimeoutMs: spec.approvalTimeoutMs,
+    publishRetryWindowMs: spec.publishRetryWindowMs,
+    leaseTimeoutMs: spec.leaseTimeoutMs,
     queues: input.queues,
   };
   try {
-    const child = await startChild(RunWorkflow, {
+    await startChild(RunWorkflow, {
       workflowId: runId,
       args: [request],
       taskQueue: input.queues.control,
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      // A campaign that continues or restarts reattaches to its runs instead of repeating them.
+      // Runs outlive a continue-as-new of their campaign; cancellation is sent explicitly instead.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [
         { key: CampaignIdKey, value: spec.id },
@@ -93,21 +154,37 @@ async function runChild(input: CampaignInput, target: Target): Promise<RunSummar
         ...(target.owner ? [{ key: OwnerKey, value: target.owner }] : []),
       ],
       staticSummary: `${spec.title} — ${target.repo}`,
-      staticDetails: `campaign \`${spec.id}\`, repository ${target.url} @ ${target.ref}, task ${spec.taskType}`,
+      staticDetails: `campaign \`${spec.id}\`, repository ${target.url} @ ${target.ref}, task ${spec.taskType}${spec.preview ? ' (preview)' : ''}`,
     });
-    return await child.result();
   } catch (err) {
-    if (isCancellation(err)) throw err;
-    const message = err instanceof ChildWorkflowFailure ? (err.cause?.message ?? err.message) : String(err);
-    if (err instanceof ApplicationFailure || err instanceof ChildWorkflowFailure) {
-      return { runId, repo: target.repo, state: 'failed', failure: { kind: 'infra', message }, touchedFiles: [], events: [] };
-    }
-    throw err;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    ledger.record({ runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'infra', message: `a run ${runId} already exists` } });
   }
 }
 
-function countByState(runs: readonly RunSummary[]): Partial<Record<RunState, number>> {
-  const counts: Partial<Record<RunState, number>> = {};
-  for (const run of runs) counts[run.state] = (counts[run.state] ?? 0) + 1;
-  return counts;
+async function grantPublishPermits(ledger: CampaignLedger, done: () => boolean, onHeld: (until?: number) => void): Promise<void> {
+  while (!done()) {
+    await condition(() => done() || ledger.state.permitQueue.length > 0);
+    if (done()) return;
+    const next = ledger.nextPermit(Date.now());
+    if (next.grant) {
+      await getExternalWorkflowHandle(next.grant.runId).signal(publishPermitGrantedSignal);
+      onHeld(undefined);
+    } else if (next.waitUntil !== undefined) {
+      onHeld(next.waitUntil);
+      await condition(done, Math.max(1, next.waitUntil - Date.now()));
+    }
+  }
 }
+
+function assertAwaitingApproval(ledger: CampaignLedger, request: RunApprovalRequest): void {
+  const run = ledger.state.runs[request.runId];
+  if (!run) throw new Error(`run ${request.runId} is not part of campaign ${ledger.spec.id}`);
+  if (run.state !== 'needs_approval') throw new Error(`run ${request.runId} is ${run.state}, not awaiting approval`);
+}
+
+async function decideApproval(ledger: CampaignLedger, request: RunApprovalRequest, approved: boolean) {
+  await getExternalWorkflowHandle(request.runId).signal(approvalDecidedSignal, { approved, by: request.by, comment: request.comment });
+  return ledger.state.runs[request.runId];
+}
+

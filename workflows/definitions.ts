@@ -1,7 +1,47 @@
 /** Signals, queries and updates of Regatta's workflows: shared by workflows, client and CLI. */
-import { defineQuery } from '@temporalio/workflow';
-import type { CampaignProgress } from './campaign';
-import type { RunSummary } from '../src/contracts';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ChangeRequest, RunReport, RunState, RunSummary } from '../src/contracts';
 
+export interface ApprovalDecision {
+  approved: boolean;
+  by: string;
+  comment?: string;
+}
+
+export interface RunApprovalRequest {
+  runId: string;
+  by: string;
+  comment?: string;
+}
+
+export interface CampaignProgress {
+  campaignId: string;
+  total: number;
+  admitted: number;
+  inFlight: number;
+  counts: Partial<Record<RunState, number>>;
+  budget: { limitUsd: number; spentUsd: number; reservedUsd: number; leftUsd: number };
+  paused: boolean;
+  pausedReason?: string;
+  stoppedReason?: string;
+  publishing: { grantedLastHour: number; perHour: number; heldUntil?: string };
+  continuedAsNew: number;
+}
+
+// Run workflow
 export const runStatusQuery = defineQuery<RunSummary>('runStatus');
+export const approvalDecidedSignal = defineSignal<[ApprovalDecision]>('approvalDecided');
+export const publishPermitGrantedSignal = defineSignal<[]>('publishPermitGranted');
+export const retryPublishUpdate = defineUpdate<RunSummary, [{ by: string }]>('retryPublish');
+
+// Campaign workflow
 export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
+export const runReportSignal = defineSignal<[RunReport]>('runReport');
+export const publishPermitRequestedSignal = defineSignal<[{ runId: string; host: string }]>('publishPermitRequested');
+export const pauseCampaignSignal = defineSignal<[{ reason: string }]>('pauseCampaign');
+export const resumeCampaignSignal = defineSignal<[]>('resumeCampaign');
+export const cancelCampaignUpdate = defineUpdate<CampaignProgress, [{ by: string; reason?: string }]>('cancelCampaign');
+export const approveRunUpdate = defineUpdate<RunReport, [RunApprovalRequest]>('approveRun');
+export const rejectRunUpdate = defineUpdate<RunReport, [RunApprovalRequest]>('rejectRun');
+
+export type { ChangeRequest };

@@ -1,16 +1,9 @@
-/** Builds the immutable ExecutionSpec from a run request; pure, so replay always builds the same spec. */
-import type { ExecutionSpec, RunRequest, SandboxLimits } from '../src/contracts';
+/** Builds the immutable ExecutionSpec from a run request and its policy decision; pure, so replay builds the same spec. */
+import type { ExecutionSpec, PolicyDecision, RunRequest } from '../src/contracts';
 
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
-  runTimeoutMs: 15 * 60_000,
-  commandTimeoutMs: 5 * 60_000,
-  maxOutputBytes: 1024 * 1024,
-  memoryBytes: 1024 * 1024 * 1024,
-  nanoCpus: 1_000_000_000,
-  pids: 256,
-};
+const COMMAND_TIMEOUT_MS = 5 * 60_000;
 
-export function buildExecutionSpec(request: RunRequest): ExecutionSpec {
+export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision): ExecutionSpec {
   return {
     specVersion: 1,
     runId: request.runId,
@@ -18,11 +11,18 @@ export function buildExecutionSpec(request: RunRequest): ExecutionSpec {
     repo: { name: request.target.repo, url: request.target.url, ref: request.target.ref },
     steps: request.steps,
     verify: request.verify,
-    network: 'none',
-    limits: DEFAULT_SANDBOX_LIMITS,
-    allowedPaths: ['**'],
-    forbiddenPaths: ['.git/**'],
-    maxPatchFiles: 200,
-    policy: { version: 'unversioned', hash: 'none' },
+    network: decision.network,
+    limits: {
+      runTimeoutMs: decision.maxDurationMs,
+      commandTimeoutMs: Math.min(COMMAND_TIMEOUT_MS, decision.maxDurationMs),
+      maxOutputBytes: 1024 * 1024,
+      memoryBytes: 1024 * 1024 * 1024,
+      nanoCpus: 1_000_000_000,
+      pids: 256,
+    },
+    allowedPaths: decision.allowedPaths,
+    forbiddenPaths: decision.forbiddenPaths,
+    maxPatchFiles: decision.maxPatchFiles,
+    policy: { version: `${decision.bundle.name}@${decision.bundle.version}`, hash: decision.bundle.hash },
   };
 }

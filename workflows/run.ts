@@ -1,123 +1,229 @@
 /**
- * RunWorkflow (`run/<campaignId>/<repo>`): one repository's change, from request to evidence.
- * It builds the immutable ExecutionSpec, leases the work to the execution queue and checks what comes back.
+ * RunWorkflow (`run/<campaignId>/<repo>`): one repository's change, from request to change request.
+ * pending → policy_denied | executing → no_changes | failed | changed | needs_approval → publishing → published | publish_failed
  */
 import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
   isCancellation,
+  log,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
   TimeoutFailure,
-  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { ExecutionResult, ExecutionSpec, Failure, RunEvent, RunRequest, RunState, RunSummary } from '../src/contracts';
+import type {
+  ExecutionResult,
+  ExecutionSpec,
+  Failure,
+  PolicyDecision,
+  PublishOutcome,
+  PublishRequest,
+  RunRequest,
+  RunSummary,
+} from '../src/contracts';
 import { hashSpec } from '../src/contracts/hash';
-import { RunStateKey } from '../src/temporal/search-attributes';
-import { runStatusQuery } from './definitions';
+import { approvalDecidedSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
+import { checkScope, missingPublishEvidence } from './evidence';
 import { buildExecutionSpec } from './execution-spec';
+import { RunJournal } from './run-journal';
 
 interface ExecutionActivities {
   executeRun(spec: ExecutionSpec): Promise<ExecutionResult>;
 }
 
-/** The run's append-only record: every transition is kept, with the moment it happened. */
-class RunJournal {
-  readonly events: RunEvent[] = [];
-  state: RunState = 'pending';
-  failure?: Failure;
-  result?: ExecutionResult;
-  specHash?: string;
-
-  constructor(private readonly request: RunRequest) {
-    this.events.push({ at: new Date().toISOString(), to: 'pending', note: `requested by ${request.requestedBy}` });
-  }
-
-  transition(to: RunState, note?: string): void {
-    this.events.push({ at: new Date().toISOString(), from: this.state, to, note });
-    this.state = to;
-    upsertSearchAttributes([{ key: RunStateKey, value: to }]);
-    setCurrentDetails(`**${to}**${note ? ` — ${note}` : ''}`);
-  }
-
-  fail(failure: Failure): void {
-    this.failure = failure;
-    this.transition('failed', `${failure.kind}: ${failure.message}`);
-  }
-
-  summary(): RunSummary {
-    return {
-      runId: this.request.runId,
-      repo: this.request.target.repo,
-      state: this.state,
-      failure: this.failure,
-      touchedFiles: this.result?.touchedFiles ?? [],
-      specHash: this.specHash,
-      manifest: this.result?.manifest,
-      events: [...this.events],
-    };
-  }
+interface ControlActivities {
+  decidePolicy(request: RunRequest): Promise<PolicyDecision>;
+  publishChangeRequest(request: PublishRequest): Promise<PublishOutcome>;
 }
 
 export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
-  const journal = new RunJournal(request);
-  setHandler(runStatusQuery, () => journal.summary());
+  const run = new RunJournal(request);
+  const control = proxyActivities<ControlActivities>({
+    taskQueue: request.queues.control,
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ContractViolation'] },
+  });
 
-  const spec = buildExecutionSpec(request);
-  journal.specHash = hashSpec(spec);
+  let approval: ApprovalDecision | undefined;
+  let permitGranted = false;
+  let publishAttempts = 0;
+  let retryRequested = false;
+  setHandler(runStatusQuery, () => run.summary());
+  setHandler(approvalDecidedSignal, (decision) => {
+    if (run.state === 'needs_approval') approval = decision;
+  });
+  setHandler(publishPermitGrantedSignal, () => {
+    permitGranted = true;
+  });
+  setHandler(
+    retryPublishUpdate,
+    async ({ by }) => {
+      log.info(`publish retry requested by ${by}`);
+      const before = publishAttempts;
+      retryRequested = true;
+      await condition(() => publishAttempts > before && run.state !== 'publishing');
+      return run.summary();
+    },
+    {
+      validator: ({ by }) => {
+        if (!by) throw new Error('a publish retry must say who asked for it (by)');
+        if (run.state !== 'publish_failed') {
+          throw new Error(`run ${request.runId} is ${run.state}, not publish_failed; only a failed publish can be retried`);
+        }
+      },
+    },
+  );
 
+  try {
+    run.decision = await control.decidePolicy(request);
+    if (run.decision.verdict === 'deny') {
+      await run.transition('policy_denied', run.decision.reason);
+      return run.summary();
+    }
+    const spec = buildExecutionSpec(request, run.decision);
+    run.specHash = hashSpec(spec);
+
+    const result = await execute(run, request, spec);
+    if (!result || !(await acceptEvidence(run, run.decision, spec, result))) return run.summary();
+
+    if (request.preview) {
+      await run.transition('changed', 'preview: evidence collected, nothing published');
+      return run.summary();
+    }
+    const missing = missingPublishEvidence(result);
+    if (missing) {
+      await run.transition('changed', `not published: ${missing}`);
+      return run.summary();
+    }
+    if (run.decision.approvalBeforePr) {
+      await run.transition('needs_approval', run.decision.reason);
+      const decided = await condition(() => approval !== undefined, request.approvalTimeoutMs);
+      if (!decided) {
+        await run.fail({ kind: 'policy', message: `no approval within ${request.approvalTimeoutMs} ms` });
+        return run.summary();
+      }
+      if (!approval!.approved) {
+        await run.transition('rejected', `rejected by ${approval!.by}${approval!.comment ? `: ${approval!.comment}` : ''}`);
+        return run.summary();
+      }
+      run.approvedBy = approval!.by;
+    }
+
+    for (;;) {
+      await run.transition('publishing', run.approvedBy ? `approved by ${run.approvedBy}` : undefined);
+      permitGranted = false;
+      await awaitPublishPermit(request, () => permitGranted);
+      const outcome = await control.publishChangeRequest(publishRequestFor(request, run, result));
+      publishAttempts++;
+      if (outcome.ok) {
+        run.changeRequest = outcome.changeRequest;
+        await run.transition('published', outcome.changeRequest.url);
+        return run.summary();
+      }
+      retryRequested = false;
+      await run.transition('publish_failed', `${outcome.reason}: ${outcome.message}`);
+      if (!(await condition(() => retryRequested, request.publishRetryWindowMs))) return run.summary();
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(() => run.transition('cancelled', 'the campaign or an operator cancelled the run'));
+    throw err;
+  }
+}
+
+async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec): Promise<ExecutionResult | undefined> {
   const { executeRun } = proxyActivities<ExecutionActivities>({
     taskQueue: request.queues.execution,
     // The heartbeat timeout is the lease: a worker that stops heartbeating loses the run to another worker.
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: request.leaseTimeoutMs,
     startToCloseTimeout: spec.limits.runTimeoutMs + 60_000,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['ContractViolation'] },
-    summary: `execute ${request.target.repo} in a sandbox`,
+    summary: `execute ${request.target.repo} in a sandbox (${spec.network} network)`,
   });
-
-  journal.transition('executing', `attempting in a sandbox on ${request.queues.execution}`);
+  await run.transition('executing', `on ${request.queues.execution}, policy ${spec.policy.version}`);
   try {
-    const result = await executeRun(spec);
-    recordEvidence(journal, result);
+    return await executeRun(spec);
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => journal.transition('cancelled', 'campaign or operator cancelled the run'));
-      throw err;
-    }
-    journal.fail(classifyActivityFailure(err));
+    if (isCancellation(err)) throw err;
+    await run.fail(classifyActivityFailure(err));
+    return undefined;
   }
-  return journal.summary();
 }
 
-/** Evidence is accepted only from an attempt that executed exactly this spec. */
-function recordEvidence(journal: RunJournal, result: ExecutionResult): void {
-  journal.result = result;
-  if (result.specHash !== journal.specHash) {
-    journal.fail({ kind: 'policy', message: `evidence is for spec ${result.specHash}, expected ${journal.specHash}; discarded` });
-    return;
+/** Evidence is accepted only from an attempt that executed exactly this spec and stayed within its scope. */
+async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult): Promise<boolean> {
+  run.result = result;
+  if (result.specHash !== run.specHash) {
+    await run.fail({ kind: 'policy', message: `evidence is for spec ${result.specHash}, expected ${run.specHash}; discarded` });
+    return false;
   }
   if (result.outcome === 'failed') {
-    journal.fail(result.failure ?? { kind: 'infra', message: 'execution failed without a reason' });
-    return;
+    await run.fail(result.failure ?? { kind: 'infra', message: 'execution failed without a reason' });
+    return false;
   }
-  const files = result.touchedFiles.length;
-  journal.transition(
-    result.outcome,
-    result.outcome === 'changed' ? `${files} file(s) changed on ${result.worker.identity}` : `nothing to change (${result.worker.identity})`,
-  );
+  const violation = checkScope(spec, decision, result);
+  if (violation) {
+    await run.fail(violation);
+    return false;
+  }
+  if (result.outcome === 'no_changes') {
+    await run.transition('no_changes', `nothing to change (${result.worker.identity})`);
+    return false;
+  }
+  if (result.verification.verdict === 'failed') {
+    await run.fail({ kind: 'verification', message: 'verification failed: ' + failedCommands(result) });
+    return false;
+  }
+  return true;
+}
+
+/** Publishing is rate-limited by the campaign per forge host; a run on its own publishes at once. */
+async function awaitPublishPermit(request: RunRequest, granted: () => boolean): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  const host = /^https?:\/\/([^/]+)/.exec(request.target.url)?.[1] ?? request.target.url;
+  await getExternalWorkflowHandle(parent.workflowId).signal(publishPermitRequestedSignal, { runId: request.runId, host });
+  await condition(granted);
+}
+
+function publishRequestFor(request: RunRequest, run: RunJournal, result: ExecutionResult): PublishRequest {
+  const decision = run.decision!;
+  return {
+    runId: request.runId,
+    campaignId: request.campaignId,
+    title: request.title,
+    repo: { name: request.target.repo, url: request.target.url, ref: request.target.ref },
+    branch: `regatta/${request.campaignId}`,
+    autonomy: decision.autonomy,
+    patch: result.manifest.artifacts.find((a) => a.type === 'patch')!,
+    evidence: {
+      summary: `${request.title} (${request.taskType}), requested by ${request.requestedBy}`,
+      steps: request.steps.map((s) => s.name ?? s.recipe),
+      touchedFiles: result.touchedFiles,
+      verification: result.verification,
+      cost: result.cost,
+      policy: decision.bundle,
+      specHash: result.specHash,
+      artifacts: result.manifest.artifacts,
+      approvedBy: run.approvedBy,
+    },
+  };
+}
+
+function failedCommands(result: ExecutionResult): string {
+  return result.verification.commands.filter((c) => c.exitCode !== 0).map((c) => `\`${c.command}\` exited ${c.exitCode}`).join(', ');
 }
 
 function classifyActivityFailure(err: unknown): Failure {
-  if (err instanceof ActivityFailure) {
-    const cause = err.cause;
-    if (cause instanceof TimeoutFailure) return { kind: 'timeout', message: `execution lease expired (${cause.timeoutType})` };
-    if (cause instanceof ApplicationFailure) return { kind: 'infra', message: `${cause.type ?? 'Error'}: ${cause.message}` };
-    return { kind: 'infra', message: cause?.message ?? err.message };
-  }
-  throw err;
+  if (!(err instanceof ActivityFailure)) throw err;
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) return { kind: 'timeout', message: `execution lease expired (${cause.timeoutType})` };
+  if (cause instanceof ApplicationFailure) return { kind: 'infra', message: `${cause.type ?? 'Error'}: ${cause.message}` };
+  return { kind: 'infra', message: cause?.message ?? err.message };
 }
-

@@ -24,3 +24,11 @@ export class RunNotFoundError extends Error {
     this.name = 'RunNotFoundError';
   }
 }
+
+/** An approval, rejection or publish retry for a run that is not in the state that allows it. */
+export class RunNotAwaitingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunNotAwaitingError';
+  }
+}

@@ -2,21 +2,30 @@
  * RegattaClient: the typed TypeScript SDK over the Temporal client. Start campaigns, follow them,
  * and find their runs through the search attributes.
  */
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { CampaignSpec, type CampaignInput, type CampaignResult, type RunState, type RunSummary } from '../contracts';
+import { CampaignSpec, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
 import { ContractViolation, parseContract } from '../contracts/validate';
 import { loadConfig, type RegattaConfig } from '../config';
 import { campaignWorkflowId } from '../temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../temporal/search-attributes';
-import { campaignProgressQuery, runStatusQuery } from '../../workflows/definitions';
-import type { CampaignProgress } from '../../workflows/campaign';
+import {
+  approveRunUpdate,
+  campaignProgressQuery,
+  cancelCampaignUpdate,
+  pauseCampaignSignal,
+  rejectRunUpdate,
+  resumeCampaignSignal,
+  retryPublishUpdate,
+  runStatusQuery,
+  type CampaignProgress,
+} from '../../workflows/definitions';
 import { connectTemporalClient } from './connection';
-import { CampaignNotFoundError, InvalidSpecError, RunNotFoundError } from './errors';
+import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from './errors';
 
 export * from './errors';
 export type { CampaignProgress };
-export type { CampaignResult, CampaignSpec, CampaignSpecInput, RunState, RunSummary } from '../contracts';
+export type { CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
 
 export interface StartedCampaign {
   campaignId: string;
@@ -91,6 +100,37 @@ export class RegattaClient {
     return this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery));
   }
 
+  async pauseCampaign(campaignId: string, reason = 'paused by an operator'): Promise<void> {
+    await this.withCampaign(campaignId, (handle) => handle.signal(pauseCampaignSignal, { reason }));
+  }
+
+  async resumeCampaign(campaignId: string): Promise<void> {
+    await this.withCampaign(campaignId, (handle) => handle.signal(resumeCampaignSignal));
+  }
+
+  /** Stops admitting runs, cancels running ones (and their sandboxes), and waits until every run has settled. */
+  async cancelCampaign(campaignId: string, by: string, reason?: string): Promise<CampaignProgress> {
+    return this.withCampaign(campaignId, (handle) => handle.executeUpdate(cancelCampaignUpdate, { args: [{ by, reason }] }));
+  }
+
+  async approveRun(campaignId: string, runId: string, by: string, comment?: string): Promise<RunReport> {
+    return this.decide(campaignId, runId, by, comment, true);
+  }
+
+  async rejectRun(campaignId: string, runId: string, by: string, comment?: string): Promise<RunReport> {
+    return this.decide(campaignId, runId, by, comment, false);
+  }
+
+  /** Publishes a run whose publishing failed again, from its stored evidence, without executing it again. */
+  async retryPublish(runId: string, by: string): Promise<RunSummary> {
+    try {
+      return await this.temporal.workflow.getHandle(runId).executeUpdate(retryPublishUpdate, { args: [{ by }] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw asRefusal(err);
+    }
+  }
+
   async runStatus(runId: string): Promise<RunSummary> {
     try {
       return await this.temporal.workflow.getHandle(runId).query(runStatusQuery);
@@ -129,6 +169,15 @@ export class RegattaClient {
     await this.temporal.connection.close();
   }
 
+  private async decide(campaignId: string, runId: string, by: string, comment: string | undefined, approved: boolean): Promise<RunReport> {
+    const update = approved ? approveRunUpdate : rejectRunUpdate;
+    try {
+      return await this.withCampaign(campaignId, (handle) => handle.executeUpdate(update, { args: [{ runId, by, comment }] }));
+    } catch (err) {
+      throw asRefusal(err);
+    }
+  }
+
   private async withCampaign<T>(campaignId: string, use: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
     try {
       return await use(this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)));
@@ -146,6 +195,12 @@ export function validateCampaignSpec(input: unknown, source?: string): CampaignS
     if (err instanceof ContractViolation) throw new InvalidSpecError(err, source);
     throw err;
   }
+}
+
+/** An update refused by its validator becomes a RunNotAwaitingError carrying the workflow's own explanation. */
+function asRefusal(err: unknown): unknown {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return new RunNotAwaitingError(err.cause.message);
+  return err;
 }
 
 function quote(value: string): string {

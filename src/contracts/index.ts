@@ -19,19 +19,24 @@ export const RUN_STATES = [
   'publishing',
   'published',
   'publish_failed',
+  'rejected',
   'cancelled',
+  'skipped',
 ] as const;
 export const RunState = z.enum(RUN_STATES);
 export type RunState = z.infer<typeof RunState>;
 
-export const TERMINAL_RUN_STATES: readonly RunState[] = [
+/** States after which a run needs nothing more from its campaign (publish_failed may still be retried). */
+export const SETTLED_RUN_STATES: readonly RunState[] = [
   'policy_denied',
   'no_changes',
   'failed',
   'changed',
   'published',
   'publish_failed',
+  'rejected',
   'cancelled',
+  'skipped',
 ];
 
 export const TASK_TYPES = ['dependency_upgrade', 'refactor', 'migration', 'codemod', 'agent_task'] as const;
@@ -102,8 +107,25 @@ export const CampaignSpec = z.strictObject({
   targets: z.array(Target).min(1, 'expected at least one target'),
   steps: z.array(Step).min(1, 'expected at least one step'),
   verify: VerificationPlan.default({ commands: [] }),
+  /** Paths the campaign asks to change; policy narrows them. Empty means "wherever policy allows". */
+  paths: z.array(z.string().min(1)).default([]),
   preview: z.boolean().default(false),
   maxConcurrentRuns: z.number().int().min(1).max(500).default(4),
+  maxRunsPerOwner: z.number().int().min(1).optional(),
+  maxBudgetUsd: z.number().nonnegative().default(50),
+  /** What one run may cost at most; the campaign reserves it before admitting a run. */
+  runBudgetUsd: z.number().nonnegative().default(2),
+  circuitBreaker: z
+    .strictObject({
+      consecutiveFailures: z.number().int().min(1).default(5),
+      sameSignature: z.number().int().min(1).default(3),
+    })
+    .default({ consecutiveFailures: 5, sameSignature: 3 }),
+  publishPerHour: z.number().int().min(1).default(30),
+  approvalTimeoutMs: z.number().int().positive().default(7 * 24 * 3600_000),
+  publishRetryWindowMs: z.number().int().positive().default(7 * 24 * 3600_000),
+  /** The heartbeat timeout of an execution attempt: a worker silent for this long loses its lease. */
+  leaseTimeoutMs: z.number().int().min(1000).default(30_000),
 });
 export type CampaignSpec = z.infer<typeof CampaignSpec>;
 export type CampaignSpecInput = z.input<typeof CampaignSpec>;
@@ -132,7 +154,11 @@ export const RunRequest = z.strictObject({
   target: Target,
   steps: z.array(Step).min(1),
   verify: VerificationPlan,
+  paths: z.array(z.string().min(1)),
   preview: z.boolean(),
+  approvalTimeoutMs: z.number().int().positive(),
+  publishRetryWindowMs: z.number().int().positive(),
+  leaseTimeoutMs: z.number().int().positive(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;
@@ -262,10 +288,24 @@ export const RunSummary = z.strictObject({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
+/** What a run tells its campaign whenever its state changes; small, because campaigns carry thousands. */
+export const RunReport = z.strictObject({
+  runId: z.string(),
+  repo: RepoName,
+  owner: z.string().optional(),
+  state: RunState,
+  failure: Failure.optional(),
+  costUsd: z.number().nonnegative(),
+  changeRequestUrl: z.string().optional(),
+});
+export type RunReport = z.infer<typeof RunReport>;
+
 export const CampaignResult = z.strictObject({
   campaignId: Slug,
-  runs: z.array(RunSummary),
+  runs: z.array(RunReport),
   counts: z.record(z.string(), z.number().int().nonnegative()),
+  spentUsd: z.number().nonnegative(),
+  stoppedReason: z.string().optional(),
 });
 export type CampaignResult = z.infer<typeof CampaignResult>;
 
@@ -314,3 +354,46 @@ export const PolicyDecision = z.strictObject({
   firedRules: z.array(FiredRule),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
+
+export const ChangeRequest = z.strictObject({
+  provider: z.string().min(1),
+  host: z.string().min(1),
+  repo: RepoName,
+  branch: z.string().min(1),
+  number: z.number().int().positive(),
+  url: z.string().min(1),
+  state: z.enum(['open', 'merged', 'closed']),
+  draft: z.boolean(),
+  headCommit: z.string().min(1),
+});
+export type ChangeRequest = z.infer<typeof ChangeRequest>;
+
+/** Everything the publishing activity needs, by reference: the patch is read back from the artifact store. */
+export const PublishRequest = z.strictObject({
+  runId: z.string().min(1),
+  campaignId: Slug,
+  title: z.string().min(1),
+  repo: z.strictObject({ name: RepoName, url: HttpUrl, ref: z.string().min(1) }),
+  branch: z.string().min(1),
+  autonomy: Autonomy,
+  patch: ArtifactRef,
+  evidence: z.strictObject({
+    summary: z.string(),
+    steps: z.array(z.string()),
+    touchedFiles: z.array(z.string()),
+    verification: VerificationReport,
+    cost: CostReport,
+    policy: z.strictObject({ name: z.string(), version: z.string(), hash: z.string() }),
+    specHash: z.string(),
+    artifacts: z.array(ArtifactRef),
+    approvedBy: z.string().optional(),
+    runUiUrl: z.string().optional(),
+  }),
+});
+export type PublishRequest = z.infer<typeof PublishRequest>;
+
+export const PublishOutcome = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), changeRequest: ChangeRequest }),
+  z.strictObject({ ok: z.literal(false), reason: z.enum(['conflict', 'forge_error', 'missing_evidence', 'closed_unmerged']), message: z.string() }),
+]);
+export type PublishOutcome = z.infer<typeof PublishOutcome>;

@@ -1,0 +1,187 @@
+/**
+ * The campaign's ledger: which runs are admitted, what they cost, how they ended, and whether to admit more.
+ * Plain data plus pure rules, so it travels through continue-as-new unchanged.
+ */
+import { SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target } from '../src/contracts';
+import type { CampaignProgress } from './definitions';
+
+export interface LedgerState {
+  nextIndex: number;
+  runs: Record<string, RunReport>;
+  reservedUsd: Record<string, number>;
+  spentUsd: number;
+  paused: boolean;
+  pausedReason?: string;
+  stoppedReason?: string;
+  cancelled: boolean;
+  consecutiveFailures: number;
+  failureSignatures: Record<string, number>;
+  publishGrants: { host: string; at: number }[];
+  permitQueue: { runId: string; host: string }[];
+  continuedAsNew: number;
+}
+
+export function newLedger(): LedgerState {
+  return {
+    nextIndex: 0,
+    runs: {},
+    reservedUsd: {},
+    spentUsd: 0,
+    paused: false,
+    cancelled: false,
+    consecutiveFailures: 0,
+    failureSignatures: {},
+    publishGrants: [],
+    permitQueue: [],
+    continuedAsNew: 0,
+  };
+}
+
+const SLOT_STATES: readonly RunState[] = ['pending', 'executing'];
+const HOUR_MS = 3600_000;
+
+export class CampaignLedger {
+  constructor(
+    readonly spec: CampaignSpec,
+    readonly state: LedgerState,
+  ) {}
+
+  /** Runs holding a window slot: admitted and not yet past execution. */
+  inFlight(): RunReport[] {
+    return Object.values(this.state.runs).filter((r) => SLOT_STATES.includes(r.state));
+  }
+
+  unsettled(): RunReport[] {
+    return Object.values(this.state.runs).filter((r) => !SETTLED_RUN_STATES.includes(r.state));
+  }
+
+  nextTarget(): Target | undefined {
+    return this.spec.targets[this.state.nextIndex];
+  }
+
+  leftUsd(): number {
+    return this.spec.maxBudgetUsd - this.state.spentUsd - sum(Object.values(this.state.reservedUsd));
+  }
+
+  /** Why the next target cannot start now, or undefined when it can. */
+  admissionBlocker(target: Target): string | undefined {
+    if (this.state.cancelled) return 'cancelled';
+    if (this.state.paused) return `paused: ${this.state.pausedReason}`;
+    const inFlight = this.inFlight();
+    if (inFlight.length >= this.spec.maxConcurrentRuns) return 'window full';
+    const perOwner = this.spec.maxRunsPerOwner;
+    if (perOwner !== undefined && target.owner && inFlight.filter((r) => r.owner === target.owner).length >= perOwner) {
+      return `owner ${target.owner} at its limit of ${perOwner}`;
+    }
+    if (this.leftUsd() < this.spec.runBudgetUsd) return 'budget';
+    return undefined;
+  }
+
+  admit(target: Target, runId: string): void {
+    this.state.runs[runId] = { runId, repo: target.repo, owner: target.owner, state: 'pending', costUsd: 0 };
+    this.state.reservedUsd[runId] = this.spec.runBudgetUsd;
+    this.state.nextIndex++;
+  }
+
+  /** Targets never started are recorded as skipped, with the reason the campaign stopped. */
+  skipRemaining(reason: string): void {
+    this.state.stoppedReason = reason;
+    for (const target of this.spec.targets.slice(this.state.nextIndex)) {
+      const runId = `skipped/${target.repo}`;
+      this.state.runs[runId] = { runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'budget', message: reason } };
+    }
+    this.state.nextIndex = this.spec.targets.length;
+  }
+
+  record(report: RunReport): void {
+    const previous = this.state.runs[report.runId];
+    this.state.runs[report.runId] = report;
+    if (report.state !== 'pending' && report.state !== 'executing' && this.state.reservedUsd[report.runId] !== undefined) {
+      delete this.state.reservedUsd[report.runId];
+      this.state.spentUsd += report.costUsd;
+    }
+    if (previous?.state === report.state) return;
+    if (report.state === 'failed') this.countFailure(report);
+    else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.state.consecutiveFailures = 0;
+  }
+
+  pause(reason: string): void {
+    this.state.paused = true;
+    this.state.pausedReason = reason;
+  }
+
+  resume(): void {
+    this.state.paused = false;
+    this.state.pausedReason = undefined;
+    this.state.consecutiveFailures = 0;
+    this.state.failureSignatures = {};
+  }
+
+  /** The permit to grant now, or the moment the head of the queue may be granted. */
+  nextPermit(now: number): { grant?: { runId: string; host: string }; waitUntil?: number } {
+    this.state.publishGrants = this.state.publishGrants.filter((g) => now - g.at < HOUR_MS);
+    const head = this.state.permitQueue[0];
+    if (!head) return {};
+    const granted = this.state.publishGrants.filter((g) => g.host === head.host);
+    if (granted.length < this.spec.publishPerHour) {
+      this.state.permitQueue.shift();
+      this.state.publishGrants.push({ host: head.host, at: now });
+      return { grant: head };
+    }
+    return { waitUntil: granted[0].at + HOUR_MS };
+  }
+
+  progress(heldUntil?: number): CampaignProgress {
+    const runs = Object.values(this.state.runs);
+    const reservedUsd = sum(Object.values(this.state.reservedUsd));
+    return {
+      campaignId: this.spec.id,
+      total: this.spec.targets.length,
+      admitted: this.state.nextIndex,
+      inFlight: this.inFlight().length,
+      counts: countByState(runs),
+      budget: { limitUsd: this.spec.maxBudgetUsd, spentUsd: this.state.spentUsd, reservedUsd, leftUsd: this.leftUsd() },
+      paused: this.state.paused,
+      pausedReason: this.state.pausedReason,
+      stoppedReason: this.state.stoppedReason,
+      publishing: {
+        grantedLastHour: this.state.publishGrants.length,
+        perHour: this.spec.publishPerHour,
+        heldUntil: heldUntil !== undefined ? new Date(heldUntil).toISOString() : undefined,
+      },
+      continuedAsNew: this.state.continuedAsNew,
+    };
+  }
+
+  private countFailure(report: RunReport): void {
+    const breaker = this.spec.circuitBreaker;
+    this.state.consecutiveFailures++;
+    const signature = failureSignature(report);
+    this.state.failureSignatures[signature] = (this.state.failureSignatures[signature] ?? 0) + 1;
+    if (this.state.consecutiveFailures >= breaker.consecutiveFailures) {
+      this.pause(`circuit breaker: ${this.state.consecutiveFailures} consecutive failed runs (last: ${report.repo}, ${signature})`);
+    } else if (this.state.failureSignatures[signature] >= breaker.sameSignature) {
+      this.pause(`circuit breaker: ${this.state.failureSignatures[signature]} runs failed with the same signature "${signature}"`);
+    }
+  }
+}
+
+/** Failures with the same kind and message shape (URLs, numbers, hashes and quoted names aside) share a signature. */
+export function failureSignature(report: RunReport): string {
+  const message = (report.failure?.message ?? '')
+    .replace(/https?:\/\/\S+/g, '<url>')
+    .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')
+    .replace(/[0-9a-f]{7,}|\d+/g, '#')
+    .slice(0, 80);
+  return `${report.failure?.kind ?? 'unknown'}: ${message}`;
+}
+
+export function countByState(runs: readonly RunReport[]): Partial<Record<RunState, number>> {
+  const counts: Partial<Record<RunState, number>> = {};
+  for (const run of runs) counts[run.state] = (counts[run.state] ?? 0) + 1;
+  return counts;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
