@@ -1,7 +1,7 @@
 /** Loads a policy bundle from disk (control plane only) and names it by the hash of its canonical form. */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { canonicalJson, sha256Hex } from '../src/contracts/hash';
 import { parseContract } from '../src/contracts/validate';
 import { PolicyBundle } from './bundle';
 
@@ -24,17 +24,5 @@ export function loadPolicyBundle(file: string = DEFAULT_POLICY_FILE): LoadedPoli
     throw new Error(`cannot read policy bundle ${file}: ${(err as Error).message}`);
   }
   const bundle = parseContract(PolicyBundle, raw, `policy bundle ${file}`);
-  return { bundle, hash: createHash('sha256').update(canonicalJson(bundle)).digest('hex'), file };
-}
-
-/** JSON with object keys sorted, so the same bundle always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return { bundle, hash: sha256Hex(canonicalJson(bundle)), file };
 }
