@@ -17,6 +17,7 @@ const Env = z.object({
   REGATTA_EXECUTION_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.execution),
   REGATTA_SANDBOX_IMAGE: z.string().min(1).default('regatta-sandbox:dev'),
   REGATTA_ARTIFACT_DIR: z.string().min(1).optional(),
+  REGATTA_POLICY_FILE: z.string().min(1).optional(),
   REGATTA_GIT_PORT: z.coerce.number().int().min(1).max(65535).default(8480),
 });
 
@@ -28,6 +29,8 @@ export interface RegattaConfig {
   sandboxImage: string;
   artifactDir: string;
   gitPort: number;
+  /** The policy bundle the control plane decides with; the default bundle when absent. */
+  policyFile?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig {
@@ -46,5 +49,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     sandboxImage: e.REGATTA_SANDBOX_IMAGE,
     artifactDir: e.REGATTA_ARTIFACT_DIR ?? path.join(e.REGATTA_HOME, 'artifacts'),
     gitPort: e.REGATTA_GIT_PORT,
+    policyFile: e.REGATTA_POLICY_FILE,
   };
 }

@@ -1,6 +1,6 @@
 /** The control-plane worker: Regatta's workflows and control activities, never repository code. */
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { RegattaConfig } from '../config';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
@@ -14,8 +14,9 @@ export interface ControlWorkerOptions {
   namespace: string;
   taskQueue: string;
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   identity?: string;
+  activities: object;
 }
 
 export async function createControlWorker(options: ControlWorkerOptions): Promise<Worker> {
@@ -25,6 +26,6 @@ export async function createControlWorker(options: ControlWorkerOptions): Promis
     taskQueue: options.taskQueue,
     identity: options.identity,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: {},
+    activities: options.activities,
   });
 }

@@ -1,5 +1,6 @@
 /** Entry point of the control worker process (`regatta-control`). */
 import os from 'node:os';
+import { createControlActivities } from '../../activities/control';
 import { loadConfig } from '../config';
 import { connectWorker, createControlWorker } from './control-worker';
 
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.queues.control,
     identity: `control@${os.hostname()}/${process.pid}`,
+    activities: createControlActivities({ policyFile: config.policyFile }),
   });
   console.log(`control worker polling ${config.queues.control} on ${config.temporal.address}`);
   await worker.run();

@@ -1,0 +1,94 @@
+/**
+ * Starts Regatta's two workers in the test process, each on a task queue unique to the test, against the
+ * real Temporal dev server, and a RegattaClient that talks to them.
+ */
+import { randomUUID } from 'node:crypto';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { RegattaClient } from '../../src/client';
+import { loadConfig } from '../../src/config';
+import { connectTemporalClient } from '../../src/client/connection';
+import { connectWorker, createControlWorker } from '../../src/workers/control-worker';
+import { workflowBundle } from './workflow-bundle';
+
+export interface RegattaHarness {
+  client: RegattaClient;
+  queues: { control: string; execution: string };
+  /** A unique suffix for campaign ids, so reruns of the suite never collide. */
+  unique: string;
+  /** Starts one more execution worker on the same queue (e.g. the second worker of a failover test). */
+  addExecutionWorker(activities: object, identity: string): Promise<{ stop(): Promise<void> }>;
+  shutdown(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  controlActivities: object;
+  executionActivities?: object;
+}
+
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Installed already by an earlier test file in this process.
+  }
+}
+
+export async function startHarness(options: HarnessOptions): Promise<RegattaHarness> {
+  quietRuntime();
+  const config = loadConfig();
+  const unique = randomUUID().slice(0, 8);
+  const queues = { control: `test-control-${unique}`, execution: `test-execution-${unique}` };
+  const connection = await connectWorker(config.temporal);
+  const running: { worker: Worker; done: Promise<void> }[] = [];
+  const run = (worker: Worker) => {
+    const entry = { worker, done: worker.run() };
+    running.push(entry);
+    return entry;
+  };
+
+  const control = await createControlWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: queues.control,
+    workflowBundle: await workflowBundle(),
+    activities: options.controlActivities,
+    identity: `test-control-${unique}`,
+  });
+  run(control);
+
+  const addExecutionWorker = async (activities: object, identity: string) => {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: queues.execution,
+      activities,
+      identity,
+      // Cancellation reaches an activity with its next heartbeat; do not let the SDK hold heartbeats back for long.
+      maxHeartbeatThrottleInterval: '1 second',
+    });
+    const entry = run(worker);
+    return {
+      stop: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await entry.done;
+      },
+    };
+  };
+  if (options.executionActivities) await addExecutionWorker(options.executionActivities, `test-execution-${unique}`);
+
+  const temporal = await connectTemporalClient(config.temporal);
+  const client = new RegattaClient(temporal, { queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+
+  return {
+    client,
+    queues,
+    unique,
+    addExecutionWorker,
+    shutdown: async () => {
+      for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.allSettled(running.map((r) => r.done));
+      await client.close();
+      await connection.close();
+    },
+  };
+}
