@@ -6,7 +6,10 @@ import { SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, t
 import type { CampaignProgress } from './definitions';
 
 export interface LedgerState {
+  /** Index into spec.targets of the next target to admit. */
   nextIndex: number;
+  /** Targets admitted by earlier runs of the campaign, whose entries were dropped from spec.targets. */
+  admittedBefore: number;
   runs: Record<string, RunReport>;
   reservedUsd: Record<string, number>;
   spentUsd: number;
@@ -24,6 +27,7 @@ export interface LedgerState {
 export function newLedger(): LedgerState {
   return {
     nextIndex: 0,
+    admittedBefore: 0,
     runs: {},
     reservedUsd: {},
     spentUsd: 0,
@@ -41,18 +45,30 @@ const SLOT_STATES: readonly RunState[] = ['pending', 'executing'];
 const HOUR_MS = 3600_000;
 
 export class CampaignLedger {
+  // Indexes derived from state.runs, kept up to date on every change so each check is O(1), not O(runs).
+  private readonly slotHolders = new Set<string>();
+  private readonly unsettledRuns = new Set<string>();
+  private readonly perOwner = new Map<string, number>();
+  private readonly counts: Partial<Record<RunState, number>> = {};
+
   constructor(
     readonly spec: CampaignSpec,
     readonly state: LedgerState,
-  ) {}
+  ) {
+    for (const report of Object.values(state.runs)) this.index(report, +1);
+  }
 
   /** Runs holding a window slot: admitted and not yet past execution. */
-  inFlight(): RunReport[] {
-    return Object.values(this.state.runs).filter((r) => SLOT_STATES.includes(r.state));
+  inFlightCount(): number {
+    return this.slotHolders.size;
   }
 
   unsettled(): RunReport[] {
-    return Object.values(this.state.runs).filter((r) => !SETTLED_RUN_STATES.includes(r.state));
+    return [...this.unsettledRuns].map((id) => this.state.runs[id]);
+  }
+
+  unsettledCount(): number {
+    return this.unsettledRuns.size;
   }
 
   nextTarget(): Target | undefined {
@@ -67,10 +83,9 @@ export class CampaignLedger {
   admissionBlocker(target: Target): string | undefined {
     if (this.state.cancelled) return 'cancelled';
     if (this.state.paused) return `paused: ${this.state.pausedReason}`;
-    const inFlight = this.inFlight();
-    if (inFlight.length >= this.spec.maxConcurrentRuns) return 'window full';
+    if (this.slotHolders.size >= this.spec.maxConcurrentRuns) return 'window full';
     const perOwner = this.spec.maxRunsPerOwner;
-    if (perOwner !== undefined && target.owner && inFlight.filter((r) => r.owner === target.owner).length >= perOwner) {
+    if (perOwner !== undefined && target.owner && (this.perOwner.get(target.owner) ?? 0) >= perOwner) {
       return `owner ${target.owner} at its limit of ${perOwner}`;
     }
     if (this.leftUsd() < this.spec.runBudgetUsd) return 'budget';
@@ -78,7 +93,7 @@ export class CampaignLedger {
   }
 
   admit(target: Target, runId: string): void {
-    this.state.runs[runId] = { runId, repo: target.repo, owner: target.owner, state: 'pending', costUsd: 0 };
+    this.put({ runId, repo: target.repo, owner: target.owner, state: 'pending', costUsd: 0 });
     this.state.reservedUsd[runId] = this.spec.runBudgetUsd;
     this.state.nextIndex++;
   }
@@ -88,14 +103,14 @@ export class CampaignLedger {
     this.state.stoppedReason = reason;
     for (const target of this.spec.targets.slice(this.state.nextIndex)) {
       const runId = `skipped/${target.repo}`;
-      this.state.runs[runId] = { runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'budget', message: reason } };
+      this.put({ runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'budget', message: reason } });
     }
     this.state.nextIndex = this.spec.targets.length;
   }
 
   record(report: RunReport): void {
     const previous = this.state.runs[report.runId];
-    this.state.runs[report.runId] = report;
+    this.put(report);
     if (report.state !== 'pending' && report.state !== 'executing' && this.state.reservedUsd[report.runId] !== undefined) {
       delete this.state.reservedUsd[report.runId];
       this.state.spentUsd += report.costUsd;
@@ -103,6 +118,12 @@ export class CampaignLedger {
     if (previous?.state === report.state) return;
     if (report.state === 'failed') this.countFailure(report);
     else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.state.consecutiveFailures = 0;
+  }
+
+  /** The spec and ledger for the next run of the campaign: admitted targets are dropped, so the payload stays small. */
+  carryOver(): { spec: CampaignSpec; state: LedgerState } {
+    const state = { ...this.state, admittedBefore: this.state.admittedBefore + this.state.nextIndex, nextIndex: 0, continuedAsNew: this.state.continuedAsNew + 1 };
+    return { spec: { ...this.spec, targets: this.spec.targets.slice(this.state.nextIndex) }, state };
   }
 
   pause(reason: string): void {
@@ -132,14 +153,13 @@ export class CampaignLedger {
   }
 
   progress(heldUntil?: number): CampaignProgress {
-    const runs = Object.values(this.state.runs);
     const reservedUsd = sum(Object.values(this.state.reservedUsd));
     return {
       campaignId: this.spec.id,
-      total: this.spec.targets.length,
-      admitted: this.state.nextIndex,
-      inFlight: this.inFlight().length,
-      counts: countByState(runs),
+      total: this.state.admittedBefore + this.spec.targets.length,
+      admitted: this.state.admittedBefore + this.state.nextIndex,
+      inFlight: this.slotHolders.size,
+      counts: { ...this.counts },
       budget: { limitUsd: this.spec.maxBudgetUsd, spentUsd: this.state.spentUsd, reservedUsd, leftUsd: this.leftUsd() },
       paused: this.state.paused,
       pausedReason: this.state.pausedReason,
@@ -151,6 +171,27 @@ export class CampaignLedger {
       },
       continuedAsNew: this.state.continuedAsNew,
     };
+  }
+
+  private put(report: RunReport): void {
+    const previous = this.state.runs[report.runId];
+    if (previous) this.index(previous, -1);
+    this.state.runs[report.runId] = report;
+    this.index(report, +1);
+  }
+
+  private index(report: RunReport, delta: 1 | -1): void {
+    this.counts[report.state] = (this.counts[report.state] ?? 0) + delta;
+    if (this.counts[report.state] === 0) delete this.counts[report.state];
+    const holdsSlot = SLOT_STATES.includes(report.state);
+    if (delta < 0) {
+      this.unsettledRuns.delete(report.runId);
+      this.slotHolders.delete(report.runId);
+    } else {
+      if (!SETTLED_RUN_STATES.includes(report.state)) this.unsettledRuns.add(report.runId);
+      if (holdsSlot) this.slotHolders.add(report.runId);
+    }
+    if (holdsSlot && report.owner) this.perOwner.set(report.owner, (this.perOwner.get(report.owner) ?? 0) + delta);
   }
 
   private countFailure(report: RunReport): void {
@@ -174,12 +215,6 @@ export function failureSignature(report: RunReport): string {
     .replace(/[0-9a-f]{7,}|\d+/g, '#')
     .slice(0, 80);
   return `${report.failure?.kind ?? 'unknown'}: ${message}`;
-}
-
-export function countByState(runs: readonly RunReport[]): Partial<Record<RunState, number>> {
-  const counts: Partial<Record<RunState, number>> = {};
-  for (const run of runs) counts[run.state] = (counts[run.state] ?? 0) + 1;
-  return counts;
 }
 
 function sum(values: readonly number[]): number {

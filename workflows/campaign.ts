@@ -69,7 +69,7 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     ledger.state.cancelled = true;
     ledger.skipRemaining(`cancelled by ${by}${reason ? `: ${reason}` : ''}`);
     await Promise.all(ledger.unsettled().map((run) => getExternalWorkflowHandle(run.runId).cancel()));
-    await condition(() => ledger.unsettled().length === 0);
+    await condition(() => ledger.unsettledCount() === 0);
     return ledger.progress();
   });
 
@@ -97,13 +97,14 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     refreshDetails();
   }
 
-  await condition(() => shouldContinue() || (ledger.nextTarget() === undefined && ledger.unsettled().length === 0));
+  // Before continuing as new, let executing runs finish: their stream of reports would keep rejecting the continue-as-new.
+  await condition(() => (ledger.nextTarget() === undefined && ledger.unsettledCount() === 0) || (shouldContinue() && ledger.inFlightCount() === 0));
   done = true;
   await permits;
-  if (ledger.nextTarget() !== undefined || ledger.unsettled().length > 0) {
+  if (ledger.nextTarget() !== undefined || ledger.unsettledCount() > 0) {
     await condition(allHandlersFinished);
-    ledger.state.continuedAsNew++;
-    await continueAsNew<typeof CampaignWorkflow>({ ...input, ledger: ledger.state });
+    const next = ledger.carryOver();
+    await continueAsNew<typeof CampaignWorkflow>({ ...input, spec: next.spec, ledger: next.state });
   }
   await condition(allHandlersFinished);
 

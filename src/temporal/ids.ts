@@ -11,3 +11,9 @@ export const DEFAULT_TASK_QUEUES = {
   control: 'regatta-control',
   execution: 'regatta-execution',
 } as const;
+
+/** The campaign a run belongs to, read back from its workflow id. */
+export function campaignIdOfRun(runId: string): string | undefined {
+  const match = /^run\/([^/]+)\/[^/]+\/[^/]+$/.exec(runId);
+  return match?.[1];
+}

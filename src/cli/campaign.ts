@@ -1,0 +1,116 @@
+/** `regatta campaign …`: start, follow, pause, resume and cancel campaigns. */
+import type { Command } from 'commander';
+import { RegattaClient, type CampaignProgress, type CampaignResult } from '../client';
+import { loadCampaignSpecFile } from '../client/spec-file';
+import { action, bar, emit, EXIT, table, type OutputOptions } from './output';
+
+export async function withClient<T>(use: (client: RegattaClient) => Promise<T>): Promise<T> {
+  const client = await RegattaClient.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export function registerCampaignCommands(program: Command): void {
+  const campaign = program.command('campaign').description('start and steer campaigns');
+
+  campaign
+    .command('start')
+    .description('start a campaign from a YAML spec (idempotent by campaign id)')
+    .requiredOption('-f, --file <spec.yaml>', 'campaign spec file')
+    .option('--preview', 'collect evidence, never publish')
+    .option('--wait', 'wait for the campaign to finish and print its outcomes')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (opts: { file: string; preview?: boolean; wait?: boolean } & OutputOptions) => {
+        const spec = loadCampaignSpecFile(opts.file, { preview: opts.preview });
+        return withClient(async (client) => {
+          const started = await client.startCampaign(spec, opts.file);
+          if (!opts.wait) {
+            emit(opts, started, () => `${started.started ? 'started' : 'already exists:'} campaign ${started.campaignId}\n${started.uiUrl}`);
+            return EXIT.ok;
+          }
+          const result = await client.campaignResult(spec.id);
+          emit(opts, { ...started, result }, () => `campaign ${spec.id} finished\n${describeResult(result)}\n${started.uiUrl}`);
+          return result.counts.failed ? EXIT.runsFailed : EXIT.ok;
+        });
+      }),
+    );
+
+  campaign
+    .command('status <campaignId>')
+    .description('progress by state, budget, and the table of runs')
+    .option('--watch', 'redraw until the campaign has settled')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (campaignId: string, opts: { watch?: boolean } & OutputOptions) =>
+        withClient(async (client) => {
+          for (;;) {
+            const progress = await client.campaignProgress(campaignId);
+            const runs = await client.listRuns(campaignId);
+            if (opts.watch && !opts.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+            emit(opts, { progress, runs }, () => `${describeProgress(progress)}\n\n${table(runs.map((r) => ({ ...r })), ['repo', 'state', 'owner', 'runId'])}`);
+            const settled = progress.admitted === progress.total && progress.inFlight === 0 && !progress.counts.needs_approval && !progress.counts.publishing;
+            if (!opts.watch || settled) return EXIT.ok;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }),
+      ),
+    );
+
+  for (const verb of ['pause', 'resume'] as const) {
+    campaign
+      .command(`${verb} <campaignId>`)
+      .description(verb === 'pause' ? 'stop admitting new runs' : 'admit runs again (also resets the circuit breaker)')
+      .option('--reason <text>', 'why', `${verb}d from the CLI`)
+      .option('--json', 'machine-readable output')
+      .action(
+        action(async (campaignId: string, opts: { reason: string } & OutputOptions) =>
+          withClient(async (client) => {
+            if (verb === 'pause') await client.pauseCampaign(campaignId, opts.reason);
+            else await client.resumeCampaign(campaignId);
+            emit(opts, { campaignId, [verb]: true }, () => `campaign ${campaignId} ${verb}d`);
+          }),
+        ),
+      );
+  }
+
+  campaign
+    .command('cancel <campaignId>')
+    .description('cancel running runs (and their sandboxes) and admit no more')
+    .option('--by <name>', 'who cancels', process.env.USER ?? 'cli')
+    .option('--reason <text>', 'why')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (campaignId: string, opts: { by: string; reason?: string } & OutputOptions) =>
+        withClient(async (client) => {
+          const progress = await client.cancelCampaign(campaignId, opts.by, opts.reason);
+          emit(opts, progress, () => `campaign ${campaignId} cancelled\n${describeProgress(progress)}`);
+        }),
+      ),
+    );
+}
+
+export function describeProgress(p: CampaignProgress): string {
+  const settled = Object.entries(p.counts)
+    .filter(([state]) => !['pending', 'executing', 'needs_approval', 'publishing'].includes(state))
+    .reduce((n, [, count]) => n + (count ?? 0), 0);
+  const lines = [
+    `campaign ${p.campaignId}`,
+    `settled   ${bar(settled, p.total)}`,
+    `admitted  ${bar(p.admitted, p.total)}  (${p.inFlight} in flight)`,
+    `states    ${Object.entries(p.counts).map(([s, n]) => `${s}=${n}`).join(' ') || '-'}`,
+    `budget    $${p.budget.spentUsd.toFixed(2)} spent, $${p.budget.leftUsd.toFixed(2)} left of $${p.budget.limitUsd}`,
+  ];
+  if (p.pausedReason) lines.push(`paused    ${p.pausedReason}`);
+  if (p.stoppedReason) lines.push(`stopped   ${p.stoppedReason}`);
+  if (p.publishing.heldUntil) lines.push(`publishing held until ${p.publishing.heldUntil} (${p.publishing.grantedLastHour}/${p.publishing.perHour} per hour)`);
+  return lines.join('\n');
+}
+
+export function describeResult(result: CampaignResult): string {
+  const rows = result.runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.failure ? `${r.failure.kind}: ${r.failure.message}` : (r.changeRequestUrl ?? '') }));
+  return table(rows, ['repo', 'state', 'reason']);
+}

@@ -1,0 +1,28 @@
+/** Campaign specs in YAML (or JSON) files, validated at the edge with errors that name the file and the field. */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { CampaignSpec } from '../contracts';
+import { ContractViolation } from '../contracts/validate';
+import { InvalidSpecError } from './errors';
+import { validateCampaignSpec } from './index';
+
+export function loadCampaignSpecFile(file: string, overrides: { preview?: boolean } = {}): CampaignSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw fileProblem(file, '(file)', file, `a readable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (err) {
+    throw fileProblem(file, '(yaml)', undefined, `valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (overrides.preview !== undefined && data !== null && typeof data === 'object') data = { ...data, preview: overrides.preview };
+  return validateCampaignSpec(data, file);
+}
+
+function fileProblem(file: string, path: string, value: unknown, expected: string): InvalidSpecError {
+  return new InvalidSpecError(new ContractViolation('campaign spec', [{ path, value, expected }]), file);
+}
