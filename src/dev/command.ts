@@ -38,6 +38,7 @@ export function runCommand(command: string, args: string[], options: CommandOpti
       if (timer) clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -1,0 +1,16 @@
+/** The `regatta` command line; each command group lives in its own file and registers itself here. */
+import { Command } from 'commander';
+import { registerCampaignCommands } from './campaign';
+import { registerDevCommands } from './dev';
+import { registerRunCommands } from './runs';
+
+const program = new Command('regatta')
+  .description('durable fleet-wide code changes on Temporal')
+  .showHelpAfterError();
+
+for (const register of [registerDevCommands, registerCampaignCommands, registerRunCommands]) register(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`error: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});
