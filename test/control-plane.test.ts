@@ -149,6 +149,7 @@ describe('control plane', () => {
     const result = await runToEnd(spec);
     const wallSeconds = (Date.now() - started) / 1000;
     expect(result.counts).toEqual({ no_changes: 5000 });
+    expect(result.detail).toBe('counts_only');
     const histories: number[] = [];
     for await (const run of harness.client.temporal.workflow.list({ query: `WorkflowId = '${campaignWorkflowId(spec.id!)}'` })) {
       histories.push(run.historyLength);

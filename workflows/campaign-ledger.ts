@@ -10,7 +10,12 @@ export interface LedgerState {
   nextIndex: number;
   /** Targets admitted by earlier runs of the campaign, whose entries were dropped from spec.targets. */
   admittedBefore: number;
+  /** Reports of runs still in motion, and of all runs when the campaign is small enough to list them. */
   runs: Record<string, RunReport>;
+  /** Runs whose final report was archived out of `runs` (large campaigns), counted by state. */
+  archivedCounts: Partial<Record<RunState, number>>;
+  /** The latest failed runs of a large campaign, kept for the result; older ones are listed through visibility. */
+  recentFailures: RunReport[];
   reservedUsd: Record<string, number>;
   spentUsd: number;
   paused: boolean;
@@ -29,6 +34,8 @@ export function newLedger(): LedgerState {
     nextIndex: 0,
     admittedBefore: 0,
     runs: {},
+    archivedCounts: {},
+    recentFailures: [],
     reservedUsd: {},
     spentUsd: 0,
     paused: false,
@@ -42,6 +49,11 @@ export function newLedger(): LedgerState {
 }
 
 const SLOT_STATES: readonly RunState[] = ['pending', 'executing'];
+/** Settled states that never change again (a failed publish can still be retried). */
+const FINAL_STATES: readonly RunState[] = SETTLED_RUN_STATES.filter((s) => s !== 'publish_failed');
+/** Campaigns up to this size keep every run's report; larger ones keep counts, so continue-as-new stays small. */
+export const PER_RUN_DETAIL_LIMIT = 500;
+const RECENT_FAILURES_KEPT = 100;
 const HOUR_MS = 3600_000;
 
 export class CampaignLedger {
@@ -55,7 +67,13 @@ export class CampaignLedger {
     readonly spec: CampaignSpec,
     readonly state: LedgerState,
   ) {
+    for (const [runState, n] of Object.entries(state.archivedCounts)) this.counts[runState as RunState] = n;
     for (const report of Object.values(state.runs)) this.index(report, +1);
+  }
+
+  /** Whether every run's report is kept (small campaigns) or only counts (large ones). */
+  keepsEveryRun(): boolean {
+    return this.state.admittedBefore + this.spec.targets.length <= PER_RUN_DETAIL_LIMIT;
   }
 
   /** Runs holding a window slot: admitted and not yet past execution. */
@@ -104,6 +122,7 @@ export class CampaignLedger {
     for (const target of this.spec.targets.slice(this.state.nextIndex)) {
       const runId = `skipped/${target.repo}`;
       this.put({ runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'budget', message: reason } });
+      this.archiveIfFinal(this.state.runs[runId]);
     }
     this.state.nextIndex = this.spec.targets.length;
   }
@@ -115,9 +134,18 @@ export class CampaignLedger {
       delete this.state.reservedUsd[report.runId];
       this.state.spentUsd += report.costUsd;
     }
-    if (previous?.state === report.state) return;
-    if (report.state === 'failed') this.countFailure(report);
-    else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.state.consecutiveFailures = 0;
+    if (previous?.state !== report.state) {
+      if (report.state === 'failed') this.countFailure(report);
+      else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.state.consecutiveFailures = 0;
+    }
+    this.archiveIfFinal(report);
+  }
+
+  private archiveIfFinal(report: RunReport): void {
+    if (this.keepsEveryRun() || !FINAL_STATES.includes(report.state)) return;
+    delete this.state.runs[report.runId];
+    this.state.archivedCounts[report.state] = (this.state.archivedCounts[report.state] ?? 0) + 1;
+    if (report.state === 'failed') this.state.recentFailures = [...this.state.recentFailures, report].slice(-RECENT_FAILURES_KEPT);
   }
 
   /** The spec and ledger for the next run of the campaign: admitted targets are dropped, so the payload stays small. */

@@ -108,9 +108,15 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   }
   await condition(allHandlersFinished);
 
-  const runs = Object.values(ledger.state.runs);
-  const progress = ledger.progress();
-  return { campaignId: input.spec.id, runs, counts: progress.counts, spentUsd: ledger.state.spentUsd, stoppedReason: ledger.state.stoppedReason };
+  const runs = [...Object.values(ledger.state.runs), ...ledger.state.recentFailures];
+  return {
+    campaignId: input.spec.id,
+    detail: ledger.keepsEveryRun() ? 'per_run' : 'counts_only',
+    runs,
+    counts: ledger.progress().counts,
+    spentUsd: ledger.state.spentUsd,
+    stoppedReason: ledger.state.stoppedReason,
+  };
 }
 
 /** The budget cannot cover the next run and nothing in flight can free a reservation. */
@@ -132,6 +138,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     target,
     steps: spec.steps,
     verify: spec.verify,
+    changeKey: spec.changeKey ?? spec.id,
     paths: spec.paths,
     preview: spec.preview,
     approvalTimeoutMs: spec.approvalTimeoutMs,

@@ -199,7 +199,7 @@ function publishRequestFor(request: RunRequest, run: RunJournal, result: Executi
     campaignId: request.campaignId,
     title: request.title,
     repo: { name: request.target.repo, url: request.target.url, ref: request.target.ref },
-    branch: `regatta/${request.campaignId}`,
+    branch: `regatta/${request.changeKey}`,
     autonomy: decision.autonomy,
     patch: result.manifest.artifacts.find((a) => a.type === 'patch')!,
     evidence: {

@@ -107,6 +107,8 @@ export const CampaignSpec = z.strictObject({
   targets: z.array(Target).min(1, 'expected at least one target'),
   steps: z.array(Step).min(1, 'expected at least one step'),
   verify: VerificationPlan.default({ commands: [] }),
+  /** The identity of the change across campaigns (branch `regatta/<changeKey>`); the campaign id when absent. */
+  changeKey: Slug.optional(),
   /** Paths the campaign asks to change; policy narrows them. Empty means "wherever policy allows". */
   paths: z.array(z.string().min(1)).default([]),
   preview: z.boolean().default(false),
@@ -154,6 +156,7 @@ export const RunRequest = z.strictObject({
   target: Target,
   steps: z.array(Step).min(1),
   verify: VerificationPlan,
+  changeKey: Slug,
   paths: z.array(z.string().min(1)),
   preview: z.boolean(),
   approvalTimeoutMs: z.number().int().positive(),
@@ -302,6 +305,8 @@ export type RunReport = z.infer<typeof RunReport>;
 
 export const CampaignResult = z.strictObject({
   campaignId: Slug,
+  /** `per_run`: `runs` lists every run. `counts_only` (large campaigns): `runs` lists the unsettled and latest failed runs; find the rest with listRuns. */
+  detail: z.enum(['per_run', 'counts_only']),
   runs: z.array(RunReport),
   counts: z.record(z.string(), z.number().int().nonnegative()),
   spentUsd: z.number().nonnegative(),
@@ -397,3 +402,46 @@ export const PublishOutcome = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(false), reason: z.enum(['conflict', 'forge_error', 'missing_evidence', 'closed_unmerged']), message: z.string() }),
 ]);
 export type PublishOutcome = z.infer<typeof PublishOutcome>;
+
+/** A desired state a recurring campaign converges the fleet to, e.g. every repository on @acme/logger >= 2.1. */
+export const DesiredDependency = z.strictObject({
+  package: NpmUpgradeStep.shape.package,
+  atLeast: z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 2, 2.1 or 2.1.0'),
+});
+export type DesiredDependency = z.infer<typeof DesiredDependency>;
+
+export const SCHEDULE_OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+
+export const ScheduleSpec = z
+  .strictObject({
+    id: Slug,
+    cron: z.array(z.string().min(1)).optional(),
+    every: z
+      .string()
+      .regex(/^\d+(ms|s|m|h|d)$/, 'expected an interval such as 30m, 6h or 7d')
+      .optional(),
+    overlap: z.enum(SCHEDULE_OVERLAP_POLICIES).default('skip'),
+    paused: z.boolean().default(false),
+    desired: DesiredDependency.optional(),
+    /** The campaign each firing starts; its id is the prefix of every firing's campaign id. */
+    campaign: CampaignSpec,
+  })
+  .refine((s) => (s.cron?.length ?? 0) > 0 || s.every !== undefined, { message: 'expected `cron` or `every`', path: ['cron'] });
+export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
+export type ScheduleSpecInput = z.input<typeof ScheduleSpec>;
+
+export const DependencySurvey = z.array(
+  z.strictObject({ repo: RepoName, declared: z.string().optional(), installed: z.string().optional(), error: z.string().optional() }),
+);
+export type DependencySurvey = z.infer<typeof DependencySurvey>;
+
+export const ScheduledFiringResult = z.strictObject({
+  campaignId: Slug,
+  compliant: z.array(RepoName),
+  notApplicable: z.array(RepoName),
+  withOpenChange: z.array(RepoName),
+  unknown: z.array(RepoName),
+  started: z.array(RepoName),
+  result: CampaignResult.optional(),
+});
+export type ScheduledFiringResult = z.infer<typeof ScheduledFiringResult>;
