@@ -1,3 +1,4 @@
 /** The control plane's workflows; the worker's bundle starts here. */
 export { CampaignWorkflow } from './campaign';
 export { RunWorkflow } from './run';
+export { ScheduledCampaignWorkflow } from './scheduled-campaign';

@@ -1,0 +1,97 @@
+/**
+ * ScheduledCampaignWorkflow: one firing of a recurring desired-state campaign. It surveys the fleet, counts the
+ * repositories already compliant or with an open change request, and starts a campaign for the rest only.
+ */
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { CampaignSpec, DependencySurvey, ScheduledFiringResult, ScheduleSpec, TaskQueues, Target } from '../src/contracts';
+import { satisfiesAtLeast } from '../src/desired-state/version';
+import { campaignWorkflowId } from '../src/temporal/ids';
+import { CampaignIdKey, TaskTypeKey } from '../src/temporal/search-attributes';
+import { CampaignWorkflow } from './campaign';
+
+export interface ScheduledCampaignInput {
+  schedule: ScheduleSpec;
+  queues: TaskQueues;
+}
+
+interface SurveyActivities {
+  surveyDependency(input: { targets: Target[]; package: string }): Promise<DependencySurvey>;
+}
+
+interface ForgeQueries {
+  reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]>;
+}
+
+export async function ScheduledCampaignWorkflow(input: ScheduledCampaignInput): Promise<ScheduledFiringResult> {
+  const { schedule } = input;
+  const campaignId = firingCampaignId(schedule.id);
+  const classified = schedule.desired ? await classifyFleet(input) : undefined;
+  const targets = classified?.needsChange ?? schedule.campaign.targets;
+  const outcome: ScheduledFiringResult = {
+    campaignId,
+    compliant: classified?.compliant ?? [],
+    notApplicable: classified?.notApplicable ?? [],
+    withOpenChange: classified?.withOpenChange ?? [],
+    unknown: classified?.unknown ?? [],
+    started: targets.map((t) => t.repo),
+  };
+  if (targets.length === 0) return outcome;
+
+  const spec: CampaignSpec = { ...schedule.campaign, id: campaignId, targets, changeKey: schedule.campaign.changeKey ?? schedule.id };
+  outcome.result = await executeChild(CampaignWorkflow, {
+    workflowId: campaignWorkflowId(campaignId),
+    taskQueue: input.queues.control,
+    args: [{ spec, queues: input.queues, requestedAt: new Date().toISOString() }],
+    typedSearchAttributes: [
+      { key: CampaignIdKey, value: campaignId },
+      { key: TaskTypeKey, value: spec.taskType },
+    ],
+    staticSummary: `Scheduled campaign ${campaignId}: ${spec.title}`,
+    staticDetails: `firing of schedule \`${schedule.id}\`: ${targets.length} repositories need the change, ${outcome.compliant.length} already compliant, ${outcome.withOpenChange.length} with an open change request`,
+  });
+  return outcome;
+}
+
+async function classifyFleet(input: ScheduledCampaignInput) {
+  const desired = input.schedule.desired!;
+  const targets = input.schedule.campaign.targets;
+  // Reading manifests is reading repository content, so it happens on the execution plane.
+  const { surveyDependency } = proxyActivities<SurveyActivities>({
+    taskQueue: input.queues.execution,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '1 minute',
+    summary: `survey ${desired.package} across ${targets.length} repositories`,
+  });
+  const { reposWithOpenChangeRequest } = proxyActivities<ForgeQueries>({ taskQueue: input.queues.control, startToCloseTimeout: '5 minutes' });
+
+  const survey = await surveyDependency({ targets, package: desired.package });
+  const byRepo = new Map(survey.map((entry) => [entry.repo, entry]));
+  const compliant: string[] = [];
+  const notApplicable: string[] = [];
+  const unknown: string[] = [];
+  const drifted: Target[] = [];
+  for (const target of targets) {
+    const entry = byRepo.get(target.repo);
+    if (!entry || entry.error) unknown.push(target.repo);
+    else if (!entry.declared && !entry.installed) notApplicable.push(target.repo);
+    else if (satisfiesAtLeast(entry, desired.atLeast)) compliant.push(target.repo);
+    else drifted.push(target);
+  }
+  const branch = `regatta/${input.schedule.campaign.changeKey ?? input.schedule.id}`;
+  const open = new Set(drifted.length ? await reposWithOpenChangeRequest({ targets: drifted, branch }) : []);
+  return {
+    compliant,
+    notApplicable,
+    unknown,
+    withOpenChange: drifted.filter((t) => open.has(t.repo)).map((t) => t.repo),
+    needsChange: drifted.filter((t) => !open.has(t.repo)),
+  };
+}
+
+/** Schedules name each firing's workflow `<id>-<nominal time>`; the campaign id is built from that, so a firing is idempotent. */
+function firingCampaignId(scheduleId: string): string {
+  const info = workflowInfo();
+  const stamp = /(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(info.workflowId);
+  const time = stamp ? stamp.slice(1).join('') : new Date(info.startTime).toISOString().replace(/\D/g, '').slice(0, 14);
+  return `${scheduleId.slice(0, 48)}-${time}`;
+}
