@@ -21,9 +21,11 @@ import {
   type CampaignProgress,
 } from '../../workflows/definitions';
 import { connectTemporalClient } from './connection';
+import { RegattaSchedules } from './schedules';
 import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from './errors';
 
 export * from './errors';
+export { RegattaSchedules, ScheduleNotFound, validateScheduleSpec, type ScheduleListing } from './schedules';
 export type { CampaignProgress };
 export type { CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
 
@@ -56,10 +58,14 @@ export interface RegattaClientOptions {
 }
 
 export class RegattaClient {
+  readonly schedules: RegattaSchedules;
+
   constructor(
     readonly temporal: Client,
     private readonly options: RegattaClientOptions,
-  ) {}
+  ) {
+    this.schedules = new RegattaSchedules(temporal, options.queues);
+  }
 
   static async connect(config: RegattaConfig = loadConfig()): Promise<RegattaClient> {
     const temporal = await connectTemporalClient(config.temporal);

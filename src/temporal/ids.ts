@@ -17,3 +17,8 @@ export function campaignIdOfRun(runId: string): string | undefined {
   const match = /^run\/([^/]+)\/[^/]+\/[^/]+$/.exec(runId);
   return match?.[1];
 }
+
+/** Temporal appends each firing's nominal time to this id, which makes every firing's campaign id deterministic. */
+export function scheduledFiringWorkflowId(scheduleId: string): string {
+  return `scheduled/${scheduleId}`;
+}

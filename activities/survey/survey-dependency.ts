@@ -1,0 +1,60 @@
+/**
+ * surveyDependency (execution plane): which version of a package each repository declares and installs.
+ * Manifests are read as data from git objects with isomorphic-git; nothing is checked out or run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import type { DependencySurvey, Target } from '../../src/contracts';
+
+const MAX_MANIFEST_BYTES = 5 * 1024 * 1024;
+
+export async function surveyDependency(input: { targets: Target[]; package: string }): Promise<DependencySurvey> {
+  const survey: DependencySurvey = [];
+  for (const target of input.targets) {
+    Context.current().heartbeat({ repo: target.repo });
+    survey.push(await surveyOne(target, input.package));
+  }
+  return survey;
+}
+
+async function surveyOne(target: Target, pkg: string): Promise<DependencySurvey[number]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-survey-'));
+  try {
+    await git.clone({ fs, http, dir, url: target.url, ref: target.ref, singleBranch: true, depth: 1, noCheckout: true, noTags: true });
+    const oid = await git.resolveRef({ fs, dir, ref: 'HEAD' });
+    const manifest = await readJson(dir, oid, 'package.json');
+    const lock = await readJson(dir, oid, 'package-lock.json').catch(() => undefined);
+    const declared = dependencyRange(manifest, pkg);
+    const installed = lockedVersion(lock, pkg);
+    return { repo: target.repo, ...(declared ? { declared } : {}), ...(installed ? { installed } : {}) };
+  } catch (err) {
+    return { repo: target.repo, error: `cannot read the manifests of ${target.url}@${target.ref}: ${(err as Error).message}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function readJson(dir: string, oid: string, filepath: string): Promise<unknown> {
+  const { blob } = await git.readBlob({ fs, dir, oid, filepath });
+  if (blob.byteLength > MAX_MANIFEST_BYTES) throw new Error(`${filepath} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  return JSON.parse(Buffer.from(blob).toString('utf8'));
+}
+
+function dependencyRange(manifest: unknown, pkg: string): string | undefined {
+  const m = manifest as Record<string, Record<string, unknown> | undefined>;
+  for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
+    const value = m?.[field]?.[pkg];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+function lockedVersion(lock: unknown, pkg: string): string | undefined {
+  const packages = (lock as { packages?: Record<string, { version?: unknown }> } | undefined)?.packages;
+  const version = packages?.[`node_modules/${pkg}`]?.version;
+  return typeof version === 'string' ? version : undefined;
+}
