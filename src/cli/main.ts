@@ -3,12 +3,13 @@ import { Command } from 'commander';
 import { registerCampaignCommands } from './campaign';
 import { registerDevCommands } from './dev';
 import { registerRunCommands } from './runs';
+import { registerScheduleCommands } from './schedule';
 
 const program = new Command('regatta')
   .description('durable fleet-wide code changes on Temporal')
   .showHelpAfterError();
 
-for (const register of [registerDevCommands, registerCampaignCommands, registerRunCommands]) register(program);
+for (const register of [registerDevCommands, registerCampaignCommands, registerRunCommands, registerScheduleCommands]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${(err as Error).message}\n`);
