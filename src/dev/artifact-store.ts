@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { servicePaths, startService, waitUntil } from './processes';
+import { portFromEnv, servicePaths, startService, waitUntil } from './processes';
 
 export const ARTIFACT_STORE_SERVICE = 'versitygw';
-export const ARTIFACT_STORE_PORT = 7070;
+export const ARTIFACT_STORE_PORT = portFromEnv('REGATTA_S3_PORT', 7070);
 export const ARTIFACT_BUCKET = 'regatta-artifacts';
 
 export interface ArtifactStoreInfo {

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { httpAnswers } from './temporal-server';
-import { servicePaths, startService, waitUntil } from './processes';
+import { portFromEnv, servicePaths, startService, waitUntil } from './processes';
 
 export const PACKAGE_REGISTRY_SERVICE = 'verdaccio';
-export const PACKAGE_REGISTRY_PORT = 4873;
+export const PACKAGE_REGISTRY_PORT = portFromEnv('REGATTA_NPM_PORT', 4873);
 const PUBLISHER = 'regatta';
 
 export interface PackageRegistryInfo {

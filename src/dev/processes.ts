@@ -202,3 +202,12 @@ export async function waitUntil(check: () => Promise<boolean>, options: WaitOpti
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A service port from the environment (e.g. REGATTA_S3_PORT), so two stacks can run side by side. */
+export function portFromEnv(variable: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable}=${JSON.stringify(raw)}: expected a port number between 1 and 65535`);
+  return port;
+}
