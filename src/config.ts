@@ -1,7 +1,7 @@
 /** Process configuration, read from the environment once and validated at the edge. */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseContract } from './contracts/validate';
+import { ContractViolation, parseContract } from './contracts/validate';
 import { DEFAULT_TASK_QUEUES } from './temporal/ids';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -18,6 +18,11 @@ const Env = z.object({
   REGATTA_SANDBOX_IMAGE: z.string().min(1).default('regatta-sandbox:dev'),
   REGATTA_ARTIFACT_DIR: z.string().min(1).optional(),
   REGATTA_POLICY_FILE: z.string().min(1).optional(),
+  REGATTA_ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
+  REGATTA_S3_BUCKET: z.string().min(3).optional(),
+  REGATTA_S3_REGION: z.string().min(1).default('us-east-1'),
+  REGATTA_S3_ENDPOINT: z.url().optional(),
+  REGATTA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   REGATTA_GIT_PORT: z.coerce.number().int().min(1).max(65535).default(8480),
 });
 
@@ -28,6 +33,8 @@ export interface RegattaConfig {
   queues: { control: string; execution: string };
   sandboxImage: string;
   artifactDir: string;
+  /** Where evidence goes: a local directory (default) or S3; S3 credentials come from the AWS SDK's usual chain. */
+  artifactStore: { kind: 'local' } | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle?: boolean };
   gitPort: number;
   /** The policy bundle the control plane decides with; the default bundle when absent. */
   policyFile?: string;
@@ -48,7 +55,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     queues: { control: e.REGATTA_CONTROL_QUEUE, execution: e.REGATTA_EXECUTION_QUEUE },
     sandboxImage: e.REGATTA_SANDBOX_IMAGE,
     artifactDir: e.REGATTA_ARTIFACT_DIR ?? path.join(e.REGATTA_HOME, 'artifacts'),
+    artifactStore: artifactStoreConfig(e),
     gitPort: e.REGATTA_GIT_PORT,
     policyFile: e.REGATTA_POLICY_FILE,
   };
+}
+
+function artifactStoreConfig(e: z.infer<typeof Env>): RegattaConfig['artifactStore'] {
+  if (e.REGATTA_ARTIFACT_STORE === 'local') return { kind: 'local' };
+  if (!e.REGATTA_S3_BUCKET) {
+    throw new ContractViolation('environment', [{ path: 'REGATTA_S3_BUCKET', value: undefined, expected: 'a bucket name when REGATTA_ARTIFACT_STORE=s3' }]);
+  }
+  const forcePathStyle = e.REGATTA_S3_FORCE_PATH_STYLE === undefined ? undefined : e.REGATTA_S3_FORCE_PATH_STYLE === 'true';
+  return { kind: 's3', bucket: e.REGATTA_S3_BUCKET, region: e.REGATTA_S3_REGION, endpoint: e.REGATTA_S3_ENDPOINT, forcePathStyle };
 }

@@ -1,0 +1,18 @@
+/** The recipe registry: adding a recipe is adding a folder and a line here. */
+import type { Step } from '../contracts';
+import { commandRecipe } from './command';
+import { npmUpgradeRecipe } from './npm-upgrade';
+import { replaceRecipe } from './replace';
+import type { Recipe, RecipeContext, RecipeOutcome } from './types';
+
+const RECIPES: { [K in Step['recipe']]: Recipe<Extract<Step, { recipe: K }>> } = {
+  command: commandRecipe,
+  replace: replaceRecipe,
+  'npm-upgrade': npmUpgradeRecipe,
+};
+
+export function applyStep(step: Step, ctx: RecipeContext): Promise<RecipeOutcome> {
+  return (RECIPES[step.recipe] as Recipe).apply(step, ctx);
+}
+
+export type { Recipe, RecipeContext, RecipeOutcome };

@@ -1,0 +1,169 @@
+/**
+ * The Docker sandbox: one container per run attempt, hardened (non-root, no capabilities, no-new-privileges,
+ * read-only root, pids/memory/CPU limits, no host environment), with every command run through `exec`.
+ */
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import type { SandboxLimits } from '../contracts';
+
+export const SANDBOX_USER = '10001:10001';
+export const MANAGED_LABEL = 'regatta.managed';
+export const RUN_LABEL = 'regatta.run';
+export const ATTEMPT_LABEL = 'regatta.attempt';
+
+/** Docker's API as Debian's engine (20.10) speaks it; never ask for a newer one. */
+export function dockerClient(): Docker {
+  return new Docker({ version: 'v1.41' });
+}
+
+export type SandboxNetwork = { mode: 'none' } | { mode: 'network'; name: string; env: Record<string, string> };
+
+export interface SandboxOptions {
+  image: string;
+  workspaceDir: string;
+  runId: string;
+  attempt: number;
+  /** uid:gid inside the container; never root. */
+  user?: string;
+  limits: SandboxLimits;
+  network: SandboxNetwork;
+}
+
+export interface CommandResult {
+  command: string;
+  exitCode: number;
+  output: string;
+  outputBytes: number;
+  outputTruncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+const BASE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/home/regatta', 'LANG=C.UTF-8', 'npm_config_cache=/tmp/npm-cache', 'npm_config_update_notifier=false'];
+/** Past this many times the output cap, a command is stopped rather than drained. */
+const DRAIN_FACTOR = 8;
+
+export class Sandbox {
+  private constructor(
+    private readonly docker: Docker,
+    readonly container: Docker.Container,
+    private readonly options: SandboxOptions,
+  ) {}
+
+  static async start(docker: Docker, options: SandboxOptions): Promise<Sandbox> {
+    const { limits } = options;
+    if (options.user?.startsWith('0:') || options.user === '0') throw new Error('a sandbox never runs as root');
+    const extraEnv = options.network.mode === 'network' ? Object.entries(options.network.env).map(([k, v]) => `${k}=${v}`) : [];
+    const container = await docker.createContainer({
+      Image: options.image,
+      Cmd: ['sleep', 'infinity'],
+      User: options.user ?? SANDBOX_USER,
+      WorkingDir: '/workspace',
+      Env: [...BASE_ENV, ...extraEnv],
+      Labels: { [MANAGED_LABEL]: 'true', [RUN_LABEL]: options.runId, [ATTEMPT_LABEL]: String(options.attempt) },
+      NetworkDisabled: options.network.mode === 'none',
+      HostConfig: {
+        Binds: [`${options.workspaceDir}:/workspace:rw`],
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m', '/home/regatta': 'rw,nosuid,nodev,size=64m' },
+        PidsLimit: limits.pids,
+        Memory: limits.memoryBytes,
+        MemorySwap: limits.memoryBytes,
+        NanoCpus: limits.nanoCpus,
+        NetworkMode: options.network.mode === 'none' ? 'none' : options.network.name,
+        Init: true,
+        IpcMode: 'private',
+      },
+    });
+    const sandbox = new Sandbox(docker, container, options);
+    try {
+      await container.start();
+    } catch (err) {
+      await sandbox.remove();
+      throw err;
+    }
+    return sandbox;
+  }
+
+  /** Runs `sh -c command` in /workspace; a command past its time or output limit is stopped with everything it started. */
+  async exec(command: string, timeoutMs = this.options.limits.commandTimeoutMs): Promise<CommandResult> {
+    const started = Date.now();
+    const exec = await this.container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, WorkingDir: '/workspace', User: this.options.user ?? SANDBOX_USER });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const cap = this.options.limits.maxOutputBytes;
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let seen = 0;
+    let stopped: 'timeout' | 'output' | undefined;
+    let killing: Promise<void> | undefined;
+    const stop = (reason: 'timeout' | 'output') => {
+      stopped ??= reason;
+      killing ??= this.killProcesses();
+    };
+
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (kept < cap) {
+        const part = chunk.subarray(0, cap - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      if (seen > cap * DRAIN_FACTOR) stop('output');
+    });
+    this.docker.modem.demuxStream(stream, sink, sink);
+
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    try {
+      await new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    await killing;
+    const { ExitCode } = await exec.inspect().catch(() => ({ ExitCode: null }));
+    let output = Buffer.concat(chunks).toString('utf8');
+    if (stopped === 'timeout') output += `\n[regatta: stopped after ${timeoutMs} ms]`;
+    if (stopped === 'output') output += `\n[regatta: stopped after printing more than ${cap * DRAIN_FACTOR} bytes]`;
+    return {
+      command,
+      exitCode: stopped ? 137 : (ExitCode ?? 137),
+      output,
+      outputBytes: seen,
+      outputTruncated: seen > kept,
+      timedOut: stopped === 'timeout',
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /** Kills every process of the run (the container restarts with a fresh tmpfs; the workspace stays). */
+  async killProcesses(): Promise<void> {
+    await this.container.restart({ t: 0 });
+  }
+
+  async remove(): Promise<void> {
+    await this.container.remove({ force: true, v: true }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
+  }
+}
+
+/** Removes the sandboxes of crashed or cancelled attempts, found by label. */
+export async function reapContainers(docker: Docker, filter: { runId?: string; olderThanMs?: number; belowAttempt?: number } = {}): Promise<string[]> {
+  const labels = [`${MANAGED_LABEL}=true`, ...(filter.runId ? [`${RUN_LABEL}=${filter.runId}`] : [])];
+  const containers = await docker.listContainers({ all: true, filters: { label: labels } });
+  const cutoff = Date.now() / 1000 - (filter.olderThanMs ?? 0) / 1000;
+  const reaped: string[] = [];
+  for (const info of containers) {
+    if (info.Created > cutoff) continue;
+    if (filter.belowAttempt !== undefined && Number(info.Labels[ATTEMPT_LABEL]) >= filter.belowAttempt) continue;
+    await docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined);
+    reaped.push(info.Id);
+  }
+  return reaped;
+}
