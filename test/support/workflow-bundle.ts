@@ -13,9 +13,26 @@ export async function prepareWorkflowBundle(): Promise<void> {
   fs.writeFileSync(bundlePath(), code);
 }
 
+/** Source folders the workflow bundle is built from; a change in any of them makes the bundle stale. */
+const BUNDLED_SOURCES = ['workflows', 'src/contracts', 'src/temporal', 'src/desired-state', 'policies'].map((dir) => path.resolve(__dirname, '../..', dir));
+
+function newestSourceMtime(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    }
+  };
+  BUNDLED_SOURCES.filter((dir) => fs.existsSync(dir)).forEach(walk);
+  return newest;
+}
+
 export async function workflowBundle(): Promise<{ codePath: string }> {
-  if (!fs.existsSync(bundlePath())) await prepareWorkflowBundle();
-  return { codePath: bundlePath() };
+  const file = bundlePath();
+  if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < newestSourceMtime()) await prepareWorkflowBundle();
+  return { codePath: file };
 }
 
 const noop = () => undefined;
