@@ -118,7 +118,7 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       await run.transition('publishing', run.approvedBy ? `approved by ${run.approvedBy}` : undefined);
       permitGranted = false;
       await awaitPublishPermit(request, () => permitGranted);
-      const outcome = await control.publishChangeRequest(publishRequestFor(request, run, result));
+      const outcome = await publishOnce(control, publishRequestFor(request, run, result));
       publishAttempts++;
       if (outcome.ok) {
         run.changeRequest = outcome.changeRequest;
@@ -214,6 +214,16 @@ function publishRequestFor(request: RunRequest, run: RunJournal, result: Executi
       approvedBy: run.approvedBy,
     },
   };
+}
+
+/** A forge that keeps failing after the activity's retries is a failed publish, retryable by update, not a failed run. */
+async function publishOnce(control: ControlActivities, request: PublishRequest): Promise<PublishOutcome> {
+  try {
+    return await control.publishChangeRequest(request);
+  } catch (err) {
+    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+    return { ok: false, reason: 'forge_error', message: err.cause?.message ?? err.message };
+  }
 }
 
 function failedCommands(result: ExecutionResult): string {
