@@ -117,6 +117,22 @@ async function withStackLock<T>(home: string, use: () => Promise<T>): Promise<T>
   }
 }
 
+export class StackStartError extends Error {
+  readonly type = 'infra' as const;
+  constructor(readonly causes: Error[]) {
+    super(causes.map((cause) => cause.message).join('\n\n'));
+    this.name = 'StackStartError';
+  }
+}
+
+/** Like Promise.all, but lets every component finish and reports all failures together. */
+async function allComponents<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason instanceof Error ? s.reason : new Error(String(s.reason))] : []));
+  if (failures.length) throw new StackStartError(failures);
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 export async function ensureStack(options: EnsureStackOptions = {}): Promise<StackInfo> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? (() => undefined);
@@ -125,7 +141,7 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
     const tools = await ensureTools(log);
     await ensureDockerEngine(config.home);
     log('docker engine ready');
-    const [, , gitUrl, artifactStore, packageRegistry] = await Promise.all([
+    const [, , gitUrl, artifactStore, packageRegistry] = await allComponents([
       ensureTemporalServer(config, tools.temporal).then((s) => log(`temporal ready on ${s.address} (UI ${s.uiUrl})`)),
       ensureSandboxImage({ projectRoot: config.projectRoot, home: config.home, image: config.sandboxImage, baseImage: process.env.REGATTA_BASE_IMAGE, log }).then((s) =>
         log(`sandbox image ${s.image} ${s.built ? 'built' : 'up to date'}`),
