@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { portFromEnv, servicePaths, startService, waitUntil } from './processes';
+import { portFromEnv, runningService, servicePaths, startService, waitUntil } from './processes';
 
 export const ARTIFACT_STORE_SERVICE = 'versitygw';
 export const ARTIFACT_STORE_PORT = portFromEnv('REGATTA_S3_PORT', 7070);
@@ -69,6 +69,9 @@ async function bucketReachable(info: ArtifactStoreInfo, createIfMissing: boolean
 export async function ensureArtifactStore(home: string, versitygwBinary: string): Promise<ArtifactStoreStatus & { info: ArtifactStoreInfo }> {
   const info = artifactStoreInfo(home);
   if (await bucketReachable(info, true).catch(() => false)) return { healthy: true, endpoint: info.endpoint, startedByUs: false, info };
+  if (!runningService(home, ARTIFACT_STORE_SERVICE) && (await portAnswers(info.endpoint))) {
+    throw new Error(`${info.endpoint} answers but refuses this stack's credentials (another stack's artifact store?): stop it, or set REGATTA_S3_PORT`);
+  }
   const dataDir = path.join(home, 's3');
   fs.mkdirSync(dataDir, { recursive: true });
   const record = startService(home, {
@@ -93,5 +96,14 @@ export async function artifactStoreStatus(home: string): Promise<ArtifactStoreSt
     return { healthy: true, endpoint: info.endpoint, startedByUs: false };
   } catch (err) {
     return { healthy: false, endpoint: info.endpoint, startedByUs: false, error: (err as Error).message || (err as Error).name };
+  }
+}
+
+async function portAnswers(url: string): Promise<boolean> {
+  try {
+    await (await fetch(url, { signal: AbortSignal.timeout(2_000) })).arrayBuffer();
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -77,6 +77,9 @@ async function publisherToken(home: string, url: string): Promise<string> {
     body: JSON.stringify({ name: PUBLISHER, password }),
   });
   const body = (await response.json()) as { token?: string; error?: string };
+  if (response.status === 409 || response.status === 401) {
+    throw new Error(`Verdaccio at ${url} already has a '${PUBLISHER}' user with another password (another stack's registry?): stop it, or set REGATTA_NPM_PORT`);
+  }
   if (!response.ok || !body.token) throw new Error(`Verdaccio at ${url} refused the publishing user: ${body.error ?? response.status}`);
   fs.writeFileSync(file, `${JSON.stringify({ user: PUBLISHER, password, token: body.token }, null, 2)}\n`, { mode: 0o600 });
   return body.token;
