@@ -6,6 +6,7 @@ import type { CampaignSpecInput, Target } from '../src/contracts';
 import { campaignWorkflowId } from '../src/temporal/ids';
 import { createControlActivities } from '../activities/control';
 import { startHarness, type RegattaHarness } from './support/harness';
+import { eventually } from './support/eventually';
 import { scriptedExecution, type ScriptedOutcome } from './support/scripted-execution';
 
 let harness: RegattaHarness;
@@ -159,13 +160,3 @@ describe('control plane', () => {
     expect(Math.max(...histories)).toBeLessThan(20_000);
   }, 45 * 60_000);
 });
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > until) throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
