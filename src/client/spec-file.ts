@@ -11,13 +11,13 @@ export function loadCampaignSpecFile(file: string, overrides: { preview?: boolea
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw fileProblem(file, '(file)', file, `a readable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw fileProblem(file, '(file)', file, `expected a readable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let data: unknown;
   try {
     data = parse(text);
   } catch (err) {
-    throw fileProblem(file, '(yaml)', undefined, `valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw fileProblem(file, '(yaml)', undefined, `expected valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
   if (overrides.preview !== undefined && data !== null && typeof data === 'object') data = { ...data, preview: overrides.preview };
   return validateCampaignSpec(data, file);
