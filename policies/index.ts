@@ -1,6 +1,7 @@
 /** Loads a policy bundle from disk (control plane only) and names it by the hash of its canonical form. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../src/config';
 import { canonicalJson, sha256Hex } from '../src/contracts/hash';
 import { parseContract } from '../src/contracts/validate';
 import { PolicyBundle } from './bundle';
@@ -8,7 +9,8 @@ import { PolicyBundle } from './bundle';
 export { evaluatePolicy } from './evaluate';
 export type { PolicyBundle, PolicySubject } from './bundle';
 
-export const DEFAULT_POLICY_FILE = path.join(__dirname, 'default.json');
+// From the package root, so a build in dist/ finds the bundle that ships beside the sources.
+export const DEFAULT_POLICY_FILE = path.join(PROJECT_ROOT, 'policies', 'default.json');
 
 export interface LoadedPolicy {
   bundle: PolicyBundle;

@@ -1,10 +1,19 @@
 /** Process configuration, read from the environment once and validated at the edge. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ContractViolation, parseContract } from './contracts/validate';
 import { DEFAULT_TASK_QUEUES } from './temporal/ids';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..');
+/** The checkout (or installed package) root, whether this file runs from src/ or from a build in dist/. */
+function packageRoot(from: string): string {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'policies'))) return dir;
+  }
+  return path.resolve(from, '..');
+}
+
+export const PROJECT_ROOT = packageRoot(__dirname);
 
 const Env = z.object({
   REGATTA_HOME: z.string().min(1).default(path.join(PROJECT_ROOT, '.regatta')),

@@ -1,9 +1,9 @@
 /** The control-plane worker: Regatta's workflows and control activities, never repository code. */
-import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { RegattaConfig } from '../config';
 
-export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+// Resolves to workflows/index.ts from source and to the compiled index.js from a build.
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
 export async function connectWorker(config: RegattaConfig['temporal']): Promise<NativeConnection> {
   return NativeConnection.connect({ address: config.address, tls: config.tls ? {} : undefined, apiKey: config.apiKey });
