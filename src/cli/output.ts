@@ -1,5 +1,6 @@
 /** How the CLI speaks: human text by default, JSON with --json, and exit codes that mean something. */
 import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from '../client/errors';
+import { ScheduleNotFound } from '../client/schedules';
 import { ContractViolation } from '../contracts/validate';
 
 export const EXIT = { ok: 0, failure: 1, invalidInput: 2, notFound: 3, refused: 4, runsFailed: 5 } as const;
@@ -37,7 +38,7 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number 
 
 function exitCodeFor(err: unknown): number {
   if (err instanceof InvalidSpecError || err instanceof ContractViolation) return EXIT.invalidInput;
-  if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError) return EXIT.notFound;
+  if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError || err instanceof ScheduleNotFound) return EXIT.notFound;
   if (err instanceof RunNotAwaitingError) return EXIT.refused;
   return EXIT.failure;
 }

@@ -132,7 +132,7 @@ export class RegattaClient {
     try {
       return await this.temporal.workflow.getHandle(runId).executeUpdate(retryPublishUpdate, { args: [{ by }] });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      if (err instanceof WorkflowNotFoundError) throw await this.closedRunRefusal(runId, 'publish_failed');
       throw asRefusal(err);
     }
   }
@@ -178,10 +178,20 @@ export class RegattaClient {
   private async decide(campaignId: string, runId: string, by: string, comment: string | undefined, approved: boolean): Promise<RunReport> {
     const update = approved ? approveRunUpdate : rejectRunUpdate;
     try {
-      return await this.withCampaign(campaignId, (handle) => handle.executeUpdate(update, { args: [{ runId, by, comment }] }));
+      return await this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(update, { args: [{ runId, by, comment }] });
     } catch (err) {
-      throw asRefusal(err);
+      if (!(err instanceof WorkflowNotFoundError)) throw asRefusal(err);
+      await this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)).describe().catch((missing: unknown) => {
+        throw missing instanceof WorkflowNotFoundError ? new CampaignNotFoundError(campaignId) : missing;
+      });
+      throw await this.closedRunRefusal(runId, 'awaiting approval');
     }
+  }
+
+  /** Updates cannot reach a closed workflow; say what state the run ended in instead. */
+  private async closedRunRefusal(runId: string, wanted: string): Promise<Error> {
+    const run = await this.runStatus(runId);
+    return new RunNotAwaitingError(`run ${runId} is ${run.state}, not ${wanted}; its workflow has finished`);
   }
 
   private async withCampaign<T>(campaignId: string, use: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {

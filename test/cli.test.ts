@@ -1,0 +1,129 @@
+/** The `regatta` CLI as a user runs it: human output, --json for scripts, and exit codes that mean something. */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { createControlActivities } from '../activities/control';
+import { startHarness, type RegattaHarness } from './support/harness';
+import { scriptedExecution } from './support/scripted-execution';
+import { readStackInfo } from './support/stack';
+
+const root = path.resolve(__dirname, '..');
+let harness: RegattaHarness;
+let holdMs = 0;
+
+beforeAll(async () => {
+  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution(() => ({ holdMs })).activities });
+});
+afterAll(async () => harness?.shutdown());
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function regatta(...args: string[]): Promise<CliResult> {
+  const env = { ...process.env, REGATTA_CONTROL_QUEUE: harness.queues.control, REGATTA_EXECUTION_QUEUE: harness.queues.execution };
+  return new Promise((resolve) => {
+    execFile('node', [path.join(root, 'bin/regatta.js'), ...args], { cwd: root, env }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function specFile(spec: object): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-spec-')), 'campaign.yaml');
+  fs.writeFileSync(file, stringify(spec));
+  return file;
+}
+
+function campaignSpec(id: string, extra: object = {}) {
+  const targets = readStackInfo().targets.filter((t) => t.repo !== 'acme/billing');
+  return { id: `${id}-${harness.unique}`, title: 'CLI campaign', targets, steps: [{ recipe: 'command', run: 'sed -i s/oldName/newName/ README.md' }], ...extra };
+}
+
+describe('regatta CLI', () => {
+  it('campaign start --wait prints outcomes; --json gives the same for scripts; a second start finds the first', async () => {
+    const spec = campaignSpec('cli-start');
+    const file = specFile(spec);
+    const human = await regatta('campaign', 'start', '-f', file, '--preview', '--wait');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`campaign ${spec.id} finished\\nREPO +STATE +REASON\\nacme/catalog +changed`));
+
+    const again = await regatta('campaign', 'start', '-f', file, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ campaignId: spec.id, started: false });
+
+    const status = await regatta('campaign', 'status', spec.id);
+    expect(status.stdout).toContain(`campaign ${spec.id}\nsettled   [##############################] 3/3`);
+    expect(status.stdout).toMatch(/REPO +STATE +OWNER +RUNID\nacme\/catalog +changed +storefront/);
+    const statusJson = JSON.parse((await regatta('campaign', 'status', spec.id, '--json')).stdout);
+    expect(statusJson.progress.counts).toEqual({ changed: 3 });
+
+    const runs = await regatta('runs', 'list', '--campaign', spec.id, '--state', 'changed', '--json');
+    expect(JSON.parse(runs.stdout).map((r: { repo: string }) => r.repo)).toEqual(['acme/catalog', 'acme/checkout', 'acme/notifications']);
+    const show = await regatta('run', 'show', `run/${spec.id}/acme/catalog`);
+    expect(show.stdout).toContain(`run run/${spec.id}/acme/catalog (acme/catalog): changed`);
+    expect(show.stdout).toMatch(/pending\s+requested by unknown[\s\S]*executing[\s\S]*changed\s+preview: evidence collected/);
+  });
+
+  it('pause, resume and cancel steer a running campaign', async () => {
+    holdMs = 20_000;
+    const spec = campaignSpec('cli-steer', { maxConcurrentRuns: 1, preview: true });
+    expect((await regatta('campaign', 'start', '-f', specFile(spec))).stdout).toContain(`started campaign ${spec.id}`);
+    expect((await regatta('campaign', 'pause', spec.id, '--reason', 'change freeze')).stdout).toBe(`campaign ${spec.id} paused\n`);
+    const paused = JSON.parse((await regatta('campaign', 'status', spec.id, '--json')).stdout);
+    expect(paused.progress).toMatchObject({ paused: true, pausedReason: 'change freeze' });
+    expect((await regatta('campaign', 'resume', spec.id, '--json')).stdout).toContain('"resume": true');
+    const cancelled = await regatta('campaign', 'cancel', spec.id, '--by', 'ops', '--reason', 'wrong targets');
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toContain('stopped   cancelled by ops: wrong targets');
+    holdMs = 0;
+  });
+
+  it('exit codes say what went wrong: 2 invalid spec, 3 not found, 4 refused', async () => {
+    const invalid = await regatta('campaign', 'start', '-f', specFile({ id: 'Not A Slug', title: 't', targets: [], steps: [] }));
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/error: invalid campaign spec \(.*campaign\.yaml\):\n {2}- id: got "Not A Slug"/);
+
+    const missing = await regatta('campaign', 'status', `no-such-campaign-${harness.unique}`);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain(`campaign "no-such-campaign-${harness.unique}" was not found`);
+
+    const spec = campaignSpec('cli-refused', { preview: true });
+    expect((await regatta('campaign', 'start', '-f', specFile(spec), '--wait')).code).toBe(0);
+    const refused = await regatta('run', 'approve', `run/${spec.id}/acme/catalog`, '--by', 'alice');
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain(`run run/${spec.id}/acme/catalog is changed, not awaiting approval`);
+    const notFailed = await regatta('run', 'retry-publish', `run/${spec.id}/acme/catalog`);
+    expect(notFailed.code).toBe(4);
+    expect(notFailed.stderr).toContain('is changed, not publish_failed');
+    const badState = await regatta('runs', 'list', '--campaign', spec.id, '--state', 'done');
+    expect(badState.stderr).toContain('--state: got "done"; expected one of pending,');
+  });
+
+  it('schedules: create, list, pause, trigger and delete, with human and JSON output', async () => {
+    const id = `cli-schedule-${harness.unique}`;
+    const file = specFile({ id, every: '7d', paused: true, campaign: { ...campaignSpec('unused'), id: 'weekly-rename', preview: true } });
+    const created = await regatta('schedule', 'create', '-f', file);
+    expect(created.stdout).toContain(`schedule ${id} created`);
+    const listed = JSON.parse((await regatta('schedule', 'list', '--json')).stdout);
+    expect(listed.find((s: { scheduleId: string }) => s.scheduleId === id)).toMatchObject({ paused: true });
+    expect((await regatta('schedule', 'list')).stdout).toMatch(new RegExp(`${id} +yes`));
+    expect((await regatta('schedule', 'pause', id)).stdout).toBe(`schedule ${id}: pause done\n`);
+    expect((await regatta('schedule', 'trigger', id, '--json')).stdout).toContain('"trigger": true');
+    expect((await regatta('schedule', 'delete', id)).code).toBe(0);
+    const gone = await regatta('schedule', 'pause', id);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toContain(`schedule "${id}" was not found`);
+  });
+
+  it('dev status reports every component of the local stack', async () => {
+    const status = await regatta('dev', 'status', '--json');
+    const names = JSON.parse(status.stdout).components.map((c: { name: string }) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['docker', 'temporal', 'git-server']));
+    expect((await regatta('dev', 'status')).stdout).toMatch(/COMPONENT +HEALTH +DETAIL/);
+  });
+});
