@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 source scripts/ensure-node-modules.sh
 
 ensure_node_modules
-node --require tsx/cjs src/dev/ensure-tools-main.ts
+node --require tsx/cjs src/dev/ensure-tools-main.ts --for-tests
 exec npx jest --runInBand "$@"
