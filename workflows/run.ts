@@ -14,6 +14,7 @@ import {
   proxyActivities,
   setHandler,
   TimeoutFailure,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type {
@@ -159,6 +160,14 @@ async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec
 /** Evidence is accepted only from an attempt that executed exactly this spec and stayed within its scope. */
 async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult): Promise<boolean> {
   run.result = result;
+  // The memo is what an operator sees first in the Web UI: where the evidence is, and who produced it.
+  upsertMemo({
+    specHash: run.specHash,
+    policy: `${decision.bundle.name}@${decision.bundle.version} (${decision.bundle.hash.slice(0, 12)})`,
+    worker: result.worker.identity,
+    attempt: result.attempt,
+    artifacts: Object.fromEntries(result.manifest.artifacts.map((a) => [a.name, a.uri])),
+  });
   if (result.specHash !== run.specHash) {
     await run.fail({ kind: 'policy', message: `evidence is for spec ${result.specHash}, expected ${run.specHash}; discarded` });
     return false;
