@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createControlActivities } from '../activities/control';
+import { loadConfig } from '../src/config';
 import { startHarness, type RegattaHarness } from './support/harness';
 import { scriptedExecution } from './support/scripted-execution';
 
@@ -37,7 +38,7 @@ it('a separate project compiles against dist/ and starts a campaign through the 
   const campaignId = `sdk-example-${harness.unique}`;
   const env = { ...process.env, REGATTA_CONTROL_QUEUE: harness.queues.control, REGATTA_EXECUTION_QUEUE: harness.queues.execution };
   const { stdout } = await run('node', [path.join(dir, 'dist', 'start-campaign.js'), campaignId], { cwd: dir, env });
-  expect(stdout).toContain(`started ${campaignId}: http://127.0.0.1:8233/namespaces/default/workflows/campaign%2F${campaignId}`);
+  expect(stdout).toContain(`started ${campaignId}: ${loadConfig().temporal.uiUrl}/namespaces/default/workflows/campaign%2F${campaignId}`);
 
   const result = await harness.client.campaignResult(campaignId);
   expect(result.runs.map((r) => [r.repo, r.state])).toEqual([['acme/catalog', 'changed']]);
