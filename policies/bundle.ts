@@ -1,22 +1,8 @@
 /** The policy bundle format: rules as data, validated with zod before anything evaluates them. */
 import { z } from 'zod';
-import { AgentTool, Autonomy, NetworkProfile, TaskType } from '../src/contracts';
+import { DecisionSettings, TaskType } from '../src/contracts';
 
-export const DecisionSettings = z.strictObject({
-  autonomy: Autonomy,
-  sandboxProfile: z.string().min(1),
-  network: NetworkProfile,
-  allowedTools: z.array(AgentTool),
-  allowedCommands: z.array(z.string().min(1)),
-  allowedPaths: z.array(z.string().min(1)).min(1),
-  forbiddenPaths: z.array(z.string().min(1)),
-  maxDurationMs: z.number().int().positive(),
-  maxToolCalls: z.number().int().nonnegative(),
-  maxPatchFiles: z.number().int().positive(),
-  maxBudgetUsd: z.number().nonnegative(),
-  approvalBeforePr: z.boolean(),
-});
-export type DecisionSettings = z.infer<typeof DecisionSettings>;
+export { DecisionSettings };
 
 const Patterns = z.array(z.string().min(1)).min(1);
 

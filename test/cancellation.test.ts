@@ -1,21 +1,17 @@
 /** Cancelling a campaign stops its running sandboxes: real Temporal, real Docker, the local git fleet. */
 import { createControlActivities } from '../activities/control';
-import { artifactStoreFor } from '../src/artifacts';
-import { loadConfig } from '../src/config';
 import { dockerClient, MANAGED_LABEL, RUN_LABEL } from '../src/sandbox/driver';
-import { executionActivities, workspaceRootFor } from '../src/workers/execution-worker';
-import { startHarness, type RegattaHarness } from './support/harness';
+import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
 import { readStackInfo } from './support/stack';
 import { eventually } from './support/eventually';
 
 let harness: RegattaHarness;
-const config = loadConfig();
 const docker = dockerClient();
 
 beforeAll(async () => {
   harness = await startHarness({
     controlActivities: createControlActivities({}),
-    executionActivities: executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) }),
+    executionActivities: realExecutionActivities(),
   });
 });
 afterAll(async () => harness?.shutdown());

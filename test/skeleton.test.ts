@@ -6,22 +6,18 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createControlActivities } from '../activities/control';
 import { InvalidSpecError, type CampaignSpecInput } from '../src/client';
-import { artifactStoreFor } from '../src/artifacts';
-import { loadConfig } from '../src/config';
 import { FLEET_RENAME } from '../src/dev/fleet';
 import { dockerClient, RUN_LABEL } from '../src/sandbox/driver';
-import { executionActivities, workspaceRootFor } from '../src/workers/execution-worker';
-import { startHarness, type RegattaHarness } from './support/harness';
+import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
 import { readStackInfo } from './support/stack';
 
 let harness: RegattaHarness;
-const config = loadConfig();
 const docker = dockerClient();
 
 beforeAll(async () => {
   harness = await startHarness({
     controlActivities: createControlActivities({}),
-    executionActivities: executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) }),
+    executionActivities: realExecutionActivities(),
   });
 });
 afterAll(async () => harness?.shutdown());

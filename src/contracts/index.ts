@@ -339,22 +339,29 @@ export const FiredRule = z.strictObject({
 });
 export type FiredRule = z.infer<typeof FiredRule>;
 
-/** A policy decision is data: what a run may do, and which rules of which bundle said so. */
-export const PolicyDecision = z.strictObject({
-  verdict: z.enum(['allow', 'deny', 'needs_approval']),
-  reason: z.string(),
+/** What a policy grants one run; bundles set it in `defaults` and in rules' `set`. */
+export const DecisionSettings = z.strictObject({
   autonomy: Autonomy,
   sandboxProfile: z.string().min(1),
   network: NetworkProfile,
   allowedTools: z.array(AgentTool),
   allowedCommands: z.array(z.string().min(1)),
-  allowedPaths: z.array(z.string().min(1)),
+  allowedPaths: z.array(z.string().min(1)).min(1),
   forbiddenPaths: z.array(z.string().min(1)),
   maxDurationMs: z.number().int().positive(),
   maxToolCalls: z.number().int().nonnegative(),
   maxPatchFiles: z.number().int().positive(),
   maxBudgetUsd: z.number().nonnegative(),
   approvalBeforePr: z.boolean(),
+});
+export type DecisionSettings = z.infer<typeof DecisionSettings>;
+
+/** A policy decision is data: what a run may do, and which rules of which bundle said so. */
+export const PolicyDecision = DecisionSettings.extend({
+  verdict: z.enum(['allow', 'deny', 'needs_approval']),
+  reason: z.string(),
+  /** Narrowed to what the campaign asked for; empty when nothing it asked for is allowed. */
+  allowedPaths: z.array(z.string().min(1)),
   bundle: z.strictObject({ name: z.string().min(1), version: z.string().min(1), hash: z.string().min(1) }),
   firedRules: z.array(FiredRule),
 });

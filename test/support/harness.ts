@@ -5,7 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { RegattaClient } from '../../src/client';
+import { artifactStoreFor } from '../../src/artifacts';
 import { loadConfig } from '../../src/config';
+import { dockerClient } from '../../src/sandbox/driver';
+import { executionActivities, workspaceRootFor } from '../../src/workers/execution-worker';
 import { connectTemporalClient } from '../../src/client/connection';
 import { connectWorker, createControlWorker } from '../../src/workers/control-worker';
 import { workflowBundle } from './workflow-bundle';
@@ -91,4 +94,10 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
       await connection.close();
     },
   };
+}
+
+/** The real execution plane for a test: Docker sandboxes from the stack's image, the configured artifact store. */
+export function realExecutionActivities() {
+  const config = loadConfig();
+  return executionActivities({ docker: dockerClient(), artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) });
 }
