@@ -127,7 +127,8 @@ export async function workerStatus(config: RegattaConfig, role: WorkerRole): Pro
   const taskQueue = queueFor(config, role);
   const available = fs.existsSync(workerEntry(config.projectRoot, role));
   const record = runningService(config.home, workerServiceName(role));
-  const pollers = await queuePollers(config, role).catch(() => [] as Poller[]);
+  // Dead workers linger in the poller list for minutes; a live one re-polls at least every ~60 s.
+  const pollers = (await queuePollers(config, role).catch(() => [] as Poller[])).filter((p) => Date.now() - p.lastAccessMs < 75_000);
   if (!record) return { role, taskQueue, healthy: false, pollers: pollers.length, available, error: available ? 'not running' : 'no worker entry yet' };
   return { role, taskQueue, healthy: pollers.length > 0, pid: record.pid, pollers: pollers.length, available, error: pollers.length ? undefined : 'running but not polling yet' };
 }
