@@ -27,6 +27,10 @@ const Env = z.object({
   REGATTA_SANDBOX_IMAGE: z.string().min(1).default('regatta-sandbox:dev'),
   REGATTA_ARTIFACT_DIR: z.string().min(1).optional(),
   REGATTA_POLICY_FILE: z.string().min(1).optional(),
+  REGATTA_COMMIT_AUTHOR: z
+    .string()
+    .regex(/^[^<>]+ <[^<>\s]+@[^<>\s]+>$/, 'expected "Name <email>"')
+    .default('Regatta <regatta@localhost>'),
   REGATTA_ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
   REGATTA_S3_BUCKET: z.string().min(3).optional(),
   REGATTA_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -45,6 +49,8 @@ export interface RegattaConfig {
   /** Where evidence goes: a local directory (default) or S3; S3 credentials come from the AWS SDK's usual chain. */
   artifactStore: { kind: 'local' } | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle?: boolean };
   gitPort: number;
+  /** Author and committer of the commits Regatta publishes. */
+  commitAuthor: { name: string; email: string };
   /** The policy bundle the control plane decides with; the default bundle when absent. */
   policyFile?: string;
 }
@@ -67,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     artifactStore: artifactStoreConfig(e),
     gitPort: e.REGATTA_GIT_PORT,
     policyFile: e.REGATTA_POLICY_FILE,
+    commitAuthor: parseAuthor(e.REGATTA_COMMIT_AUTHOR),
   };
 }
 
@@ -77,4 +84,9 @@ function artifactStoreConfig(e: z.infer<typeof Env>): RegattaConfig['artifactSto
   }
   const forcePathStyle = e.REGATTA_S3_FORCE_PATH_STYLE === undefined ? undefined : e.REGATTA_S3_FORCE_PATH_STYLE === 'true';
   return { kind: 's3', bucket: e.REGATTA_S3_BUCKET, region: e.REGATTA_S3_REGION, endpoint: e.REGATTA_S3_ENDPOINT, forcePathStyle };
+}
+
+function parseAuthor(value: string): { name: string; email: string } {
+  const [, name, email] = /^([^<>]+) <([^<>]+)>$/.exec(value)!;
+  return { name: name.trim(), email };
 }

@@ -4,6 +4,7 @@
  */
 import {
   ActivityCancellationType,
+  allHandlersFinished,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -80,37 +81,37 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
     },
   );
 
-  try {
+  const lifecycle = async (): Promise<void> => {
     run.decision = await control.decidePolicy(request);
     if (run.decision.verdict === 'deny') {
       await run.transition('policy_denied', run.decision.reason);
-      return run.summary();
+      return;
     }
     const spec = buildExecutionSpec(request, run.decision);
     run.specHash = hashSpec(spec);
 
     const result = await execute(run, request, spec);
-    if (!result || !(await acceptEvidence(run, run.decision, spec, result))) return run.summary();
+    if (!result || !(await acceptEvidence(run, run.decision, spec, result))) return;
 
     if (request.preview) {
       await run.transition('changed', 'preview: evidence collected, nothing published');
-      return run.summary();
+      return;
     }
     const missing = missingPublishEvidence(result);
     if (missing) {
       await run.transition('changed', `not published: ${missing}`);
-      return run.summary();
+      return;
     }
     if (run.decision.approvalBeforePr) {
       await run.transition('needs_approval', run.decision.reason);
       const decided = await condition(() => approval !== undefined, request.approvalTimeoutMs);
       if (!decided) {
         await run.fail({ kind: 'policy', message: `no approval within ${request.approvalTimeoutMs} ms` });
-        return run.summary();
+        return;
       }
       if (!approval!.approved) {
         await run.transition('rejected', `rejected by ${approval!.by}${approval!.comment ? `: ${approval!.comment}` : ''}`);
-        return run.summary();
+        return;
       }
       run.approvedBy = approval!.by;
     }
@@ -124,12 +125,19 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       if (outcome.ok) {
         run.changeRequest = outcome.changeRequest;
         await run.transition('published', outcome.changeRequest.url);
-        return run.summary();
+        return;
       }
       retryRequested = false;
       await run.transition('publish_failed', `${outcome.reason}: ${outcome.message}`);
-      if (!(await condition(() => retryRequested, request.publishRetryWindowMs))) return run.summary();
+      if (!(await condition(() => retryRequested, request.publishRetryWindowMs))) return;
     }
+  };
+
+  try {
+    await lifecycle();
+    // An update (a publish retry) may still be answering; let it finish before the run closes.
+    await condition(allHandlersFinished);
+    return run.summary();
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(() => run.transition('cancelled', 'the campaign or an operator cancelled the run'));
@@ -197,7 +205,12 @@ async function awaitPublishPermit(request: RunRequest, granted: () => boolean): 
   const parent = workflowInfo().parent;
   if (!parent) return;
   const host = /^https?:\/\/([^/]+)/.exec(request.target.url)?.[1] ?? request.target.url;
-  await getExternalWorkflowHandle(parent.workflowId).signal(publishPermitRequestedSignal, { runId: request.runId, host });
+  try {
+    await getExternalWorkflowHandle(parent.workflowId).signal(publishPermitRequestedSignal, { runId: request.runId, host });
+  } catch {
+    // The campaign has finished (a publish retried later): there is no campaign-wide rate left to respect.
+    return;
+  }
   await condition(granted);
 }
 

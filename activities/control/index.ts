@@ -1,14 +1,43 @@
 /** The control plane's activities: decisions and publishing, never repository code. */
+import type { ArtifactStore } from '../../src/artifacts/store';
+import { runArtifactKey } from '../../src/artifacts/store';
+import type { Target } from '../../src/contracts';
+import type { Forge } from '../../src/forges/types';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
+import { createPublishChangeRequest, type PublishDeps } from './publish';
 
 export interface ControlActivityDeps {
   /** The policy bundle file; the default bundle when absent. */
   policyFile?: string;
-  recorder?: DecisionRecorder;
+  /** Where decisions are kept as evidence, beside the run's other artifacts. */
+  artifacts?: ArtifactStore;
+  /** Publishing: absent on a control plane that only previews. */
+  publish?: PublishDeps;
 }
 
 export function createControlActivities(deps: ControlActivityDeps) {
+  const recorder: DecisionRecorder | undefined = deps.artifacts && {
+    recordDecision: (runId, decision) => deps.artifacts!.put(runArtifactKey(runId, 'policy', 'decision.json'), JSON.stringify(decision, null, 2), 'policy'),
+  };
   return {
-    decidePolicy: createDecidePolicy(deps.policyFile, deps.recorder),
+    decidePolicy: createDecidePolicy(deps.policyFile, recorder),
+    ...(deps.publish ? publishingActivities(deps.publish) : {}),
   };
 }
+
+function publishingActivities(publish: PublishDeps) {
+  return {
+    publishChangeRequest: createPublishChangeRequest(publish),
+    /** Which of these repositories already have an open change request on the branch (for desired-state firings). */
+    async reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]> {
+      const open: string[] = [];
+      for (const target of input.targets) {
+        const found = await publish.forge.findChangeRequest({ name: target.repo, url: target.url }, input.branch);
+        if (found?.state === 'open') open.push(target.repo);
+      }
+      return open;
+    },
+  };
+}
+
+export type { Forge };

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { createControlActivities } from '../../activities/control';
 import { loadConfig } from '../config';
+import { controlDeps } from './control-deps';
 import { connectWorker, createControlWorker } from './control-worker';
 
 async function main(): Promise<void> {
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.queues.control,
     identity: `control@${os.hostname()}/${process.pid}`,
-    activities: createControlActivities({ policyFile: config.policyFile }),
+    activities: createControlActivities(controlDeps(config)),
   });
   console.log(`control worker polling ${config.queues.control} on ${config.temporal.address}`);
   await worker.run();

@@ -1,0 +1,120 @@
+/**
+ * publishChangeRequest (control plane, never in a sandbox): a fresh clone of the base, the patch artifact checked
+ * against its hash and applied as data, a deterministic commit pushed to `regatta/<changeKey>`, then
+ * find-or-create the change request. Every step is idempotent, so a retry after any crash ends in one branch
+ * and one change request.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { PublishRequest as PublishRequestSchema, type PublishOutcome, type PublishRequest } from '../../src/contracts';
+import { parseContract } from '../../src/contracts/validate';
+import type { ArtifactStore } from '../../src/artifacts/store';
+import { changeRequestBody } from '../../src/forges/body';
+import type { Forge } from '../../src/forges/types';
+import { applyFilePatch, parsePatch, PatchConflict } from '../../src/patch/apply';
+
+export interface PublishDeps {
+  artifacts: ArtifactStore;
+  forge: Forge;
+  author: { name: string; email: string };
+  /** Link to a run in the Temporal Web UI, for the change request's body. */
+  runUiUrl(runId: string): string;
+  /** Test seam: called after the push and before the change request, where a crash would hurt most. */
+  afterPush?(request: PublishRequest): Promise<void>;
+}
+
+export function createPublishChangeRequest(deps: PublishDeps) {
+  return async function publishChangeRequest(input: PublishRequest): Promise<PublishOutcome> {
+    const request = parseContract(PublishRequestSchema, input, 'publish request');
+    const repo = { name: request.repo.name, url: request.repo.url };
+    const patch = await deps.artifacts.get(request.patch.uri);
+    const sha256 = createHash('sha256').update(patch).digest('hex');
+    if (sha256 !== request.patch.sha256) {
+      return { ok: false, reason: 'missing_evidence', message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}` };
+    }
+
+    const existing = await deps.forge.findChangeRequest(repo, request.branch);
+    if (existing?.state === 'closed') {
+      return { ok: false, reason: 'closed_unmerged', message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened` };
+    }
+    if (existing?.state === 'merged') return { ok: true, changeRequest: existing };
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-publish-'));
+    try {
+      heartbeat('cloning the base');
+      await git.clone({ fs, http, dir, url: request.repo.url, ref: request.repo.ref, singleBranch: true, depth: 1, noTags: true });
+      const base = await git.resolveRef({ fs, dir, ref: 'HEAD' });
+      heartbeat('applying the patch');
+      try {
+        await applyPatch(dir, patch.toString('utf8'));
+      } catch (err) {
+        if (err instanceof PatchConflict) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
+        throw err;
+      }
+      const head = await commitDeterministically(dir, base, request, deps.author);
+      heartbeat('pushing');
+      await git.push({ fs, http, dir, url: request.repo.url, ref: request.branch, remoteRef: `refs/heads/${request.branch}`, force: true });
+      await deps.afterPush?.(request);
+      heartbeat('opening the change request');
+      const changeRequest = await deps.forge.findOrCreateChangeRequest({
+        repo,
+        branch: request.branch,
+        base: request.repo.ref,
+        title: request.title,
+        body: changeRequestBody(request, deps.runUiUrl(request.runId)),
+        autonomy: request.autonomy,
+        labels: ['regatta', `campaign:${request.campaignId}`],
+        reviewers: [],
+        headCommit: head,
+      });
+      return { ok: true, changeRequest };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+function heartbeat(phase: string): void {
+  try {
+    Context.current().heartbeat({ phase });
+  } catch {
+    // Called outside an activity (a script or a unit test): nothing to report to.
+  }
+}
+
+async function applyPatch(dir: string, patch: string): Promise<void> {
+  for (const file of parsePatch(patch)) {
+    const full = path.join(dir, file.path);
+    const stat = fs.existsSync(full) ? fs.lstatSync(full) : undefined;
+    if (stat && !stat.isFile()) throw new PatchConflict(file.path, 'is not a regular file in the base');
+    const next = applyFilePatch(file, stat ? fs.readFileSync(full, 'utf8') : undefined);
+    if (next === undefined) {
+      fs.rmSync(full);
+      await git.remove({ fs, dir, filepath: file.path });
+    } else {
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      fs.writeFileSync(full, next);
+      await git.add({ fs, dir, filepath: file.path });
+    }
+  }
+}
+
+/** Same patch on the same base gives the same commit id, so pushing it again changes nothing. */
+async function commitDeterministically(dir: string, base: string, request: PublishRequest, author: { name: string; email: string }): Promise<string> {
+  const { commit } = await git.readCommit({ fs, dir, oid: base });
+  const when = { timestamp: commit.committer.timestamp + 1, timezoneOffset: 0 };
+  await git.branch({ fs, dir, ref: request.branch, checkout: true, force: true });
+  return git.commit({
+    fs,
+    dir,
+    ref: request.branch,
+    message: `${request.title}\n\nRegatta campaign ${request.campaignId}, run ${request.runId}\nExecution spec ${request.evidence.specHash}\n`,
+    author: { ...author, ...when },
+    committer: { ...author, ...when },
+  });
+}

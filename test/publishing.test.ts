@@ -1,0 +1,184 @@
+/**
+ * From verified evidence to change request, on real components: Temporal, Docker sandboxes, the git server and
+ * the local forge. Each test gets fresh fixture repositories served by the stack's git server.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure } from '@temporalio/activity';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { createControlActivities } from '../activities/control';
+import type { CampaignSpecInput, PublishRequest, Target } from '../src/contracts';
+import { loadConfig } from '../src/config';
+import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
+import { LocalForge } from '../src/forges/local';
+import { controlDeps } from '../src/workers/control-deps';
+import { eventually } from './support/eventually';
+import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
+import { readStackInfo } from './support/stack';
+
+const config = loadConfig();
+const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
+let harness: RegattaHarness;
+let forgeDown: 'no' | 'once-after-push' | 'until-fixed' = 'no';
+let sandboxesStarted = 0;
+
+beforeAll(async () => {
+  const deps = controlDeps(config);
+  deps.publish!.afterPush = async (request: PublishRequest) => {
+    if (forgeDown === 'once-after-push') {
+      forgeDown = 'no';
+      throw new Error(`injected crash after pushing ${request.branch}`);
+    }
+    if (forgeDown === 'until-fixed') throw ApplicationFailure.nonRetryable('the forge is down (injected)');
+  };
+  const execution = realExecutionActivities();
+  harness = await startHarness({
+    controlActivities: createControlActivities(deps),
+    executionActivities: {
+      ...execution,
+      executeRun: (spec: Parameters<typeof execution.executeRun>[0]) => {
+        sandboxesStarted++;
+        return execution.executeRun(spec);
+      },
+    },
+  });
+});
+afterAll(async () => harness?.shutdown());
+afterEach(() => {
+  forgeDown = 'no';
+});
+
+/** A fresh copy of a fleet service under a unique name, served by the stack's git server. */
+async function fixtureRepo(label: string, tier = 'production'): Promise<Target> {
+  const stack = readStackInfo();
+  const name = `fixtures/${label}-${harness.unique}`;
+  await createRepo(stack.fleetRoot, name, serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!));
+  return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', owner: 'storefront', tier };
+}
+
+function renameCampaign(id: string, targets: Target[]): CampaignSpecInput {
+  return {
+    id: `${id}-${harness.unique}`,
+    title: 'Rename oldName to newName',
+    targets,
+    steps: [{ recipe: 'replace', files: ['src/**/*.js', 'test.js'], find: 'oldName', replace: 'newName' }],
+    verify: { commands: ['npm test'] },
+    // Failed publishes wait a minute for a retry here, not the default week.
+    publishRetryWindowMs: 60_000,
+  };
+}
+
+async function remoteBranches(target: Target): Promise<Record<string, string>> {
+  const refs = await git.listServerRefs({ http, url: target.url, prefix: 'refs/heads/' });
+  return Object.fromEntries(refs.map((r) => [r.ref.replace('refs/heads/', ''), r.oid]));
+}
+
+/** Someone else pushes to the base branch while the run waits for approval. */
+async function moveBase(target: Target, file: string, edit: (text: string) => string): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'move-base-'));
+  await git.clone({ fs, http, dir, url: target.url, ref: 'main', singleBranch: true, depth: 1 });
+  fs.writeFileSync(path.join(dir, file), edit(fs.readFileSync(path.join(dir, file), 'utf8')));
+  await git.add({ fs, dir, filepath: file });
+  await git.commit({ fs, dir, message: 'a colleague moved the base', author: { name: 'Colleague', email: 'colleague@acme.invalid' } });
+  await git.push({ fs, http, dir, url: target.url, ref: 'main' });
+}
+
+async function awaitingApproval(campaignId: string, repo: string): Promise<string> {
+  const [run] = await eventually(() => harness.client.listRuns(campaignId, { state: 'needs_approval', repo }), (runs) => runs.length === 1, 120_000);
+  return run.runId;
+}
+
+describe('publishing change requests', () => {
+  it('a run that needs approval is published after approval, with the evidence in the change request body', async () => {
+    const target = await fixtureRepo('approve', 'production-critical');
+    const spec = renameCampaign('approve', [target]);
+    await harness.client.startCampaign(spec);
+    const runId = await awaitingApproval(spec.id!, target.repo);
+    expect(await forge.listChangeRequests({ repo: target.repo })).toEqual([]);
+
+    await harness.client.approveRun(spec.id!, runId, 'alice', 'looks right');
+    const result = await harness.client.campaignResult(spec.id!);
+    expect(result.runs[0]).toMatchObject({ state: 'published', changeRequestUrl: expect.stringContaining(target.repo) });
+
+    const [changeRequest] = await forge.listChangeRequests({ repo: target.repo });
+    expect(changeRequest).toMatchObject({ branch: `regatta/${spec.id}`, state: 'open', draft: false, number: 1 });
+    expect((await remoteBranches(target))[`regatta/${spec.id}`]).toBe(changeRequest.headCommit);
+
+    const record = JSON.parse(fs.readFileSync(path.join(config.home, 'forge/local', target.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`), 'utf8'));
+    expect(record.body).toContain('approved by alice');
+    expect(record.body).toContain('### Verification: passed\n| command | result | duration |\n|---|---|---|\n| `npm test` | passed |');
+    expect(record.body).toContain('- `src/labels.js`');
+    expect(record.body).toMatch(/- policy: regatta-default@2026\.11\.1 \(`[0-9a-f]{12}`\)/);
+    expect(record.body).toContain(`/namespaces/default/workflows/${encodeURIComponent(runId)}`);
+    const links = [...record.body.matchAll(/\]\((file:\/\/[^)]+)\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThanOrEqual(4);
+    for (const link of links) expect(fs.existsSync(fileURLToPath(link))).toBe(true);
+  });
+
+  it('a rejected run publishes nothing', async () => {
+    const target = await fixtureRepo('reject', 'production-critical');
+    const spec = renameCampaign('reject', [target]);
+    await harness.client.startCampaign(spec);
+    await harness.client.rejectRun(spec.id!, await awaitingApproval(spec.id!, target.repo), 'bob', 'not this quarter');
+    const result = await harness.client.campaignResult(spec.id!);
+    expect(result.runs[0].state).toBe('rejected');
+    expect(Object.keys(await remoteBranches(target))).toEqual(['main']);
+    expect(await forge.listChangeRequests({ repo: target.repo })).toEqual([]);
+  });
+
+  it('a crash between push and change request, retried, ends with exactly one branch and one change request', async () => {
+    const target = await fixtureRepo('crash');
+    const spec = renameCampaign('crash', [target]);
+    forgeDown = 'once-after-push';
+    await harness.client.startCampaign(spec);
+    const result = await harness.client.campaignResult(spec.id!);
+    expect(forgeDown).toBe('no');
+    expect(result.runs[0].state).toBe('published');
+    expect(Object.keys(await remoteBranches(target)).sort()).toEqual(['main', `regatta/${spec.id}`]);
+    expect(await forge.listChangeRequests({ repo: target.repo })).toHaveLength(1);
+  });
+
+  it('a failed publish is retried by an update without executing the run again', async () => {
+    const target = await fixtureRepo('retry');
+    const spec = renameCampaign('retry', [target]);
+    forgeDown = 'until-fixed';
+    const before = sandboxesStarted;
+    await harness.client.startCampaign(spec);
+    const runId = `run/${spec.id}/${target.repo}`;
+    await eventually(() => harness.client.runStatus(runId).catch(() => undefined), (run) => run?.state === 'publish_failed', 120_000);
+    expect((await harness.client.runStatus(runId)).events.at(-1)?.note).toContain('forge_error: the forge is down (injected)');
+
+    forgeDown = 'no';
+    const retried = await harness.client.retryPublish(runId, 'carol');
+    expect(retried.state).toBe('published');
+    expect(sandboxesStarted - before).toBe(1);
+    expect(retried.events.filter((e) => e.to === 'executing')).toHaveLength(1);
+    expect(await forge.listChangeRequests({ repo: target.repo })).toHaveLength(1);
+  });
+
+  it('rebases onto a base that moved where the patch still applies, and reports a conflict where it does not', async () => {
+    const [moved, conflicting] = [await fixtureRepo('moved', 'production-critical'), await fixtureRepo('conflict', 'production-critical')];
+    const spec = renameCampaign('rebase', [moved, conflicting]);
+    await harness.client.startCampaign(spec);
+    const runs = [await awaitingApproval(spec.id!, moved.repo), await awaitingApproval(spec.id!, conflicting.repo)];
+
+    await moveBase(moved, 'README.md', (text) => `${text}\nA line a colleague added.\n`);
+    await moveBase(conflicting, 'src/labels.js', (text) => text.replace('function oldName(value)', 'function oldName(value, prefix)'));
+    for (const runId of runs) await harness.client.approveRun(spec.id!, runId, 'alice');
+
+    const result = await harness.client.campaignResult(spec.id!);
+    const byRepo = Object.fromEntries(result.runs.map((r) => [r.repo, r]));
+    expect(byRepo[moved.repo].state).toBe('published');
+    expect(byRepo[conflicting.repo].state).toBe('publish_failed');
+    const failed = await harness.client.runStatus(`run/${spec.id}/${conflicting.repo}`);
+    expect(failed.events.at(-1)?.note).toMatch(/^conflict: the patch no longer applies to main: src\/labels\.js: the lines around line \d+ changed/);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'published-'));
+    await git.clone({ fs, http, dir, url: moved.url, ref: `regatta/${spec.id}`, singleBranch: true, depth: 2 });
+    expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('A line a colleague added.');
+    expect(fs.readFileSync(path.join(dir, 'src/labels.js'), 'utf8')).toContain('function newName(value)');
+  });
+});
