@@ -49,7 +49,11 @@ async function main(): Promise<void> {
     console.log(`  ${run.repo.padEnd(22)} ${run.state.padEnd(14)} ${detail}`);
   }
   console.log(`\nWeb UI: ${started.uiUrl}`);
-  console.log(`runs by state: temporal workflow list --query "CampaignId='${spec.id}'"`);
+  console.log(`runs with their RunState: npx regatta runs list --campaign ${spec.id}`);
+  console.log(`the campaign's workflows: temporal workflow list --query "CampaignId='${spec.id}'"`);
+  for (const state of Object.keys(result.counts)) {
+    console.log(`  ${state.padEnd(12)} temporal workflow list --query "CampaignId='${spec.id}' AND RunState='${state}'"`);
+  }
   await client.close();
   if (result.counts.failed) process.exitCode = 1;
 }
