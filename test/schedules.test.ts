@@ -1,0 +1,95 @@
+/**
+ * Recurring desired-state campaigns on Temporal Schedules: each firing surveys the fleet and starts runs only for
+ * repositories that are not there yet and have no open change request. Real Temporal, Docker, git and forge.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { createControlActivities } from '../activities/control';
+import type { ScheduledFiringResult, Target } from '../src/contracts';
+import { loadConfig } from '../src/config';
+import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
+import { LocalForge } from '../src/forges/local';
+import { controlDeps } from '../src/workers/control-deps';
+import { eventually } from './support/eventually';
+import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
+import { readStackInfo } from './support/stack';
+
+const config = loadConfig();
+const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
+let harness: RegattaHarness;
+
+beforeAll(async () => {
+  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)), executionActivities: realExecutionActivities() });
+});
+afterAll(async () => harness?.shutdown());
+
+async function service(label: string, loggerRange: string): Promise<Target> {
+  const stack = readStackInfo();
+  const name = `fixtures/${label}-${harness.unique}`;
+  const files = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!);
+  files['package.json'] = files['package.json'].replace('"@acme/logger": "^1.0.0"', `"@acme/logger": "${loggerRange}"`);
+  await createRepo(stack.fleetRoot, name, files);
+  return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', owner: 'storefront' };
+}
+
+async function setLoggerRange(target: Target, range: string): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-'));
+  await git.clone({ fs, http, dir, url: target.url, ref: 'main', singleBranch: true, depth: 1 });
+  const file = path.join(dir, 'package.json');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/"@acme\/logger": "[^"]+"/, `"@acme/logger": "${range}"`));
+  await git.add({ fs, dir, filepath: 'package.json' });
+  await git.commit({ fs, dir, message: `logger ${range}`, author: { name: 'Maintainer', email: 'maintainer@acme.invalid' } });
+  await git.push({ fs, http, dir, url: target.url, ref: 'main' });
+}
+
+function asRepo(target: Target): { name: string; url: string } {
+  return { name: target.repo, url: target.url };
+}
+
+async function fire(scheduleId: string, firingsBefore: number): Promise<ScheduledFiringResult> {
+  await harness.client.schedules.trigger(scheduleId);
+  const described = await eventually(() => harness.client.schedules.describe(scheduleId), (d) => d.recentFirings.length > firingsBefore, 30_000);
+  return harness.client.schedules.firingResult(described.recentFirings.at(-1)!.workflowId);
+}
+
+it('a second firing starts runs only for the repositories that drifted', async () => {
+  const [merged, open, drifting] = [await service('merged', '^1.0.0'), await service('open', '^1.2.0'), await service('drifting', '^2.1.0')];
+  const scheduleId = `logger-2x-${harness.unique}`;
+  await harness.client.schedules.create({
+    id: scheduleId,
+    every: '7d',
+    paused: true,
+    desired: { package: '@acme/logger', atLeast: '2.0' },
+    campaign: {
+      id: 'logger-2x',
+      title: 'Every service on @acme/logger 2.x',
+      // The bump is a text edit that needs no registry, so the run keeps the default `none` network.
+      taskType: 'codemod',
+      targets: [merged, open, drifting],
+      steps: [{ recipe: 'replace', files: ['package.json'], find: '"@acme/logger": "^1', replace: '"@acme/logger": "^2' }],
+      verify: { commands: ['npm test'] },
+    },
+  });
+
+  const first = await fire(scheduleId, 0);
+  expect(first).toMatchObject({ compliant: [drifting.repo], withOpenChange: [], started: [merged.repo, open.repo] });
+  expect(first.result?.counts).toEqual({ published: 2 });
+  const branch = `regatta/${scheduleId}`;
+  expect((await forge.findChangeRequest(asRepo(open), branch))?.state).toBe('open');
+
+  // Between firings: one change request is merged, another stays open, and a compliant service slips back.
+  const mergedRequest = (await forge.findChangeRequest(asRepo(merged), branch))!;
+  await setLoggerRange(merged, '^2.0.0');
+  await forge.markMerged(asRepo(merged), mergedRequest.number);
+  await setLoggerRange(drifting, '^1.9.0');
+
+  const second = await fire(scheduleId, 1);
+  expect(second.campaignId).not.toBe(first.campaignId);
+  expect(second).toMatchObject({ compliant: [merged.repo], withOpenChange: [open.repo], started: [drifting.repo] });
+  expect(second.result?.runs.map((r) => [r.repo, r.state])).toEqual([[drifting.repo, 'published']]);
+  expect(await forge.listChangeRequests({ repo: open.repo })).toHaveLength(1);
+  await harness.client.schedules.delete(scheduleId);
+});
