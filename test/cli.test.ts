@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createControlActivities } from '../activities/control';
+import { LocalArtifactStore } from '../src/artifacts';
+import { loadConfig } from '../src/config';
 import { startHarness, type RegattaHarness } from './support/harness';
 import { scriptedExecution } from './support/scripted-execution';
 import { readStackInfo } from './support/stack';
@@ -118,6 +120,21 @@ describe('regatta CLI', () => {
     const gone = await regatta('schedule', 'pause', id);
     expect(gone.code).toBe(3);
     expect(gone.stderr).toContain(`schedule "${id}" was not found`);
+  });
+
+  it('artifacts list reads the manifest of a run and artifacts get prints a stored artifact', async () => {
+    const store = new LocalArtifactStore(loadConfig().artifactDir);
+    const ref = await store.put(`runs/cli-artifacts-${harness.unique}/1/steps.log`, '$ npm test\nall tests passed\n', 'log');
+    const got = await regatta('artifacts', 'get', ref.uri);
+    expect(got.stdout).toBe('$ npm test\nall tests passed\n');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'artifact-')), 'steps.log');
+    expect((await regatta('artifacts', 'get', ref.uri, '-o', out)).code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toBe('$ npm test\nall tests passed\n');
+
+    const spec = campaignSpec('cli-artifacts', { preview: true });
+    await regatta('campaign', 'start', '-f', specFile(spec), '--wait');
+    expect((await regatta('artifacts', 'list', `run/${spec.id}/acme/catalog`)).stdout).toBe(`run run/${spec.id}/acme/catalog has no artifacts yet\n`);
+    expect(JSON.parse((await regatta('artifacts', 'list', `run/${spec.id}/acme/catalog`, '--json')).stdout)).toEqual([]);
   });
 
   it('dev status reports every component of the local stack', async () => {
