@@ -181,4 +181,25 @@ describe('publishing change requests', () => {
     expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('A line a colleague added.');
     expect(fs.readFileSync(path.join(dir, 'src/labels.js'), 'utf8')).toContain('function newName(value)');
   });
+
+  it("twenty runs publishing at once never exceed the campaign's rate of five per window, and the hold is visible", async () => {
+    const targets: Target[] = [];
+    for (let i = 0; i < 20; i++) targets.push(await fixtureRepo(`rate-${i}`));
+    const windowMs = 10_000;
+    const spec = { ...renameCampaign('rate', targets), maxConcurrentRuns: 10, publishRate: { max: 5, windowMs } };
+    await harness.client.startCampaign(spec);
+    const held = await eventually(() => harness.client.campaignProgress(spec.id!), (p) => p.publishing.heldUntil !== undefined, 240_000);
+    expect(held.publishing).toMatchObject({ grantedInWindow: 5, max: 5, windowMs });
+
+    const result = await harness.client.campaignResult(spec.id!);
+    expect(result.counts).toEqual({ published: 20 });
+    const created: number[] = [];
+    for (const target of targets) {
+      const file = path.join(config.home, 'forge/local', target.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`);
+      created.push(Date.parse(JSON.parse(fs.readFileSync(file, 'utf8')).createdAt));
+    }
+    created.sort((a, b) => a - b);
+    // Any six consecutive change requests span more than one window; a tolerance covers the time a publish takes.
+    for (let i = 5; i < created.length; i++) expect(created[i] - created[i - 5]).toBeGreaterThan(windowMs - 1_000);
+  }, 600_000);
 });

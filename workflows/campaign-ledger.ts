@@ -54,7 +54,6 @@ const FINAL_STATES: readonly RunState[] = SETTLED_RUN_STATES.filter((s) => s !==
 /** Campaigns up to this size keep every run's report; larger ones keep counts, so continue-as-new stays small. */
 export const PER_RUN_DETAIL_LIMIT = 500;
 const RECENT_FAILURES_KEPT = 100;
-const HOUR_MS = 3600_000;
 
 export class CampaignLedger {
   // Indexes derived from state.runs, kept up to date on every change so each check is O(1), not O(runs).
@@ -168,16 +167,17 @@ export class CampaignLedger {
 
   /** The permit to grant now, or the moment the head of the queue may be granted. */
   nextPermit(now: number): { grant?: { runId: string; host: string }; waitUntil?: number } {
-    this.state.publishGrants = this.state.publishGrants.filter((g) => now - g.at < HOUR_MS);
+    const { max, windowMs } = this.spec.publishRate;
+    this.state.publishGrants = this.state.publishGrants.filter((g) => now - g.at < windowMs);
     const head = this.state.permitQueue[0];
     if (!head) return {};
     const granted = this.state.publishGrants.filter((g) => g.host === head.host);
-    if (granted.length < this.spec.publishPerHour) {
+    if (granted.length < max) {
       this.state.permitQueue.shift();
       this.state.publishGrants.push({ host: head.host, at: now });
       return { grant: head };
     }
-    return { waitUntil: granted[0].at + HOUR_MS };
+    return { waitUntil: granted[0].at + windowMs };
   }
 
   progress(heldUntil?: number): CampaignProgress {
@@ -193,8 +193,9 @@ export class CampaignLedger {
       pausedReason: this.state.pausedReason,
       stoppedReason: this.state.stoppedReason,
       publishing: {
-        grantedLastHour: this.state.publishGrants.length,
-        perHour: this.spec.publishPerHour,
+        grantedInWindow: this.state.publishGrants.length,
+        max: this.spec.publishRate.max,
+        windowMs: this.spec.publishRate.windowMs,
         heldUntil: heldUntil !== undefined ? new Date(heldUntil).toISOString() : undefined,
       },
       continuedAsNew: this.state.continuedAsNew,

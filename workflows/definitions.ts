@@ -24,7 +24,7 @@ export interface CampaignProgress {
   paused: boolean;
   pausedReason?: string;
   stoppedReason?: string;
-  publishing: { grantedLastHour: number; perHour: number; heldUntil?: string };
+  publishing: { grantedInWindow: number; max: number; windowMs: number; heldUntil?: string };
   continuedAsNew: number;
 }
 

@@ -106,7 +106,7 @@ export function describeProgress(p: CampaignProgress): string {
   ];
   if (p.pausedReason) lines.push(`paused    ${p.pausedReason}`);
   if (p.stoppedReason) lines.push(`stopped   ${p.stoppedReason}`);
-  if (p.publishing.heldUntil) lines.push(`publishing held until ${p.publishing.heldUntil} (${p.publishing.grantedLastHour}/${p.publishing.perHour} per hour)`);
+  if (p.publishing.heldUntil) lines.push(`publishing held until ${p.publishing.heldUntil} (${p.publishing.grantedInWindow} of ${p.publishing.max} per ${p.publishing.windowMs / 1000} s used)`);
   return lines.join('\n');
 }
 

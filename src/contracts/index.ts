@@ -123,7 +123,10 @@ export const CampaignSpec = z.strictObject({
       sameSignature: z.number().int().min(1).default(3),
     })
     .default({ consecutiveFailures: 5, sameSignature: 3 }),
-  publishPerHour: z.number().int().min(1).default(30),
+  /** At most `max` change requests per forge host in any `windowMs`, campaign-wide. */
+  publishRate: z
+    .strictObject({ max: z.number().int().min(1), windowMs: z.number().int().min(1000) })
+    .default({ max: 30, windowMs: 3600_000 }),
   approvalTimeoutMs: z.number().int().positive().default(7 * 24 * 3600_000),
   publishRetryWindowMs: z.number().int().positive().default(7 * 24 * 3600_000),
   /** The heartbeat timeout of an execution attempt: a worker silent for this long loses its lease. */
