@@ -202,4 +202,28 @@ describe('publishing change requests', () => {
     // Any six consecutive change requests span more than one window; a tolerance covers the time a publish takes.
     for (let i = 5; i < created.length; i++) expect(created[i] - created[i - 5]).toBeGreaterThan(windowMs - 1_000);
   }, 600_000);
+
+  it('the burndown follows the change requests: merged is done, closed unmerged is failed, the rest stay open', async () => {
+    const targets = [await fixtureRepo('burn-merge'), await fixtureRepo('burn-close'), await fixtureRepo('burn-open')];
+    const spec = { ...renameCampaign('burndown', targets), tracking: { pollMs: 300, forMs: 120_000 } };
+    await harness.client.startCampaign(spec);
+    expect((await harness.client.campaignResult(spec.id!)).counts).toEqual({ published: 3 });
+    const initial = await eventually(() => harness.client.campaignBurndown(spec.id!), (b) => b.checkedAt !== undefined, 30_000);
+    expect(initial).toMatchObject({ done: 0, open: 3, pending: 0, failed: 0 });
+
+    const branch = `regatta/${spec.id}`;
+    const [merge, close] = [{ name: targets[0].repo, url: targets[0].url }, { name: targets[1].repo, url: targets[1].url }];
+    await forge.markMerged(merge, (await forge.findChangeRequest(merge, branch))!.number);
+    await forge.closeChangeRequest(close, (await forge.findChangeRequest(close, branch))!.number);
+
+    const later = await eventually(() => harness.client.campaignBurndown(spec.id!), (b) => b.open === 1, 30_000);
+    expect(later).toMatchObject({ done: 1, open: 1, pending: 0, failed: 1 });
+    expect(later.changes.map((c) => [c.repo, c.state]).sort()).toEqual(
+      [
+        [targets[0].repo, 'merged'],
+        [targets[1].repo, 'closed'],
+        [targets[2].repo, 'open'],
+      ].sort(),
+    );
+  });
 });

@@ -2,7 +2,7 @@
  * The campaign's ledger: which runs are admitted, what they cost, how they ended, and whether to admit more.
  * Plain data plus pure rules, so it travels through continue-as-new unchanged.
  */
-import { SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target } from '../src/contracts';
+import { SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target, type TrackedChange } from '../src/contracts';
 import type { CampaignProgress } from './definitions';
 
 export interface LedgerState {
@@ -16,6 +16,8 @@ export interface LedgerState {
   archivedCounts: Partial<Record<RunState, number>>;
   /** The latest failed runs of a large campaign, kept for the result; older ones are listed through visibility. */
   recentFailures: RunReport[];
+  /** Every published change, which the change tracker watches once the campaign ends. */
+  published: TrackedChange[];
   reservedUsd: Record<string, number>;
   spentUsd: number;
   paused: boolean;
@@ -36,6 +38,7 @@ export function newLedger(): LedgerState {
     runs: {},
     archivedCounts: {},
     recentFailures: [],
+    published: [],
     reservedUsd: {},
     spentUsd: 0,
     paused: false,
@@ -136,6 +139,9 @@ export class CampaignLedger {
     if (previous?.state !== report.state) {
       if (report.state === 'failed') this.countFailure(report);
       else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.state.consecutiveFailures = 0;
+    }
+    if (report.state === 'published' && previous?.state !== 'published' && report.url) {
+      this.state.published.push({ repo: report.repo, url: report.url, branch: `regatta/${this.spec.changeKey ?? this.spec.id}` });
     }
     this.archiveIfFinal(report);
   }

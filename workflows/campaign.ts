@@ -16,8 +16,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignInput, CampaignResult, RunRequest, Target } from '../src/contracts';
-import { runWorkflowId } from '../src/temporal/ids';
+import type { CampaignInput, CampaignResult, RunRequest, Target, TrackedChange } from '../src/contracts';
+import { changeTrackerWorkflowId, runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
 import { CampaignLedger, newLedger, type LedgerState } from './campaign-ledger';
 import {
@@ -33,6 +33,7 @@ import {
   runReportSignal,
   type RunApprovalRequest,
 } from './definitions';
+import { ChangeTrackerWorkflow } from './change-tracker';
 import { RunWorkflow } from './run';
 
 export type { CampaignProgress } from './definitions';
@@ -109,14 +110,30 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   await condition(allHandlersFinished);
 
   const runs = [...Object.values(ledger.state.runs), ...ledger.state.recentFailures];
+  const counts = ledger.progress().counts;
+  if (ledger.state.published.length > 0) await startChangeTracker(input, counts, ledger.state.published);
   return {
     campaignId: input.spec.id,
     detail: ledger.keepsEveryRun() ? 'per_run' : 'counts_only',
     runs,
-    counts: ledger.progress().counts,
+    counts,
     spentUsd: ledger.state.spentUsd,
     stoppedReason: ledger.state.stoppedReason,
   };
+}
+
+/** Watching change requests takes weeks; a workflow of its own does it, so the campaign can finish. */
+async function startChangeTracker(input: CampaignWorkflowInput, counts: CampaignResult['counts'], changes: TrackedChange[]): Promise<void> {
+  const { spec } = input;
+  await startChild(ChangeTrackerWorkflow, {
+    workflowId: changeTrackerWorkflowId(spec.id),
+    taskQueue: input.queues.control,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [{ campaignId: spec.id, counts, changes, queues: input.queues, pollMs: spec.tracking.pollMs, untilMs: Date.now() + spec.tracking.forMs }],
+    typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],
+    staticSummary: `Change requests of campaign ${spec.id}`,
+    staticDetails: `${changes.length} change request(s), polled every ${spec.tracking.pollMs / 1000} s`,
+  });
 }
 
 /** The budget cannot cover the next run and nothing in flight can free a reservation. */

@@ -1,4 +1,5 @@
 /** The control plane's workflows; the worker's bundle starts here. */
 export { CampaignWorkflow } from './campaign';
+export { ChangeTrackerWorkflow } from './change-tracker';
 export { RunWorkflow } from './run';
 export { ScheduledCampaignWorkflow } from './scheduled-campaign';

@@ -51,6 +51,7 @@ export class RunJournal {
     const report = {
       runId: this.request.runId,
       repo: this.request.target.repo,
+      url: this.request.target.url,
       owner: this.request.target.owner,
       state: this.state,
       failure: this.failure,

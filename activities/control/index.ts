@@ -1,7 +1,7 @@
 /** The control plane's activities: decisions and publishing, never repository code. */
 import type { ArtifactStore } from '../../src/artifacts/store';
 import { runArtifactKey } from '../../src/artifacts/store';
-import type { Target } from '../../src/contracts';
+import type { ChangeRequest, Target, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
 import { createPublishChangeRequest, type PublishDeps } from './publish';
@@ -36,6 +36,12 @@ function publishingActivities(publish: PublishDeps) {
         if (found?.state === 'open') open.push(target.repo);
       }
       return open;
+    },
+    /** The current state of each tracked change request (null where the forge has none). */
+    async changeRequestStates(changes: TrackedChange[]): Promise<Record<string, ChangeRequest | null>> {
+      const states: Record<string, ChangeRequest | null> = {};
+      for (const change of changes) states[change.repo] = (await publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch)) ?? null;
+      return states;
     },
   };
 }

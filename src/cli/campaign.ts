@@ -49,9 +49,11 @@ export function registerCampaignCommands(program: Command): void {
         withClient(async (client) => {
           for (;;) {
             const progress = await client.campaignProgress(campaignId);
+            const burndown = await client.campaignBurndown(campaignId);
             const runs = await client.listRuns(campaignId);
             if (opts.watch && !opts.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
-            emit(opts, { progress, runs }, () => `${describeProgress(progress)}\n\n${table(runs.map((r) => ({ ...r })), ['repo', 'state', 'owner', 'runId'])}`);
+            const burn = `burndown  done ${burndown.done}, open ${burndown.open} (${burndown.checksFailing} with failing checks), pending ${burndown.pending}, failed ${burndown.failed}`;
+            emit(opts, { progress, burndown, runs }, () => `${describeProgress(progress)}\n${burn}\n\n${table(runs.map((r) => ({ ...r })), ['repo', 'state', 'owner', 'runId'])}`);
             const settled = progress.admitted === progress.total && progress.inFlight === 0 && !progress.counts.needs_approval && !progress.counts.publishing;
             if (!opts.watch || settled) return EXIT.ok;
             await new Promise((r) => setTimeout(r, 1000));

@@ -4,10 +4,11 @@
  */
 import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { CampaignSpec, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
+import { CampaignSpec, type Burndown, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
 import { ContractViolation, parseContract } from '../contracts/validate';
 import { loadConfig, type RegattaConfig } from '../config';
-import { campaignWorkflowId } from '../temporal/ids';
+import { campaignWorkflowId, changeTrackerWorkflowId } from '../temporal/ids';
+import { burndownQuery, computeBurndown } from '../../workflows/change-tracker';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../temporal/search-attributes';
 import {
   approveRunUpdate,
@@ -27,7 +28,7 @@ import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFou
 export * from './errors';
 export { RegattaSchedules, ScheduleNotFound, validateScheduleSpec, type ScheduleListing } from './schedules';
 export type { CampaignProgress };
-export type { CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
+export type { Burndown, CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
 
 export interface StartedCampaign {
   campaignId: string;
@@ -134,6 +135,17 @@ export class RegattaClient {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw await this.closedRunRefusal(runId, 'publish_failed');
       throw asRefusal(err);
+    }
+  }
+
+  /** Repositories done, open, pending and failed, from the campaign's change tracker (or its progress before it publishes). */
+  async campaignBurndown(campaignId: string): Promise<Burndown> {
+    try {
+      return await this.temporal.workflow.getHandle(changeTrackerWorkflowId(campaignId)).query(burndownQuery);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const progress = await this.campaignProgress(campaignId);
+      return computeBurndown({ campaignId, counts: progress.counts, changes: [] }, {});
     }
   }
 

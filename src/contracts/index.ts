@@ -131,6 +131,10 @@ export const CampaignSpec = z.strictObject({
   publishRetryWindowMs: z.number().int().positive().default(7 * 24 * 3600_000),
   /** The heartbeat timeout of an execution attempt: a worker silent for this long loses its lease. */
   leaseTimeoutMs: z.number().int().min(1000).default(30_000),
+  /** After publishing, how often and how long the campaign's change requests are watched for the burndown. */
+  tracking: z
+    .strictObject({ pollMs: z.number().int().min(100), forMs: z.number().int().min(0) })
+    .default({ pollMs: 5 * 60_000, forMs: 14 * 24 * 3600_000 }),
 });
 export type CampaignSpec = z.infer<typeof CampaignSpec>;
 export type CampaignSpecInput = z.input<typeof CampaignSpec>;
@@ -298,6 +302,7 @@ export type RunSummary = z.infer<typeof RunSummary>;
 export const RunReport = z.strictObject({
   runId: z.string(),
   repo: RepoName,
+  url: HttpUrl.optional(),
   owner: z.string().optional(),
   state: RunState,
   failure: Failure.optional(),
@@ -380,6 +385,8 @@ export const ChangeRequest = z.strictObject({
   state: z.enum(['open', 'merged', 'closed']),
   draft: z.boolean(),
   headCommit: z.string().min(1),
+  /** The forge's checks on the head commit, where the forge runs any. */
+  checks: z.enum(['passing', 'failing', 'pending', 'none']).optional(),
 });
 export type ChangeRequest = z.infer<typeof ChangeRequest>;
 
@@ -455,3 +462,23 @@ export const ScheduledFiringResult = z.strictObject({
   result: CampaignResult.optional(),
 });
 export type ScheduledFiringResult = z.infer<typeof ScheduledFiringResult>;
+
+/** A published change a campaign keeps watching until it is merged or closed. */
+export const TrackedChange = z.strictObject({ repo: RepoName, url: HttpUrl, branch: z.string().min(1) });
+export type TrackedChange = z.infer<typeof TrackedChange>;
+
+export const Burndown = z.strictObject({
+  campaignId: Slug,
+  /** Merged, or nothing to change. */
+  done: z.number().int().nonnegative(),
+  open: z.number().int().nonnegative(),
+  /** Open with failing checks (also counted in `open`). */
+  checksFailing: z.number().int().nonnegative(),
+  /** Not yet settled: executing, awaiting approval, publishing. */
+  pending: z.number().int().nonnegative(),
+  /** Failed runs, failed publishes, and change requests closed without merging. */
+  failed: z.number().int().nonnegative(),
+  changes: z.array(z.strictObject({ repo: RepoName, state: z.enum(['open', 'merged', 'closed', 'missing']), checks: z.string().optional(), url: z.string().optional() })),
+  checkedAt: z.iso.datetime().optional(),
+});
+export type Burndown = z.infer<typeof Burndown>;

@@ -22,3 +22,7 @@ export function campaignIdOfRun(runId: string): string | undefined {
 export function scheduledFiringWorkflowId(scheduleId: string): string {
   return `scheduled/${scheduleId}`;
 }
+
+export function changeTrackerWorkflowId(campaignId: string): string {
+  return `tracker/${campaignId}`;
+}
