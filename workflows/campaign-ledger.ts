@@ -27,6 +27,8 @@ export interface LedgerState {
   consecutiveFailures: number;
   failureSignatures: Record<string, number>;
   publishGrants: { host: string; at: number }[];
+  /** Hosts that asked us to slow down, until when and why. */
+  heldHosts: Record<string, { untilMs: number; reason: string }>;
   permitQueue: { runId: string; host: string }[];
   continuedAsNew: number;
 }
@@ -46,6 +48,7 @@ export function newLedger(): LedgerState {
     consecutiveFailures: 0,
     failureSignatures: {},
     publishGrants: [],
+    heldHosts: {},
     permitQueue: [],
     continuedAsNew: 0,
   };
@@ -177,6 +180,8 @@ export class CampaignLedger {
     this.state.publishGrants = this.state.publishGrants.filter((g) => now - g.at < windowMs);
     const head = this.state.permitQueue[0];
     if (!head) return {};
+    const held = this.state.heldHosts[head.host];
+    if (held && held.untilMs > now) return { waitUntil: held.untilMs };
     const granted = this.state.publishGrants.filter((g) => g.host === head.host);
     if (granted.length < max) {
       this.state.permitQueue.shift();
@@ -203,9 +208,15 @@ export class CampaignLedger {
         max: this.spec.publishRate.max,
         windowMs: this.spec.publishRate.windowMs,
         heldUntil: heldUntil !== undefined ? new Date(heldUntil).toISOString() : undefined,
+        heldReason: heldUntil !== undefined ? this.heldReason(heldUntil) : undefined,
       },
       continuedAsNew: this.state.continuedAsNew,
     };
+  }
+
+  private heldReason(until: number): string {
+    const forge = Object.entries(this.state.heldHosts).find(([, h]) => h.untilMs === until);
+    return forge ? `${forge[0]} asked to slow down: ${forge[1].reason}` : `the campaign's rate of ${this.spec.publishRate.max} per ${this.spec.publishRate.windowMs / 1000} s is used up`;
   }
 
   private put(report: RunReport): void {

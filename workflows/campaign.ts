@@ -26,6 +26,7 @@ import {
   campaignProgressQuery,
   cancelCampaignUpdate,
   pauseCampaignSignal,
+  publishHeldSignal,
   publishPermitGrantedSignal,
   publishPermitRequestedSignal,
   rejectRunUpdate,
@@ -61,6 +62,9 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   });
   setHandler(publishPermitRequestedSignal, (request) => {
     ledger.state.permitQueue.push(request);
+  });
+  setHandler(publishHeldSignal, ({ host, untilMs, reason }) => {
+    ledger.state.heldHosts[host] = { untilMs, reason };
   });
   setHandler(pauseCampaignSignal, ({ reason }) => ledger.pause(reason));
   setHandler(resumeCampaignSignal, () => ledger.resume());

@@ -24,7 +24,7 @@ export interface CampaignProgress {
   paused: boolean;
   pausedReason?: string;
   stoppedReason?: string;
-  publishing: { grantedInWindow: number; max: number; windowMs: number; heldUntil?: string };
+  publishing: { grantedInWindow: number; max: number; windowMs: number; heldUntil?: string; heldReason?: string };
   continuedAsNew: number;
 }
 
@@ -37,6 +37,8 @@ export const retryPublishUpdate = defineUpdate<RunSummary, [{ by: string }]>('re
 // Campaign workflow
 export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
 export const runReportSignal = defineSignal<[RunReport]>('runReport');
+/** A forge asked to slow down: the campaign grants no permits for that host until the time given. */
+export const publishHeldSignal = defineSignal<[{ host: string; untilMs: number; reason: string }]>('publishHeld');
 export const publishPermitRequestedSignal = defineSignal<[{ runId: string; host: string }]>('publishPermitRequested');
 export const pauseCampaignSignal = defineSignal<[{ reason: string }]>('pauseCampaign');
 export const resumeCampaignSignal = defineSignal<[]>('resumeCampaign');

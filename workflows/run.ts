@@ -14,6 +14,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  sleep,
   TimeoutFailure,
   upsertMemo,
   workflowInfo,
@@ -29,7 +30,7 @@ import type {
   RunSummary,
 } from '../src/contracts';
 import { hashSpec } from '../src/contracts/hash';
-import { approvalDecidedSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
+import { approvalDecidedSignal, publishHeldSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
 import { checkScope, missingPublishEvidence } from './evidence';
 import { buildExecutionSpec } from './execution-spec';
 import { RunJournal } from './run-journal';
@@ -127,6 +128,11 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
         await run.transition('published', outcome.changeRequest.url);
         return;
       }
+      if (outcome.reason === 'rate_limited') {
+        // Not a failure: the forge said when to come back, and the whole campaign holds publishing to it until then.
+        await holdPublishing(request, outcome.retryAfterMs ?? 60_000, outcome.message);
+        continue;
+      }
       retryRequested = false;
       await run.transition('publish_failed', `${outcome.reason}: ${outcome.message}`);
       if (!(await condition(() => retryRequested, request.publishRetryWindowMs))) return;
@@ -200,11 +206,24 @@ async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: E
   return true;
 }
 
+async function holdPublishing(request: RunRequest, retryAfterMs: number, reason: string): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (parent) {
+    const signal = { host: forgeHost(request), untilMs: Date.now() + retryAfterMs, reason };
+    await getExternalWorkflowHandle(parent.workflowId).signal(publishHeldSignal, signal).catch(() => undefined);
+  }
+  await sleep(retryAfterMs);
+}
+
+function forgeHost(request: RunRequest): string {
+  return /^https?:\/\/([^/]+)/.exec(request.target.url)?.[1] ?? request.target.url;
+}
+
 /** Publishing is rate-limited by the campaign per forge host; a run on its own publishes at once. */
 async function awaitPublishPermit(request: RunRequest, granted: () => boolean): Promise<void> {
   const parent = workflowInfo().parent;
   if (!parent) return;
-  const host = /^https?:\/\/([^/]+)/.exec(request.target.url)?.[1] ?? request.target.url;
+  const host = forgeHost(request);
   try {
     await getExternalWorkflowHandle(parent.workflowId).signal(publishPermitRequestedSignal, { runId: request.runId, host });
   } catch {

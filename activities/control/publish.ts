@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { PublishRequest as PublishRequestSchema, type PublishOutcome, type PublishRequest } from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
 import type { ArtifactStore } from '../../src/artifacts/store';
 import { changeRequestBody } from '../../src/forges/body';
+import { ForgeRateLimited, ForgeRequestError } from '../../src/forges/github';
 import type { Forge } from '../../src/forges/types';
 import { applyFilePatch, parsePatch, PatchConflict } from '../../src/patch/apply';
 
@@ -31,52 +32,63 @@ export interface PublishDeps {
 export function createPublishChangeRequest(deps: PublishDeps) {
   return async function publishChangeRequest(input: PublishRequest): Promise<PublishOutcome> {
     const request = parseContract(PublishRequestSchema, input, 'publish request');
-    const repo = { name: request.repo.name, url: request.repo.url };
-    const patch = await deps.artifacts.get(request.patch.uri);
-    const sha256 = createHash('sha256').update(patch).digest('hex');
-    if (sha256 !== request.patch.sha256) {
-      return { ok: false, reason: 'missing_evidence', message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}` };
-    }
-
-    const existing = await deps.forge.findChangeRequest(repo, request.branch);
-    if (existing?.state === 'closed') {
-      return { ok: false, reason: 'closed_unmerged', message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened` };
-    }
-    if (existing?.state === 'merged') return { ok: true, changeRequest: existing };
-
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-publish-'));
     try {
-      heartbeat('cloning the base');
-      await git.clone({ fs, http, dir, url: request.repo.url, ref: request.repo.ref, singleBranch: true, depth: 1, noTags: true });
-      const base = await git.resolveRef({ fs, dir, ref: 'HEAD' });
-      heartbeat('applying the patch');
-      try {
-        await applyPatch(dir, patch.toString('utf8'));
-      } catch (err) {
-        if (err instanceof PatchConflict) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
-        throw err;
-      }
-      const head = await commitDeterministically(dir, base, request, deps.author);
-      heartbeat('pushing');
-      await git.push({ fs, http, dir, url: request.repo.url, ref: request.branch, remoteRef: `refs/heads/${request.branch}`, force: true });
-      await deps.afterPush?.(request);
-      heartbeat('opening the change request');
-      const changeRequest = await deps.forge.findOrCreateChangeRequest({
-        repo,
-        branch: request.branch,
-        base: request.repo.ref,
-        title: request.title,
-        body: changeRequestBody(request, deps.runUiUrl(request.runId)),
-        autonomy: request.autonomy,
-        labels: ['regatta', `campaign:${request.campaignId}`],
-        reviewers: [],
-        headCommit: head,
-      });
-      return { ok: true, changeRequest };
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      return await publish(deps, request);
+    } catch (err) {
+      if (err instanceof ForgeRateLimited) return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
+      if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
+      throw err;
     }
   };
+}
+
+async function publish(deps: PublishDeps, request: PublishRequest): Promise<PublishOutcome> {
+  const repo = { name: request.repo.name, url: request.repo.url };
+  const patch = await deps.artifacts.get(request.patch.uri);
+  const sha256 = createHash('sha256').update(patch).digest('hex');
+  if (sha256 !== request.patch.sha256) {
+    return { ok: false, reason: 'missing_evidence', message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}` };
+  }
+
+  const existing = await deps.forge.findChangeRequest(repo, request.branch);
+  if (existing?.state === 'closed') {
+    return { ok: false, reason: 'closed_unmerged', message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened` };
+  }
+  if (existing?.state === 'merged') return { ok: true, changeRequest: existing };
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-publish-'));
+  try {
+    heartbeat('cloning the base');
+    await git.clone({ fs, http, dir, url: request.repo.url, ref: request.repo.ref, singleBranch: true, depth: 1, noTags: true });
+    const base = await git.resolveRef({ fs, dir, ref: 'HEAD' });
+    heartbeat('applying the patch');
+    try {
+      await applyPatch(dir, patch.toString('utf8'));
+    } catch (err) {
+      if (err instanceof PatchConflict) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
+      throw err;
+    }
+    const head = await commitDeterministically(dir, base, request, deps.author);
+    heartbeat('pushing');
+    const auth = deps.forge.gitAuth?.();
+    await git.push({ fs, http, dir, url: request.repo.url, ref: request.branch, remoteRef: `refs/heads/${request.branch}`, force: true, onAuth: auth && (() => auth) });
+    await deps.afterPush?.(request);
+    heartbeat('opening the change request');
+    const changeRequest = await deps.forge.findOrCreateChangeRequest({
+      repo,
+      branch: request.branch,
+      base: request.repo.ref,
+      title: request.title,
+      body: changeRequestBody(request, deps.runUiUrl(request.runId)),
+      autonomy: request.autonomy,
+      labels: ['regatta', `campaign:${request.campaignId}`],
+      reviewers: [],
+      headCommit: head,
+    });
+    return { ok: true, changeRequest };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function heartbeat(phase: string): void {

@@ -416,7 +416,13 @@ export type PublishRequest = z.infer<typeof PublishRequest>;
 
 export const PublishOutcome = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), changeRequest: ChangeRequest }),
-  z.strictObject({ ok: z.literal(false), reason: z.enum(['conflict', 'forge_error', 'missing_evidence', 'closed_unmerged']), message: z.string() }),
+  z.strictObject({
+    ok: z.literal(false),
+    reason: z.enum(['conflict', 'forge_error', 'missing_evidence', 'closed_unmerged', 'rate_limited']),
+    message: z.string(),
+    /** For rate_limited: how long the forge asked us to wait. */
+    retryAfterMs: z.number().int().nonnegative().optional(),
+  }),
 ]);
 export type PublishOutcome = z.infer<typeof PublishOutcome>;
 

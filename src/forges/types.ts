@@ -23,4 +23,6 @@ export interface Forge {
   findOrCreateChangeRequest(draft: ChangeRequestDraft): Promise<ChangeRequest>;
   listChangeRequests(filter?: { repo?: string; state?: ChangeRequest['state'] }): Promise<ChangeRequest[]>;
   closeChangeRequest(repo: { name: string; url: string }, number: number): Promise<ChangeRequest>;
+  /** Credentials for pushing the branch over HTTPS, where the forge needs them (never passed to a sandbox). */
+  gitAuth?(): { username: string; password: string };
 }

@@ -1,0 +1,150 @@
+/**
+ * A GitHub-shaped REST server on loopback: the pull-request endpoints Regatta uses, GitHub's error shapes,
+ * and injectable faults (secondary rate limit, 429 with Retry-After). Only the forge's HTTP boundary is faked.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+interface Pull {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  merged_at: string | null;
+  draft: boolean;
+  base: string;
+  head: { ref: string; sha: string };
+  labels: string[];
+  reviewers: string[];
+}
+
+export interface Fault {
+  status: 403 | 429;
+  retryAfterSeconds: number;
+  /** Only requests with this method and a path containing this text fail. */
+  method: string;
+  pathIncludes: string;
+  times: number;
+}
+
+export interface FakeGitHub {
+  apiUrl: string;
+  token: string;
+  pulls: Map<string, Pull[]>;
+  requests: { method: string; path: string; at: number; status: number }[];
+  faults: Fault[];
+  checks: Map<string, { status: string; conclusion: string | null }[]>;
+  /** Makes the next create look like a concurrent one: the pull appears and the create answers 422. */
+  raceNextCreate: boolean;
+  close(): Promise<void>;
+}
+
+export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefakefakefakefakefakefake01'): Promise<FakeGitHub> {
+  const state: Omit<FakeGitHub, 'apiUrl' | 'close'> = {
+    token,
+    pulls: new Map(repos.map((r) => [r, []])),
+    requests: [],
+    faults: [],
+    checks: new Map(),
+    raceNextCreate: false,
+  };
+  const server = http.createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      state.requests.push({ method: req.method ?? '', path: url.pathname + url.search, at: Date.now(), status });
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(payload));
+    };
+    if (req.headers.authorization !== `Bearer ${state.token}`) return answer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    const fault = state.faults.find((f) => f.times > 0 && f.method === req.method && url.pathname.includes(f.pathIncludes));
+    if (fault) {
+      fault.times--;
+      const message = fault.status === 403 ? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' : 'Too Many Requests';
+      return answer(fault.status, { message }, { 'retry-after': String(fault.retryAfterSeconds) });
+    }
+    const match = /^\/repos\/([^/]+\/[^/]+)\/(.*)$/.exec(url.pathname);
+    const pulls = match && state.pulls.get(match[1]);
+    if (!match || !pulls) return answer(404, { message: 'Not Found' });
+    const [, , rest] = match;
+    const byNumber = (n: string) => pulls.find((p) => p.number === Number(n));
+
+    if (req.method === 'GET' && rest === 'pulls') {
+      const head = url.searchParams.get('head')?.split(':')[1];
+      return answer(200, pulls.filter((p) => !head || p.head.ref === head).map(view));
+    }
+    if (req.method === 'POST' && rest === 'pulls') {
+      const exists = pulls.find((p) => p.head.ref === body.head);
+      if (state.raceNextCreate && !exists) {
+        state.raceNextCreate = false;
+        pulls.push(newPull(pulls, body));
+        return answer(422, { message: 'Validation Failed', errors: [{ message: `A pull request already exists for ${body.head}.` }] });
+      }
+      if (exists) return answer(422, { message: 'Validation Failed', errors: [{ message: `A pull request already exists for ${body.head}.` }] });
+      const pull = newPull(pulls, body);
+      pulls.push(pull);
+      return answer(201, view(pull));
+    }
+    let m = /^pulls\/(\d+)$/.exec(rest);
+    if (m && req.method === 'PATCH') {
+      const pull = byNumber(m[1]);
+      if (!pull) return answer(404, { message: 'Not Found' });
+      Object.assign(pull, pickDefined({ title: body.title, body: body.body, state: body.state }));
+      return answer(200, view(pull));
+    }
+    m = /^issues\/(\d+)\/labels$/.exec(rest);
+    if (m && req.method === 'POST') {
+      const pull = byNumber(m[1])!;
+      pull.labels = [...new Set([...pull.labels, ...(body.labels as string[])])];
+      return answer(200, pull.labels.map((name) => ({ name })));
+    }
+    m = /^pulls\/(\d+)\/requested_reviewers$/.exec(rest);
+    if (m && req.method === 'POST') {
+      const pull = byNumber(m[1])!;
+      pull.reviewers = [...new Set([...pull.reviewers, ...(body.reviewers as string[])])];
+      return answer(201, view(pull));
+    }
+    m = /^commits\/([0-9a-f]+)\/check-runs$/.exec(rest);
+    if (m && req.method === 'GET') {
+      const runs = state.checks.get(m[1]) ?? [];
+      return answer(200, { total_count: runs.length, check_runs: runs });
+    }
+    return answer(404, { message: 'Not Found' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    apiUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
+function newPull(pulls: Pull[], body: Record<string, unknown>): Pull {
+  return {
+    number: pulls.length + 1,
+    title: String(body.title),
+    body: String(body.body),
+    state: 'open',
+    merged_at: null,
+    draft: Boolean(body.draft),
+    base: String(body.base),
+    head: { ref: String(body.head), sha: 'f'.repeat(40) },
+    labels: [],
+    reviewers: [],
+  };
+}
+
+function view(pull: Pull) {
+  return { ...pull, html_url: `https://github.example/pull/${pull.number}` };
+}
+
+function pickDefined(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
