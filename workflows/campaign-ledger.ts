@@ -191,7 +191,9 @@ export class CampaignLedger {
     return { waitUntil: granted[0].at + windowMs };
   }
 
-  progress(heldUntil?: number): CampaignProgress {
+  progress(permitHeldUntil?: number): CampaignProgress {
+    const activeHold = Object.values(this.state.heldHosts).find((h) => h.untilMs > Date.now())?.untilMs;
+    const heldUntil = permitHeldUntil ?? activeHold;
     const reservedUsd = sum(Object.values(this.state.reservedUsd));
     return {
       campaignId: this.spec.id,

@@ -82,13 +82,28 @@ async function publish(deps: PublishDeps, request: PublishRequest): Promise<Publ
       body: changeRequestBody(request, deps.runUiUrl(request.runId)),
       autonomy: request.autonomy,
       labels: ['regatta', `campaign:${request.campaignId}`],
-      reviewers: [],
+      reviewers: codeOwners(dir),
       headCommit: head,
     });
     return { ok: true, changeRequest };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const CODEOWNERS_FILES = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
+
+/** Reviewers from the base's CODEOWNERS (read as data): the users named for every file (`*`). */
+function codeOwners(dir: string): string[] {
+  const file = CODEOWNERS_FILES.map((f) => path.join(dir, f)).find((f) => fs.existsSync(f) && fs.lstatSync(f).isFile());
+  if (!file) return [];
+  const owners = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
+    .filter(([pattern]) => pattern === '*')
+    .flatMap(([, ...names]) => names);
+  return [...new Set(owners.filter((o) => /^@[A-Za-z0-9-]+$/.test(o)).map((o) => o.slice(1)))];
 }
 
 function heartbeat(phase: string): void {
