@@ -31,6 +31,9 @@ const Env = z.object({
     .string()
     .regex(/^[^<>]+ <[^<>\s]+@[^<>\s]+>$/, 'expected "Name <email>"')
     .default('Regatta <regatta@localhost>'),
+  REGATTA_FORGE: z.enum(['local', 'github']).default('local'),
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().min(1).optional(),
   REGATTA_ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
   REGATTA_S3_BUCKET: z.string().min(3).optional(),
   REGATTA_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -49,6 +52,8 @@ export interface RegattaConfig {
   /** Where evidence goes: a local directory (default) or S3; S3 credentials come from the AWS SDK's usual chain. */
   artifactStore: { kind: 'local' } | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle?: boolean };
   gitPort: number;
+  /** Where change requests go; the github token stays in the control plane. */
+  forge: { kind: 'local' } | { kind: 'github'; apiUrl: string; token: string };
   /** Author and committer of the commits Regatta publishes. */
   commitAuthor: { name: string; email: string };
   /** The policy bundle the control plane decides with; the default bundle when absent. */
@@ -74,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     gitPort: e.REGATTA_GIT_PORT,
     policyFile: e.REGATTA_POLICY_FILE,
     commitAuthor: parseAuthor(e.REGATTA_COMMIT_AUTHOR),
+    forge: forgeConfig(e),
   };
 }
 
@@ -89,4 +95,10 @@ function artifactStoreConfig(e: z.infer<typeof Env>): RegattaConfig['artifactSto
 function parseAuthor(value: string): { name: string; email: string } {
   const [, name, email] = /^([^<>]+) <([^<>]+)>$/.exec(value)!;
   return { name: name.trim(), email };
+}
+
+function forgeConfig(e: z.infer<typeof Env>): RegattaConfig['forge'] {
+  if (e.REGATTA_FORGE === 'local') return { kind: 'local' };
+  if (!e.GITHUB_TOKEN) throw new ContractViolation('environment', [{ path: 'GITHUB_TOKEN', value: undefined, expected: 'a token when REGATTA_FORGE=github' }]);
+  return { kind: 'github', apiUrl: e.GITHUB_API_URL, token: e.GITHUB_TOKEN };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ControlActivityDeps } from '../../activities/control';
 import { artifactStoreFor } from '../artifacts';
 import type { RegattaConfig } from '../config';
+import { GitHubForge } from '../forges/github';
 import { LocalForge } from '../forges/local';
 
 export function controlDeps(config: RegattaConfig): ControlActivityDeps {
@@ -12,7 +13,7 @@ export function controlDeps(config: RegattaConfig): ControlActivityDeps {
     artifacts,
     publish: {
       artifacts,
-      forge: new LocalForge(path.join(config.home, 'forge', 'local')),
+      forge: config.forge.kind === 'github' ? new GitHubForge(config.forge) : new LocalForge(path.join(config.home, 'forge', 'local')),
       author: config.commitAuthor,
       runUiUrl: (runId) => `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`,
     },
