@@ -165,12 +165,20 @@ export class WorkspaceFiles {
     }
   }
 
+  /** A symlink is read only when it resolves inside the workspace; the opened descriptor is checked either way. */
   private openForRead(relative: string, requested: string): number {
+    const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
     let fd: number;
     try {
-      fd = fs.openSync(this.root.absolute(relative), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      fd = fs.openSync(this.root.absolute(relative), flags);
     } catch (err) {
-      throw openError(err as NodeJS.ErrnoException, relative, requested);
+      if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw openError(err as NodeJS.ErrnoException, relative, requested);
+      const target = this.resolveOrFail(relative, requested);
+      try {
+        fd = fs.openSync(target.real, flags);
+      } catch (again) {
+        throw openError(again as NodeJS.ErrnoException, relative, requested);
+      }
     }
     try {
       this.root.relativeOfDescriptor(fd, requested);
