@@ -1,20 +1,30 @@
 /**
  * executeRun (execution plane): clone → sandbox → recipe steps → verification → patch → artifacts → evidence.
  * It decides nothing: it does what the ExecutionSpec allows and hands back evidence for the control plane to judge.
+ *
+ * What fails how:
+ * - A clone that fails is retried here a few times, then the run returns outcome `failed` (kind `infra`),
+ *   never a thrown error: a Temporal retry would meet the same unreachable repository, and one bad target
+ *   must not hold up its campaign. A ref or repository the server says does not exist is not retried.
+ * - Docker and artifact-store errors throw: they belong to this worker, so Temporal retries the attempt
+ *   (possibly on another worker) from a fresh workspace and a fresh container.
+ * - Cancellation removes the sandbox and throws CancelledFailure; the run deadline removes it and returns
+ *   outcome `failed` (kind `timeout`).
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import type Docker from 'dockerode';
-import { ExecutionSpec as ExecutionSpecSchema, type ArtifactRef, type ExecutionResult, type ExecutionSpec, type Failure, type StepEvent, type VerificationReport } from '../../src/contracts';
+import { ExecutionSpec as ExecutionSpecSchema, type ArtifactRef, type ExecutionResult, type ExecutionSpec, type Failure, type VerificationReport } from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
 import { parseContract } from '../../src/contracts/validate';
 import { runArtifactKey, type ArtifactStore } from '../../src/artifacts/store';
-import { computePatch, shallowClone } from '../../src/git/workspace';
+import { computePatch } from '../../src/git/workspace';
 import { applyStep } from '../../src/recipes';
 import { reapContainers, Sandbox, SANDBOX_USER, type CommandResult, type SandboxNetwork } from '../../src/sandbox/driver';
+import { cloneWithRetries } from './clone';
+import { RunLog } from './run-log';
 import { verify } from './verify';
+import { createAttemptWorkspace, type AttemptWorkspace } from './workspace';
 
 export interface ExecutionDeps {
   docker: Docker;
@@ -22,28 +32,19 @@ export interface ExecutionDeps {
   image: string;
   /** Per-attempt workspaces are created under this directory and removed afterwards. */
   workspaceRoot: string;
-  /** How a sandbox reaches the network for profiles other than `none` (absent: such runs fail as infra). */
+  /** How a sandbox reaches the network for profiles other than `none` (absent: such runs throw, as infra). */
   networkFor?: (profile: ExecutionSpec['network']) => Promise<SandboxNetwork>;
   /** The worker's identity, recorded in the evidence. */
   identity?: string;
+  /** Pauses between clone attempts; tests shorten them. */
+  cloneRetryDelaysMs?: readonly number[];
 }
 
-class RunLog {
-  readonly events: StepEvent[] = [];
-  readonly lines: string[] = [];
-  readonly commands: string[] = [];
-
-  emit(event: Omit<StepEvent, 'seq' | 'at'>): void {
-    this.events.push({ seq: this.events.length, at: new Date().toISOString(), ...event });
-  }
-
-  command(kind: StepEvent['kind'], name: string, result: CommandResult): void {
-    this.lines.push(`$ ${result.command}`, result.output.trimEnd(), `[exit ${result.exitCode} in ${result.durationMs} ms${result.outputTruncated ? `, output capped at ${result.output.length} of ${result.outputBytes} bytes` : ''}]`, '');
-    this.emit({ kind, name, allowed: true, exitCode: result.exitCode, durationMs: result.durationMs, outputBytes: result.outputBytes, outputTruncated: result.outputTruncated, detail: result.timedOut ? 'timed out' : undefined });
-  }
+export interface ExecutionActivities {
+  executeRun(spec: ExecutionSpec): Promise<ExecutionResult>;
 }
 
-export function createExecutionActivities(deps: ExecutionDeps) {
+export function createExecutionActivities(deps: ExecutionDeps): ExecutionActivities {
   return {
     async executeRun(input: ExecutionSpec): Promise<ExecutionResult> {
       const spec = parseContract(ExecutionSpecSchema, input, 'execution spec');
@@ -52,102 +53,126 @@ export function createExecutionActivities(deps: ExecutionDeps) {
   };
 }
 
+/** Thrown inside an attempt when its run deadline has passed; the attempt turns it into `failed`/`timeout` evidence. */
+class RunDeadlinePassed extends Error {}
+
+const HEARTBEAT_INTERVAL_MS = 2_000;
+
 class Attempt {
   private readonly ctx = Context.current();
   private readonly attempt = this.ctx.info.attempt;
   private readonly log = new RunLog();
   private readonly startedAt = new Date().toISOString();
-  private readonly workspace: string;
+  private readonly specHash: string;
+  private workspace?: AttemptWorkspace;
   private sandbox?: Sandbox;
   private phase = 'starting';
+  private step?: string;
+  private deadlinePassed = false;
 
   constructor(
     private readonly deps: ExecutionDeps,
     private readonly spec: ExecutionSpec,
   ) {
-    this.workspace = path.join(deps.workspaceRoot, spec.runId.replace(/[^A-Za-z0-9._-]/g, '_'), `attempt-${this.attempt}`);
+    this.specHash = hashSpec(spec);
   }
 
   async run(): Promise<ExecutionResult> {
-    const heartbeat = setInterval(() => this.beat(), 2_000);
-    const onCancel = () => void this.sandbox?.remove();
+    const heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    const onCancel = () => void this.sandbox?.remove().catch(() => undefined);
     this.ctx.cancellationSignal.addEventListener('abort', onCancel);
     const deadline = setTimeout(() => {
-      this.phase = 'timed out';
-      void this.sandbox?.remove();
+      this.deadlinePassed = true;
+      void this.sandbox?.remove().catch(() => undefined);
     }, this.spec.limits.runTimeoutMs);
     try {
       return await this.execute();
+    } catch (err) {
+      if (err instanceof RunDeadlinePassed) return this.finish({ kind: 'timeout', message: `the run exceeded its limit of ${this.spec.limits.runTimeoutMs} ms (in ${this.phase})` });
+      throw err;
     } finally {
       clearInterval(heartbeat);
       clearTimeout(deadline);
       this.ctx.cancellationSignal.removeEventListener('abort', onCancel);
-      await this.sandbox?.remove().catch(() => undefined);
-      fs.rmSync(this.workspace, { recursive: true, force: true });
+      await this.removeSandbox();
+      this.workspace?.remove();
     }
   }
 
-  private beat(step?: string): void {
-    this.ctx.heartbeat({ phase: this.phase, step, events: this.log.events.length });
+  private beat(): void {
+    this.ctx.heartbeat({ phase: this.phase, step: this.step, events: this.log.events.length });
   }
 
-  private enter(phase: string): void {
+  /** Enters a phase: tells Temporal, and stops here when the run is no longer wanted. */
+  private enter(phase: string, step?: string): void {
     this.phase = phase;
+    this.step = step;
     this.beat();
+    this.checkStillWanted();
+  }
+
+  private checkStillWanted(): void {
     if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
+    if (this.deadlinePassed) throw new RunDeadlinePassed();
   }
 
   private async execute(): Promise<ExecutionResult> {
-    fs.rmSync(this.workspace, { recursive: true, force: true });
+    this.workspace = createAttemptWorkspace(this.deps.workspaceRoot, this.spec.runId, this.attempt);
     this.enter('cloning');
-    let baseCommit: string;
-    try {
-      baseCommit = (await shallowClone({ url: this.spec.repo.url, ref: this.spec.repo.ref, dir: this.workspace })).commit;
-      this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: `${this.spec.repo.url}@${this.spec.repo.ref} → ${baseCommit}` });
-    } catch (err) {
-      return this.finish('failed', { kind: 'infra', message: `cannot clone ${this.spec.repo.url}@${this.spec.repo.ref}: ${(err as Error).message}` });
+    const cloned = await cloneWithRetries({ url: this.spec.repo.url, ref: this.spec.repo.ref, dir: this.workspace.tree, gitdir: this.workspace.gitdir }, this.deps.cloneRetryDelaysMs, () => this.beat());
+    if (!cloned.ok) {
+      this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: cloned.message });
+      return this.finish({ kind: 'infra', message: cloned.message });
     }
-    handWorkspaceToSandbox(this.workspace);
+    const baseCommit = cloned.workspace.commit;
+    this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: `${this.spec.repo.url}@${this.spec.repo.ref} → ${baseCommit}` });
 
     this.enter('starting sandbox');
+    const user = this.workspace.handToSandbox(SANDBOX_USER);
     // An earlier attempt of this run lost its lease; its sandbox must not outlive it.
     await reapContainers(this.deps.docker, { runId: this.spec.runId, belowAttempt: this.attempt });
     this.sandbox = await Sandbox.start(this.deps.docker, {
       image: this.deps.image,
-      workspaceDir: this.workspace,
+      workspaceDir: this.workspace.tree,
       runId: this.spec.runId,
       attempt: this.attempt,
-      user: sandboxUser(),
+      user,
       limits: this.spec.limits,
       network: await this.network(),
     });
 
     for (const [index, step] of this.spec.steps.entries()) {
       const name = step.name ?? `${index + 1}: ${step.recipe}`;
-      this.enter(`step ${name}`);
-      const outcome = await applyStep(step, {
-        exec: (command) => this.exec(command),
-        emit: (event) => this.log.emit(event),
-      });
+      this.enter('step', name);
+      const outcome = await applyStep(step, { exec: (command) => this.exec(command), emit: (event) => this.log.emit(event) });
       for (const result of outcome.results) this.log.command('command', name, result);
       this.log.commands.push(...outcome.commands);
-      this.log.emit({ kind: 'step', name, allowed: true, detail: outcome.detail });
-      if (this.phase === 'timed out') return this.finish('failed', { kind: 'timeout', message: `the run exceeded ${this.spec.limits.runTimeoutMs} ms` });
+      this.log.emit({ kind: 'step', name, allowed: true, exitCode: outcome.ok ? 0 : 1, detail: outcome.detail });
       if (!outcome.ok) {
         const timedOut = outcome.results.some((r) => r.timedOut);
-        return this.finish('failed', { kind: timedOut ? 'timeout' : 'agent', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
+        return this.finish({ kind: timedOut ? 'timeout' : 'agent', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
       }
     }
 
     this.enter('verifying');
     const verification = await verify(this.spec.verify, (command) => this.exec(command), (result) => this.log.command('verifier', result.command, result));
     this.log.commands.push(...this.spec.verify.commands);
-    return this.finish(undefined, undefined, baseCommit, verification);
+    return this.finish(undefined, baseCommit, verification);
   }
 
   private async exec(command: string): Promise<CommandResult> {
-    this.beat(command);
-    return this.sandbox!.exec(command);
+    this.step = command;
+    this.beat();
+    this.checkStillWanted();
+    try {
+      const result = await this.sandbox!.exec(command);
+      this.checkStillWanted();
+      return result;
+    } catch (err) {
+      // A sandbox removed by cancellation or the deadline makes exec fail; report why, not how.
+      this.checkStillWanted();
+      throw err;
+    }
   }
 
   private async network(): Promise<SandboxNetwork> {
@@ -156,41 +181,51 @@ class Attempt {
     return this.deps.networkFor(this.spec.network);
   }
 
-  /** Computes the patch (unless the run already failed), stores the evidence and builds the result. */
-  private async finish(outcome: 'failed' | undefined, failure?: Failure, baseCommit?: string, verification: VerificationReport = { verdict: 'skipped', commands: [] }): Promise<ExecutionResult> {
-    this.enter('collecting evidence');
+  private async removeSandbox(): Promise<void> {
+    const sandbox = this.sandbox;
+    this.sandbox = undefined;
+    await sandbox?.remove().catch(() => undefined);
+  }
+
+  /** Stops the sandbox, computes the patch (unless the run already failed), stores the evidence and builds the result. */
+  private async finish(failure?: Failure, baseCommit?: string, verification: VerificationReport = { verdict: 'skipped', commands: [] }): Promise<ExecutionResult> {
+    this.phase = 'collecting evidence';
+    this.beat();
+    // Nothing in the tree may change while the host reads it.
+    await this.removeSandbox();
+    if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
     let touchedFiles: string[] = [];
     const artifacts: ArtifactRef[] = [];
-    if (!outcome && baseCommit) {
-      const patch = await computePatch(this.workspace);
+    if (!failure && baseCommit && this.workspace) {
+      const patch = await computePatch(this.workspace.tree, { gitdir: this.workspace.gitdir, base: baseCommit });
       touchedFiles = patch.touchedFiles;
       this.log.emit({ kind: 'patch', name: 'patch', allowed: patch.refused.length === 0, detail: `${touchedFiles.length} file(s) changed` });
       for (const refused of patch.refused) this.log.emit({ kind: 'patch', name: refused.path, allowed: false, detail: refused.reason });
       if (patch.refused.length > 0) {
-        outcome = 'failed';
         failure = { kind: 'policy', message: `changes that cannot be carried: ${patch.refused.map((r) => `${r.path} (${r.reason})`).join('; ')}` };
       } else if (touchedFiles.length > 0) {
         artifacts.push(await this.store('patch.diff', patch.patch, 'patch'));
       }
     }
-    artifacts.push(await this.store('steps.log', this.log.lines.join('\n'), 'log'));
+    artifacts.push(await this.store('steps.log', this.log.text(), 'log'));
     artifacts.push(await this.store('verification.json', JSON.stringify(verification, null, 2), 'verification'));
     artifacts.push(await this.store('events.json', JSON.stringify(this.log.events, null, 2), 'events'));
-    const manifest = { runId: this.spec.runId, attempt: this.attempt, artifacts };
-    artifacts.push(await this.store('manifest.json', JSON.stringify(manifest, null, 2), 'manifest'));
+    const manifest = { runId: this.spec.runId, attempt: this.attempt, artifacts: [...artifacts] };
+    // The manifest cannot list its own hash; the result's copy lists it beside the others.
+    const manifestRef = await this.store('manifest.json', JSON.stringify(manifest, null, 2), 'manifest');
 
     return {
       runId: this.spec.runId,
       attempt: this.attempt,
-      specHash: hashSpec(this.spec),
-      outcome: outcome ?? (touchedFiles.length > 0 ? 'changed' : 'no_changes'),
+      specHash: this.specHash,
+      outcome: failure ? 'failed' : touchedFiles.length > 0 ? 'changed' : 'no_changes',
       failure,
       touchedFiles,
       commands: [...new Set(this.log.commands)],
       baseCommit,
       verification,
       cost: { promptTokens: 0, completionTokens: 0, usd: 0 },
-      manifest,
+      manifest: { ...manifest, artifacts: [...artifacts, manifestRef] },
       worker: { identity: this.deps.identity ?? `execution@${os.hostname()}/${process.pid}`, hostname: os.hostname() },
       startedAt: this.startedAt,
       finishedAt: new Date().toISOString(),
@@ -200,19 +235,4 @@ class Attempt {
   private store(name: string, body: string, type: ArtifactRef['type']): Promise<ArtifactRef> {
     return this.deps.artifacts.put(runArtifactKey(this.spec.runId, this.attempt, name), body, type);
   }
-}
-
-/** A root worker runs sandboxes as the image's unprivileged user; any other worker, as itself (still not root). */
-function sandboxUser(): string {
-  return process.getuid?.() === 0 ? SANDBOX_USER : `${process.getuid?.()}:${process.getgid?.()}`;
-}
-
-/** The sandbox runs as uid 10001; a root worker hands it the workspace it cloned. */
-function handWorkspaceToSandbox(dir: string): void {
-  if (process.getuid?.() !== 0) return;
-  const walk = (p: string) => {
-    fs.lchownSync(p, 10001, 10001);
-    if (fs.lstatSync(p).isDirectory()) for (const entry of fs.readdirSync(p)) walk(path.join(p, entry));
-  };
-  walk(dir);
 }

@@ -43,23 +43,43 @@ const BASE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 /** Past this many times the output cap, a command is stopped rather than drained. */
 const DRAIN_FACTOR = 8;
 
+/** `uid:gid` as numbers; a sandbox never runs as root, whatever asks for it. */
+function parseUser(user: string): [number, number] {
+  const match = /^(\d+):(\d+)$/.exec(user);
+  if (!match) throw new Error(`a sandbox user is "uid:gid" in numbers, got "${user}"`);
+  const [uid, gid] = [Number(match[1]), Number(match[2])];
+  if (uid === 0 || gid === 0) throw new Error('a sandbox never runs as root');
+  return [uid, gid];
+}
+
+/**
+ * The seam for network profiles beyond `none`: the worker attaches the container to a network it prepared
+ * (e.g. an internal network whose only way out is an egress proxy) and passes the proxy settings here.
+ */
+function networkEnv(network: SandboxNetwork): string[] {
+  return network.mode === 'network' ? Object.entries(network.env).map(([k, v]) => `${k}=${v}`) : [];
+}
+
 export class Sandbox {
+  private readonly user: string;
+
   private constructor(
     private readonly docker: Docker,
     readonly container: Docker.Container,
     private readonly options: SandboxOptions,
-  ) {}
+  ) {
+    this.user = parseUser(options.user ?? SANDBOX_USER).join(':');
+  }
 
   static async start(docker: Docker, options: SandboxOptions): Promise<Sandbox> {
     const { limits } = options;
-    if (options.user?.startsWith('0:') || options.user === '0') throw new Error('a sandbox never runs as root');
-    const extraEnv = options.network.mode === 'network' ? Object.entries(options.network.env).map(([k, v]) => `${k}=${v}`) : [];
+    const [uid, gid] = parseUser(options.user ?? SANDBOX_USER);
     const container = await docker.createContainer({
       Image: options.image,
       Cmd: ['sleep', 'infinity'],
-      User: options.user ?? SANDBOX_USER,
+      User: `${uid}:${gid}`,
       WorkingDir: '/workspace',
-      Env: [...BASE_ENV, ...extraEnv],
+      Env: [...BASE_ENV, ...networkEnv(options.network)],
       Labels: { [MANAGED_LABEL]: 'true', [RUN_LABEL]: options.runId, [ATTEMPT_LABEL]: String(options.attempt) },
       NetworkDisabled: options.network.mode === 'none',
       HostConfig: {
@@ -67,7 +87,10 @@ export class Sandbox {
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m', '/home/regatta': 'rw,nosuid,nodev,size=64m' },
+        Tmpfs: {
+          '/tmp': 'rw,nosuid,nodev,size=512m,mode=1777',
+          '/home/regatta': `rw,nosuid,nodev,size=64m,uid=${uid},gid=${gid},mode=0700`,
+        },
         PidsLimit: limits.pids,
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,
@@ -90,7 +113,7 @@ export class Sandbox {
   /** Runs `sh -c command` in /workspace; a command past its time or output limit is stopped with everything it started. */
   async exec(command: string, timeoutMs = this.options.limits.commandTimeoutMs): Promise<CommandResult> {
     const started = Date.now();
-    const exec = await this.container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, WorkingDir: '/workspace', User: this.options.user ?? SANDBOX_USER });
+    const exec = await this.container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, WorkingDir: '/workspace', User: this.user });
     const stream = await exec.start({ hijack: true, stdin: false });
     const cap = this.options.limits.maxOutputBytes;
     const chunks: Buffer[] = [];

@@ -41,7 +41,7 @@ export async function startExecutionFixture(): Promise<ExecutionFixture> {
   const docker = dockerClient();
   const artifacts = new LocalArtifactStore(path.join(root, 'artifacts'));
   const image = loadConfig().sandboxImage;
-  const deps: ExecutionDeps = { docker, artifacts, image, workspaceRoot: path.join(root, 'workspaces'), identity: 'test-execution' };
+  const deps: ExecutionDeps = { docker, artifacts, image, workspaceRoot: path.join(root, 'workspaces'), identity: 'test-execution', cloneRetryDelaysMs: [100, 200] };
   return {
     root,
     repoUrl: `${git.baseUrl}/acme/widget.git`,
