@@ -24,5 +24,15 @@ export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision
     forbiddenPaths: decision.forbiddenPaths,
     maxPatchFiles: decision.maxPatchFiles,
     policy: { version: `${decision.bundle.name}@${decision.bundle.version}`, hash: decision.bundle.hash },
+    agent:
+      decision.allowedTools.length > 0 && decision.maxToolCalls > 0
+        ? {
+            ...request.agent,
+            allowedTools: decision.allowedTools,
+            allowedCommands: decision.allowedCommands,
+            maxToolCalls: decision.maxToolCalls,
+            maxBudgetUsd: decision.maxBudgetUsd,
+          }
+        : undefined,
   };
 }

@@ -82,6 +82,22 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
     },
   );
 
+  /** Waits durably for a human; true when approved, false when rejected or expired (the run has ended). */
+  const awaitApproval = async (why: string): Promise<boolean> => {
+    approval = undefined;
+    await run.transition('needs_approval', why);
+    if (!(await condition(() => approval !== undefined, request.approvalTimeoutMs))) {
+      await run.fail({ kind: 'policy', message: `no approval within ${request.approvalTimeoutMs} ms` });
+      return false;
+    }
+    if (!approval!.approved) {
+      await run.transition('rejected', `rejected by ${approval!.by}${approval!.comment ? `: ${approval!.comment}` : ''}`);
+      return false;
+    }
+    run.approvedBy = approval!.by;
+    return true;
+  };
+
   const lifecycle = async (): Promise<void> => {
     run.decision = await control.decidePolicy(request);
     if (run.decision.verdict === 'deny') {
@@ -92,7 +108,13 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
     run.specHash = hashSpec(spec);
 
     const result = await execute(run, request, spec);
-    if (!result || !(await acceptEvidence(run, run.decision, spec, result))) return;
+    if (!result) return;
+    if (result.scopeRequest) {
+      const asked = result.scopeRequest;
+      const wanted = [...(asked.paths ?? []).map((p) => `path ${p}`), ...(asked.commands ?? []).map((c) => `command ${c}`)].join(', ');
+      if (!(await awaitApproval(`the agent asks for more scope (${wanted || 'unspecified'}): ${asked.reason}`))) return;
+    }
+    if (!(await acceptEvidence(run, run.decision, spec, result))) return;
 
     if (request.preview) {
       await run.transition('changed', 'preview: evidence collected, nothing published');
@@ -103,19 +125,7 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       await run.transition('changed', `not published: ${missing}`);
       return;
     }
-    if (run.decision.approvalBeforePr) {
-      await run.transition('needs_approval', run.decision.reason);
-      const decided = await condition(() => approval !== undefined, request.approvalTimeoutMs);
-      if (!decided) {
-        await run.fail({ kind: 'policy', message: `no approval within ${request.approvalTimeoutMs} ms` });
-        return;
-      }
-      if (!approval!.approved) {
-        await run.transition('rejected', `rejected by ${approval!.by}${approval!.comment ? `: ${approval!.comment}` : ''}`);
-        return;
-      }
-      run.approvedBy = approval!.by;
-    }
+    if (run.decision.approvalBeforePr && !run.approvedBy && !(await awaitApproval(run.decision.reason))) return;
 
     for (;;) {
       await run.transition('publishing', run.approvedBy ? `approved by ${run.approvedBy}` : undefined);

@@ -47,6 +47,24 @@ export const NETWORK_PROFILES = ['none', 'registry_only', 'full'] as const;
 export const NetworkProfile = z.enum(NETWORK_PROFILES);
 export type NetworkProfile = z.infer<typeof NetworkProfile>;
 
+export const AUTONOMY_LEVELS = ['draft_only', 'supervised_pr', 'auto_pr'] as const;
+export const Autonomy = z.enum(AUTONOMY_LEVELS);
+export type Autonomy = z.infer<typeof Autonomy>;
+
+export const AGENT_TOOLS = [
+  'read_file',
+  'write_file',
+  'edit_file',
+  'list_files',
+  'search_text',
+  'run_command',
+  'run_verifier',
+  'request_scope',
+  'finish',
+] as const;
+export const AgentTool = z.enum(AGENT_TOOLS);
+export type AgentTool = z.infer<typeof AgentTool>;
+
 /** Identifiers that end up in workflow ids, branch names and artifact keys. */
 export const Slug = z
   .string()
@@ -109,6 +127,10 @@ export const CampaignSpec = z.strictObject({
   verify: VerificationPlan.default({ commands: [] }),
   /** The identity of the change across campaigns (branch `regatta/<changeKey>`); the campaign id when absent. */
   changeKey: Slug.optional(),
+  /** The agent's task, for what the steps leave broken (`on_failure`, the default) or as the main work (`always`). */
+  agent: z
+    .strictObject({ task: z.string().min(1).optional(), mode: z.enum(['on_failure', 'always']).default('on_failure') })
+    .default({ mode: 'on_failure' }),
   /** Paths the campaign asks to change; policy narrows them. Empty means "wherever policy allows". */
   paths: z.array(z.string().min(1)).default([]),
   preview: z.boolean().default(false),
@@ -163,6 +185,7 @@ export const RunRequest = z.strictObject({
   target: Target,
   steps: z.array(Step).min(1),
   verify: VerificationPlan,
+  agent: z.strictObject({ task: z.string().min(1), mode: z.enum(['on_failure', 'always']) }),
   changeKey: Slug,
   paths: z.array(z.string().min(1)),
   preview: z.boolean(),
@@ -197,6 +220,17 @@ export const ExecutionSpec = z.strictObject({
   forbiddenPaths: z.array(z.string().min(1)),
   maxPatchFiles: z.number().int().positive(),
   policy: z.strictObject({ version: z.string().min(1), hash: z.string().min(1) }),
+  /** What the agent may do in this run, from the policy decision; absent when policy grants it no tools. */
+  agent: z
+    .strictObject({
+      task: z.string().min(1),
+      mode: z.enum(['on_failure', 'always']),
+      allowedTools: z.array(AgentTool),
+      allowedCommands: z.array(z.string().min(1)),
+      maxToolCalls: z.number().int().positive(),
+      maxBudgetUsd: z.number().nonnegative(),
+    })
+    .optional(),
 });
 export type ExecutionSpec = z.infer<typeof ExecutionSpec>;
 
@@ -270,6 +304,8 @@ export const ExecutionResult = z.strictObject({
   commands: z.array(z.string()),
   baseCommit: z.string().optional(),
   verification: VerificationReport,
+  /** The agent asked for more scope than the spec grants; a human decides. */
+  scopeRequest: z.strictObject({ paths: z.array(z.string()).optional(), commands: z.array(z.string()).optional(), reason: z.string() }).optional(),
   cost: CostReport,
   manifest: ArtifactManifest,
   worker: z.strictObject({ identity: z.string(), hostname: z.string() }),
@@ -322,23 +358,6 @@ export const CampaignResult = z.strictObject({
 });
 export type CampaignResult = z.infer<typeof CampaignResult>;
 
-export const AUTONOMY_LEVELS = ['draft_only', 'supervised_pr', 'auto_pr'] as const;
-export const Autonomy = z.enum(AUTONOMY_LEVELS);
-export type Autonomy = z.infer<typeof Autonomy>;
-
-export const AGENT_TOOLS = [
-  'read_file',
-  'write_file',
-  'edit_file',
-  'list_files',
-  'search_text',
-  'run_command',
-  'run_verifier',
-  'request_scope',
-  'finish',
-] as const;
-export const AgentTool = z.enum(AGENT_TOOLS);
-export type AgentTool = z.infer<typeof AgentTool>;
 
 export const FiredRule = z.strictObject({
   id: z.string().min(1),
