@@ -53,7 +53,13 @@ export async function startModelServer(script: readonly ScriptStep[], options: {
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
       const step = script[turn];
       if (!step) return send(res, 400, { error: { message: `the script has ${script.length} replies; request ${turn + 1} has none`, type: 'script_exhausted' } });
-      const reply = typeof step === 'function' ? step(request) : step;
+      let reply: ScriptedReply;
+      try {
+        reply = typeof step === 'function' ? step(request) : step;
+      } catch (err) {
+        // A failed expectation inside a scripted reply fails the run visibly (400 is not retried by the client).
+        return send(res, 400, { error: { message: `scripted reply ${turn + 1} failed: ${(err as Error).message}`, type: 'script_assertion' } });
+      }
       const current = turn++;
       if (reply.status) return send(res, reply.status, { error: { message: `scripted failure ${reply.status}`, type: 'scripted' } });
       send(res, 200, completion(current, request.body.model ?? 'scripted', reply, options.usage ?? DEFAULT_USAGE));
