@@ -100,7 +100,9 @@ export async function computePatch(dir: string, options: PatchOptions = {}): Pro
       continue;
     }
     let after: string | undefined;
-    if (inWorkdir !== 0) {
+    // isomorphic-git reports a file replaced by a FIFO or socket as deleted; it was not.
+    const replacedBySpecial = inWorkdir === 0 && lstatOrUndefined(path.join(root, filepath))?.isDirectory() === false;
+    if (inWorkdir !== 0 || replacedBySpecial) {
       const read = readWorkdirText(root, filepath, maxBytes);
       if ('refused' in read) {
         refused.push({ path: filepath, reason: read.refused });

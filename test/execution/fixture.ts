@@ -16,6 +16,7 @@ import { startGitServer, type GitServer } from '../../src/dev/git-server';
 import { dockerClient, MANAGED_LABEL, RUN_LABEL } from '../../src/sandbox/driver';
 
 export const FIXTURE_FILES: Record<string, string> = {
+  '.gitignore': 'node_modules/\n',
   'README.md': '# widget\n\nCall oldName() to get a label.\n',
   'src/index.js': ["const { oldName } = require('./label');", '', 'module.exports = () => oldName(1);', ''].join('\n'),
   'src/label.js': ['function oldName(n) {', '  return `widget-${n}`;', '}', '', 'module.exports = { oldName };', ''].join('\n'),
