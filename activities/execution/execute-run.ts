@@ -17,10 +17,13 @@ import type Docker from 'dockerode';
 import { ExecutionSpec as ExecutionSpecSchema, type ArtifactRef, type ExecutionResult, type ExecutionSpec, type Failure, type VerificationReport } from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
 import { parseContract } from '../../src/contracts/validate';
+import { secretKinds, secretValues } from '../../src/artifacts/redact';
 import { runArtifactKey, type ArtifactStore } from '../../src/artifacts/store';
 import { computePatch } from '../../src/git/workspace';
 import { applyStep } from '../../src/recipes';
 import { reapContainers, Sandbox, SANDBOX_USER, type CommandResult, type SandboxNetwork } from '../../src/sandbox/driver';
+import { runAgent, type AgentRunResult } from '../../src/agent/loop';
+import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
 import { RunLog } from './run-log';
 import { verify } from './verify';
@@ -38,6 +41,8 @@ export interface ExecutionDeps {
   identity?: string;
   /** Pauses between clone attempts; tests shorten them. */
   cloneRetryDelaysMs?: readonly number[];
+  /** The model the agent loop talks to (or a recorded transcript); without one, runs use deterministic steps only. */
+  model?: ModelProvider;
 }
 
 export interface ExecutionActivities {
@@ -51,6 +56,17 @@ export function createExecutionActivities(deps: ExecutionDeps): ExecutionActivit
       return new Attempt(deps, spec).run();
     },
   };
+}
+
+/** Secrets a patch would carry into a repository: the worker's own secret values anywhere, token shapes on added lines. */
+function secretsAddedBy(patch: string): string[] {
+  const added = patch
+    .split('\n')
+    .filter((line) => line.startsWith('+') && !line.startsWith('+++ '))
+    .join('\n');
+  const kinds = new Set(secretKinds(added));
+  if (secretValues().some((secret) => patch.includes(secret))) kinds.add("a secret value from the worker's environment");
+  return [...kinds];
 }
 
 /** Thrown inside an attempt when its run deadline has passed; the attempt turns it into `failed`/`timeout` evidence. */
@@ -67,6 +83,7 @@ class Attempt {
   private workspace?: AttemptWorkspace;
   private sandbox?: Sandbox;
   private phase = 'starting';
+  private agent?: AgentRunResult;
   private step?: string;
   private deadlinePassed = false;
 
@@ -155,8 +172,35 @@ class Attempt {
     }
 
     this.enter('verifying');
-    const verification = await verify(this.spec.verify, (command) => this.exec(command), (result) => this.log.command('verifier', result.command, result));
+    const runVerifier = () => verify(this.spec.verify, (command) => this.exec(command), (result) => this.log.command('verifier', result.command, result));
+    let verification = await runVerifier();
     this.log.commands.push(...this.spec.verify.commands);
+
+    // Recipe first, agent on the residue: only when verification fails (or the campaign asks), and only with a model.
+    const agent = this.spec.agent;
+    if (agent && this.deps.model && (agent.mode === 'always' || verification.verdict === 'failed')) {
+      this.enter('agent');
+      const outcome = await runAgent({
+        task: agent.task,
+        workspaceDir: this.workspace!.tree,
+        policy: { ...agent, allowedPaths: this.spec.allowedPaths, forbiddenPaths: this.spec.forbiddenPaths, maxDurationMs: this.spec.limits.runTimeoutMs },
+        runCommand: (command) => this.exec(command),
+        verify: runVerifier,
+        model: this.deps.model,
+        initialVerification: verification,
+        commandTimeoutMs: this.spec.limits.commandTimeoutMs,
+        signal: this.ctx.cancellationSignal,
+        onEvent: (event, progress) => {
+          this.log.emit(event);
+          this.ctx.heartbeat({ phase: 'agent', toolCalls: progress.toolCalls, costUsd: progress.cost.usd });
+        },
+      });
+      this.agent = outcome;
+      this.log.commands.push(...outcome.commands);
+      if (outcome.outcome === 'failed') return this.finish(outcome.failure, baseCommit, verification);
+      this.enter('verifying');
+      verification = await runVerifier();
+    }
     return this.finish(undefined, baseCommit, verification);
   }
 
@@ -201,15 +245,21 @@ class Attempt {
       touchedFiles = patch.touchedFiles;
       this.log.emit({ kind: 'patch', name: 'patch', allowed: patch.refused.length === 0, detail: `${touchedFiles.length} file(s) changed` });
       for (const refused of patch.refused) this.log.emit({ kind: 'patch', name: refused.path, allowed: false, detail: refused.reason });
+      const secrets = secretsAddedBy(patch.patch);
       if (patch.refused.length > 0) {
         failure = { kind: 'policy', message: `changes that cannot be carried: ${patch.refused.map((r) => `${r.path} (${r.reason})`).join('; ')}` };
+      } else if (secrets.length > 0) {
+        this.log.emit({ kind: 'patch', name: 'secret scan', allowed: false, detail: secrets.join(', ') });
+        failure = { kind: 'policy', message: `the patch adds what looks like a secret (${secrets.join(', ')}); it was not stored` };
       } else if (touchedFiles.length > 0) {
-        artifacts.push(await this.store('patch.diff', patch.patch, 'patch'));
+        // Stored byte for byte: it holds no secret (checked above), and a redacted patch would not apply.
+        artifacts.push(await this.store('patch.diff', Buffer.from(patch.patch, 'utf8'), 'patch'));
       }
     }
     artifacts.push(await this.store('steps.log', this.log.text(), 'log'));
     artifacts.push(await this.store('verification.json', JSON.stringify(verification, null, 2), 'verification'));
     artifacts.push(await this.store('events.json', JSON.stringify(this.log.events, null, 2), 'events'));
+    if (this.agent) artifacts.push(await this.store('transcript.json', JSON.stringify(this.agent.transcript, null, 2), 'transcript'));
     const manifest = { runId: this.spec.runId, attempt: this.attempt, artifacts: [...artifacts] };
     // The manifest cannot list its own hash; the result's copy lists it beside the others.
     const manifestRef = await this.store('manifest.json', JSON.stringify(manifest, null, 2), 'manifest');
@@ -224,7 +274,8 @@ class Attempt {
       commands: [...new Set(this.log.commands)],
       baseCommit,
       verification,
-      cost: { promptTokens: 0, completionTokens: 0, usd: 0 },
+      cost: this.agent?.cost ?? { promptTokens: 0, completionTokens: 0, usd: 0 },
+      scopeRequest: this.agent?.scopeRequest,
       manifest: { ...manifest, artifacts: [...artifacts, manifestRef] },
       worker: { identity: this.deps.identity ?? `execution@${os.hostname()}/${process.pid}`, hostname: os.hostname() },
       startedAt: this.startedAt,
@@ -232,7 +283,7 @@ class Attempt {
     };
   }
 
-  private store(name: string, body: string, type: ArtifactRef['type']): Promise<ArtifactRef> {
+  private store(name: string, body: string | Buffer, type: ArtifactRef['type']): Promise<ArtifactRef> {
     return this.deps.artifacts.put(runArtifactKey(this.spec.runId, this.attempt, name), body, type);
   }
 }

@@ -1,5 +1,6 @@
 /** Entry point of an execution worker process (`regatta-execution`); run any number of them, each beside a Docker engine. */
 import os from 'node:os';
+import { modelProviderFromEnv } from '../agent/model-provider';
 import { artifactStoreFor } from '../artifacts';
 import { loadConfig } from '../config';
 import { dockerClient, reapContainers } from '../sandbox/driver';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.queues.execution,
     identity,
-    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) },
+    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv() },
   });
   // Sandboxes left by attempts that crashed are removed once their lease can no longer be alive.
   const reaper = setInterval(() => void reapContainers(docker, { olderThanMs: 60 * 60_000 }).catch(() => undefined), 5 * 60_000);
