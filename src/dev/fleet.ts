@@ -53,6 +53,8 @@ export function serviceFiles(service: FleetService): Record<string, string> {
     dependencies: { [FLEET_LOGGER_PACKAGE.name]: FLEET_LOGGER_PACKAGE.range },
   };
   return {
+    // Installing in the sandbox must not turn node_modules into a patch.
+    '.gitignore': 'node_modules/\n',
     'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
     'src/index.js': [
       `const logger = require('${FLEET_LOGGER_PACKAGE.name}');`,

@@ -10,6 +10,7 @@ import { loadConfig, type RegattaConfig } from '../config';
 import { ARTIFACT_STORE_SERVICE, artifactStoreStatus, ensureArtifactStore, type ArtifactStoreInfo } from './artifact-store';
 import { DOCKERD_SERVICE, dockerEngineVersion, ensureDockerEngine } from './docker-engine';
 import { ensureFleet, FLEET, fleetRepoRoot, fleetTargets } from './fleet';
+import { ensureInternalPackages } from './internal-packages';
 import { gitServerAnswers, GIT_SERVER_HEALTH_PATH } from './git-server';
 import { ensurePackageRegistry, PACKAGE_REGISTRY_SERVICE, packageRegistryStatus, type PackageRegistryInfo } from './package-registry';
 import { isPidAlive, runningService, servicePaths, sleep, startService, stopService, waitUntil } from './processes';
@@ -148,7 +149,11 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
       ),
       ensureFleet(config.home).then(() => ensureGitServer(config)),
       ensureArtifactStore(config.home, tools.versitygw),
-      ensurePackageRegistry(config.home, config.projectRoot),
+      ensurePackageRegistry(config.home, config.projectRoot).then(async (registry) => {
+        const published = await ensureInternalPackages(config.home, registry.info);
+        if (published.length) log(`published ${published.join(', ')} to ${registry.url}`);
+        return registry;
+      }),
     ]);
     log(`fleet of ${FLEET.length} repositories served at ${gitUrl}`);
     if (options.workers) {
