@@ -58,6 +58,7 @@ export interface AgentRunResult {
   /** One `tool_call` StepEvent per call, allowed or denied, numbered from 0. */
   events: StepEvent[];
   toolCalls: number;
+  deniedCalls: number;
   /** Commands the agent ran in the sandbox. */
   commands: string[];
   /** The last report of a run_verifier call, if any. */
@@ -206,6 +207,7 @@ class AgentLoop {
       transcript: this.recorder.transcript,
       events: this.runtime.events,
       toolCalls: this.runtime.toolCalls,
+      deniedCalls: this.runtime.deniedCalls,
       commands: this.runtime.commands,
       verification: this.runtime.lastVerification,
       replayDivergences: this.model.replay?.divergences,

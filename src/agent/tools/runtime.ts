@@ -74,6 +74,10 @@ export class ToolRuntime {
     return this.calls;
   }
 
+  get deniedCalls(): number {
+    return this.denied;
+  }
+
   get limitReached(): boolean {
     return this.calls >= this.options.scope.maxToolCalls;
   }
