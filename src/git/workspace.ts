@@ -17,6 +17,9 @@ const sharedCache = {};
 
 export const MAX_TEXT_FILE_BYTES = 1024 * 1024;
 
+/** Names git would quote in a diff header; the patch format here writes names as they are. */
+const UNCARRIABLE_NAME = /[\u0000-\u001f\u007f"\\]/;
+
 export interface WorkspaceDirs {
   /** The working tree: the only part a sandbox sees. */
   dir: string;
@@ -94,6 +97,10 @@ export async function computePatch(dir: string, options: PatchOptions = {}): Pro
   const touchedFiles: string[] = [];
   for (const [filepath, inHead, inWorkdir] of matrix) {
     if (inWorkdir === 1 || (inHead === 0 && inWorkdir === 0)) continue;
+    if (UNCARRIABLE_NAME.test(filepath)) {
+      refused.push({ path: JSON.stringify(filepath), reason: 'a file name with control characters, quotes or backslashes' });
+      continue;
+    }
     const before = inHead ? await headText(gitdir, base, filepath, maxBytes, options.cache) : undefined;
     if (inHead && before === undefined) {
       refused.push({ path: filepath, reason: `${inWorkdir === 0 ? 'deleted' : 'changed'} a binary or oversized file` });

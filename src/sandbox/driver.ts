@@ -62,6 +62,7 @@ function networkEnv(network: SandboxNetwork): string[] {
 
 export class Sandbox {
   private readonly user: string;
+  private removal?: Promise<void>;
 
   private constructor(
     private readonly docker: Docker,
@@ -169,10 +170,15 @@ export class Sandbox {
     await this.container.restart({ t: 0 });
   }
 
-  async remove(): Promise<void> {
-    await this.container.remove({ force: true, v: true }).catch((err: { statusCode?: number }) => {
-      if (err.statusCode !== 404) throw err;
+  /** Kills and removes the container; every caller (cancellation, deadline, cleanup) waits for the same removal. */
+  remove(): Promise<void> {
+    this.removal ??= this.container.remove({ force: true, v: true }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) {
+        this.removal = undefined;
+        throw err;
+      }
     });
+    return this.removal;
   }
 }
 

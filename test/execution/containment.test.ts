@@ -127,3 +127,14 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promi
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+describe('secrets in a patch', () => {
+  it('refuses to store a patch that adds a token, and keeps the token out of every artifact', async () => {
+    const token = `ghp_${'Zq7'.repeat(12)}`;
+    const spec = specFor(fixture.repoUrl, [command(`echo "const token = '${token}';" >> src/index.js`)]);
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(result.outcome).toBe('failed');
+    expect(result.failure).toEqual({ kind: 'policy', message: 'the patch adds what looks like a secret (GitHub token); it was not stored' });
+    for (const ref of result.manifest.artifacts) expect((await fixture.artifacts.get(ref.uri)).toString()).not.toContain(token);
+  });
+});
