@@ -28,6 +28,16 @@ const changed = [];
 console.log(JSON.stringify(changed));
 `;
 
+/** The program's last line lists the files it changed; the output cap may have cut a long list short. */
+function describeChanged(output: string): string {
+  try {
+    const changed = JSON.parse(output.trim().split('\n').at(-1) ?? '[]') as string[];
+    return `replaced in ${changed.length} file(s): ${changed.join(', ') || 'none'}`;
+  } catch {
+    return 'replaced in more files than the output limit lists; the patch shows which';
+  }
+}
+
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -38,7 +48,6 @@ export const replaceRecipe: Recipe<ReplaceStep> = {
     const args = { patterns: step.files.map((g) => globToRegExp(g).source), find: step.find, replace: step.replace, regex: step.regex };
     const result = await ctx.exec(`node -e ${shellQuote(PROGRAM)} ${shellQuote(JSON.stringify(args))}`);
     if (result.exitCode !== 0) return { ok: false, detail: `replacement failed: ${result.output.slice(-500)}`, commands: [], results: [result] };
-    const changed = JSON.parse(result.output.trim().split('\n').at(-1) ?? '[]') as string[];
-    return { ok: true, detail: `replaced in ${changed.length} file(s): ${changed.join(', ') || 'none'}`, commands: [], results: [result] };
+    return { ok: true, detail: describeChanged(result.output), commands: [], results: [result] };
   },
 };
