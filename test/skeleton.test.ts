@@ -2,6 +2,7 @@
  * The walking skeleton, end to end on real components: the Temporal dev server, Docker sandboxes, the local
  * fleet over smart HTTP, isomorphic-git and the local artifact store.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createControlActivities } from '../activities/control';
@@ -98,7 +99,22 @@ describe('walking skeleton', () => {
     const result = await harness.client.campaignResult((await harness.client.startCampaign(spec)).campaignId);
     const ghost = result.runs.find((r) => r.repo === 'acme/ghost')!;
     expect(ghost.state).toBe('failed');
-    expect(ghost.failure).toEqual({ kind: 'infra', message: expect.stringContaining(`cannot clone ${unreachable.url}@main`) });
+    expect(ghost.failure).toEqual({ kind: 'infra', message: `cannot clone ${unreachable.url} at main: HTTP 404 Not Found` });
     expect(result.runs.find((r) => r.repo === 'acme/checkout')!.state).toBe('changed');
+  });
+
+  it('the SDK watches a campaign until it settles and fetches a run\'s artifacts by their manifest URIs', async () => {
+    const spec = renameSpec('watched', { targets: readStackInfo().targets.filter((t) => t.repo === 'acme/catalog' || t.repo === 'acme/notifications') });
+    await harness.client.startCampaign(spec);
+    const seen = [];
+    for await (const progress of harness.client.watchCampaign(spec.id!, 200)) seen.push(progress);
+    expect(seen.at(-1)).toMatchObject({ total: 2, admitted: 2, inFlight: 0, counts: { changed: 1, no_changes: 1 } });
+    expect(seen.map((p) => p.admitted)).toEqual([...seen.map((p) => p.admitted)].sort());
+
+    const run = await harness.client.runStatus(`run/${spec.id}/acme/catalog`);
+    const patch = run.manifest!.artifacts.find((a) => a.type === 'patch')!;
+    const fetched = await harness.client.fetchArtifact(patch.uri);
+    expect(fetched.toString('utf8')).toBe(readArtifact(patch.uri));
+    expect(createHash('sha256').update(fetched).digest('hex')).toBe(patch.sha256);
   });
 });

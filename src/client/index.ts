@@ -6,6 +6,7 @@ import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, Workf
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { CampaignSpec, type Burndown, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
 import { ContractViolation, parseContract } from '../contracts/validate';
+import { artifactStoreFor, type ArtifactStore } from '../artifacts';
 import { loadConfig, type RegattaConfig } from '../config';
 import { campaignWorkflowId, changeTrackerWorkflowId } from '../temporal/ids';
 import { burndownQuery, computeBurndown } from '../../workflows/change-tracker';
@@ -56,21 +57,25 @@ export interface RegattaClientOptions {
   queues: RegattaConfig['queues'];
   uiUrl: string;
   namespace: string;
+  /** Where run artifacts are read from; the configured store when absent. */
+  artifacts?: ArtifactStore;
 }
 
 export class RegattaClient {
   readonly schedules: RegattaSchedules;
+  private readonly artifacts: ArtifactStore;
 
   constructor(
     readonly temporal: Client,
     private readonly options: RegattaClientOptions,
   ) {
     this.schedules = new RegattaSchedules(temporal, options.queues);
+    this.artifacts = options.artifacts ?? artifactStoreFor(loadConfig());
   }
 
   static async connect(config: RegattaConfig = loadConfig()): Promise<RegattaClient> {
     const temporal = await connectTemporalClient(config.temporal);
-    return new RegattaClient(temporal, { queues: config.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+    return new RegattaClient(temporal, { queues: config.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace, artifacts: artifactStoreFor(config) });
   }
 
   /** Validates the spec, then starts the campaign; starting an existing campaign id returns that campaign. */
@@ -105,6 +110,25 @@ export class RegattaClient {
 
   async campaignProgress(campaignId: string): Promise<CampaignProgress> {
     return this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery));
+  }
+
+  /** Progress as it changes, until every target is admitted and every run has settled. */
+  async *watchCampaign(campaignId: string, intervalMs = 1_000): AsyncGenerator<CampaignProgress> {
+    let last = '';
+    for (;;) {
+      const progress = await this.campaignProgress(campaignId);
+      const key = JSON.stringify({ ...progress, budget: undefined });
+      if (key !== last) yield progress;
+      last = key;
+      const moving = ['pending', 'executing', 'needs_approval', 'publishing'].some((s) => (progress.counts[s as RunState] ?? 0) > 0);
+      if (progress.admitted === progress.total && !moving) return;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+
+  /** A run's evidence file, by the URI its manifest lists, from the configured artifact store. */
+  async fetchArtifact(uri: string): Promise<Buffer> {
+    return this.artifacts.get(uri);
   }
 
   async pauseCampaign(campaignId: string, reason = 'paused by an operator'): Promise<void> {
