@@ -73,12 +73,15 @@ function secretsAddedBy(patch: string): string[] {
 class RunDeadlinePassed extends Error {}
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
+/** Past the run deadline plus this, a container's attempt is certainly over and any worker may reap it. */
+const CONTAINER_EXPIRY_GRACE_MS = 5 * 60_000;
 
 class Attempt {
   private readonly ctx = Context.current();
   private readonly attempt = this.ctx.info.attempt;
   private readonly log = new RunLog();
-  private readonly startedAt = new Date().toISOString();
+  private readonly startedAtMs = Date.now();
+  private readonly startedAt = new Date(this.startedAtMs).toISOString();
   private readonly specHash: string;
   private workspace?: AttemptWorkspace;
   private sandbox?: Sandbox;
@@ -156,6 +159,7 @@ class Attempt {
       user,
       limits: this.spec.limits,
       network: await this.network(),
+      expiresAt: this.startedAtMs + this.spec.limits.runTimeoutMs + CONTAINER_EXPIRY_GRACE_MS,
     });
 
     for (const [index, step] of this.spec.steps.entries()) {
@@ -184,7 +188,7 @@ class Attempt {
         task: agent.task,
         workspaceDir: this.workspace!.tree,
         policy: { ...agent, allowedPaths: this.spec.allowedPaths, forbiddenPaths: this.spec.forbiddenPaths, maxDurationMs: this.spec.limits.runTimeoutMs },
-        runCommand: (command) => this.exec(command),
+        runCommand: (command, timeoutMs) => this.exec(command, timeoutMs),
         verify: runVerifier,
         model: this.deps.model,
         initialVerification: verification,
@@ -204,12 +208,12 @@ class Attempt {
     return this.finish(undefined, baseCommit, verification);
   }
 
-  private async exec(command: string): Promise<CommandResult> {
+  private async exec(command: string, timeoutMs?: number): Promise<CommandResult> {
     this.step = command;
     this.beat();
     this.checkStillWanted();
     try {
-      const result = await this.sandbox!.exec(command);
+      const result = await this.sandbox!.exec(command, timeoutMs);
       this.checkStillWanted();
       return result;
     } catch (err) {

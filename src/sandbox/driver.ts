@@ -10,6 +10,8 @@ export const SANDBOX_USER = '10001:10001';
 export const MANAGED_LABEL = 'regatta.managed';
 export const RUN_LABEL = 'regatta.run';
 export const ATTEMPT_LABEL = 'regatta.attempt';
+/** When the attempt's own deadline has passed (epoch ms): past it, any worker sharing the engine may reap the container. */
+export const EXPIRES_LABEL = 'regatta.expires';
 
 /** Docker's API as Debian's engine (20.10) speaks it; never ask for a newer one. */
 export function dockerClient(): Docker {
@@ -27,6 +29,8 @@ export interface SandboxOptions {
   user?: string;
   limits: SandboxLimits;
   network: SandboxNetwork;
+  /** Epoch ms after which no live attempt can still own this container. */
+  expiresAt?: number;
 }
 
 export interface CommandResult {
@@ -81,7 +85,12 @@ export class Sandbox {
       User: `${uid}:${gid}`,
       WorkingDir: '/workspace',
       Env: [...BASE_ENV, ...networkEnv(options.network)],
-      Labels: { [MANAGED_LABEL]: 'true', [RUN_LABEL]: options.runId, [ATTEMPT_LABEL]: String(options.attempt) },
+      Labels: {
+        [MANAGED_LABEL]: 'true',
+        [RUN_LABEL]: options.runId,
+        [ATTEMPT_LABEL]: String(options.attempt),
+        ...(options.expiresAt ? { [EXPIRES_LABEL]: String(options.expiresAt) } : {}),
+      },
       NetworkDisabled: options.network.mode === 'none',
       HostConfig: {
         Binds: [`${options.workspaceDir}:/workspace:rw`],
@@ -182,16 +191,30 @@ export class Sandbox {
   }
 }
 
-/** Removes the sandboxes of crashed or cancelled attempts, found by label. */
-export async function reapContainers(docker: Docker, filter: { runId?: string; olderThanMs?: number; belowAttempt?: number } = {}): Promise<string[]> {
+export interface ReapFilter {
+  runId?: string;
+  /** Only containers created at least this long ago. */
+  olderThanMs?: number;
+  /** Only attempts numbered below this one (the sandboxes of attempts that lost their lease). */
+  belowAttempt?: number;
+  /** Only containers whose attempt deadline (EXPIRES_LABEL) has passed. */
+  expired?: boolean;
+}
+
+/** Removes the sandboxes of crashed or cancelled attempts, found by label; returns the ids removed. */
+export async function reapContainers(docker: Docker, filter: ReapFilter = {}): Promise<string[]> {
   const labels = [`${MANAGED_LABEL}=true`, ...(filter.runId ? [`${RUN_LABEL}=${filter.runId}`] : [])];
   const containers = await docker.listContainers({ all: true, filters: { label: labels } });
-  const cutoff = Date.now() / 1000 - (filter.olderThanMs ?? 0) / 1000;
+  const now = Date.now();
   const reaped: string[] = [];
   for (const info of containers) {
-    if (info.Created > cutoff) continue;
+    if (info.Created * 1000 > now - (filter.olderThanMs ?? 0)) continue;
     if (filter.belowAttempt !== undefined && Number(info.Labels[ATTEMPT_LABEL]) >= filter.belowAttempt) continue;
-    await docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined);
+    if (filter.expired && !(Number(info.Labels[EXPIRES_LABEL]) < now)) continue;
+    await docker
+      .getContainer(info.Id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
     reaped.push(info.Id);
   }
   return reaped;

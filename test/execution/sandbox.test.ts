@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SandboxLimits } from '../../src/contracts';
 import { loadConfig } from '../../src/config';
-import { ATTEMPT_LABEL, dockerClient, MANAGED_LABEL, reapContainers, RUN_LABEL, Sandbox } from '../../src/sandbox/driver';
+import { ATTEMPT_LABEL, dockerClient, EXPIRES_LABEL, MANAGED_LABEL, reapContainers, RUN_LABEL, Sandbox } from '../../src/sandbox/driver';
 
 const docker = dockerClient();
 const image = loadConfig().sandboxImage;
@@ -131,5 +131,20 @@ describe('reapContainers', () => {
     expect(reaped).toEqual([stale.container.id]);
     await expect(stale.container.inspect()).rejects.toMatchObject({ statusCode: 404 });
     await expect(sandbox.container.inspect()).resolves.toBeDefined();
+  });
+
+  it('removes, across runs, only the containers whose attempt deadline has passed', async () => {
+    const expired = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: `${runId}-expired`, attempt: 1, limits, network: { mode: 'none' }, expiresAt: Date.now() - 1_000 });
+    const live = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: `${runId}-live`, attempt: 1, limits, network: { mode: 'none' }, expiresAt: Date.now() + 600_000 });
+    try {
+      expect((await live.container.inspect()).Config.Labels[EXPIRES_LABEL]).toMatch(/^\d+$/);
+      const reaped = await reapContainers(docker, { expired: true });
+      expect(reaped).toContain(expired.container.id);
+      expect(reaped).not.toContain(live.container.id);
+      expect(reaped).not.toContain(sandbox.container.id);
+    } finally {
+      await live.remove();
+      await expired.remove();
+    }
   });
 });
