@@ -143,4 +143,37 @@ describe('executeRun', () => {
     expect(log).not.toContain(token);
     expect(log).toContain('token is [REDACTED]');
   });
+
+  it('reports failed and flaky verification beside the patch, leaving the decision to the control plane', async () => {
+    const spec = specFor(fixture.repoUrl, [command("sed -i 's/oldName/newName/' src/label.js")], {
+      verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }', 'node test.js'] },
+    });
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(result.outcome).toBe('changed');
+    expect(result.verification.verdict).toBe('failed');
+    expect(result.verification.commands.map((c) => [c.command, c.exitCode])).toEqual([
+      ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }', 0],
+      ['node test.js', 1],
+    ]);
+    expect(result.verification.commands[1].output).toContain('oldName is not a function');
+  });
+
+  it('classifies a verifier that fails once and then passes as flaky', async () => {
+    const spec = specFor(fixture.repoUrl, [command('true')], { verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }'] } });
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(result.verification.verdict).toBe('flaky');
+  });
+
+  it('heartbeats while a long command runs, and leaves no workspace behind', async () => {
+    const spec = specFor(fixture.repoUrl, [command('sleep 5', 'wait')]);
+    const { result, heartbeats } = await runExecuteRun(fixture.deps, spec);
+    expect(result.outcome).toBe('no_changes');
+    expect(heartbeats.filter((h) => (h as { step?: string }).step === 'sleep 5').length).toBeGreaterThanOrEqual(3);
+    expect(fs.readdirSync(fixture.deps.workspaceRoot)).toEqual([]);
+  });
+
+  it('rejects a malformed spec before touching anything, naming the field', async () => {
+    const spec = { ...specFor(fixture.repoUrl, [command('true')]), network: 'everything' } as unknown as Parameters<typeof runExecuteRun>[1];
+    await expect(runExecuteRun(fixture.deps, spec)).rejects.toThrow(/network/);
+  });
 });
