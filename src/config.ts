@@ -34,6 +34,8 @@ const Env = z.object({
   REGATTA_FORGE: z.enum(['local', 'github']).default('local'),
   GITHUB_API_URL: z.url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
+  REGATTA_PUBLISH_MAX: z.coerce.number().int().min(1).default(60),
+  REGATTA_PUBLISH_WINDOW_MS: z.coerce.number().int().min(1000).default(3600_000),
   REGATTA_ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
   REGATTA_S3_BUCKET: z.string().min(3).optional(),
   REGATTA_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -54,6 +56,8 @@ export interface RegattaConfig {
   gitPort: number;
   /** Where change requests go; the github token stays in the control plane. */
   forge: { kind: 'local' } | { kind: 'github'; apiUrl: string; token: string };
+  /** The fleet-wide governor: change requests per forge host per window, across all campaigns. */
+  publishGovernor: { max: number; windowMs: number };
   /** Author and committer of the commits Regatta publishes. */
   commitAuthor: { name: string; email: string };
   /** The policy bundle the control plane decides with; the default bundle when absent. */
@@ -80,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     policyFile: e.REGATTA_POLICY_FILE,
     commitAuthor: parseAuthor(e.REGATTA_COMMIT_AUTHOR),
     forge: forgeConfig(e),
+    publishGovernor: { max: e.REGATTA_PUBLISH_MAX, windowMs: e.REGATTA_PUBLISH_WINDOW_MS },
   };
 }
 

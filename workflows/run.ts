@@ -33,6 +33,7 @@ import { hashSpec } from '../src/contracts/hash';
 import { approvalDecidedSignal, publishHeldSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
 import { checkScope, missingPublishEvidence } from './evidence';
 import { buildExecutionSpec } from './execution-spec';
+import { governorPermitGrantedSignal } from './publish-governor';
 import { RunJournal } from './run-journal';
 
 interface ExecutionActivities {
@@ -42,6 +43,12 @@ interface ExecutionActivities {
 interface ControlActivities {
   decidePolicy(request: RunRequest): Promise<PolicyDecision>;
   publishChangeRequest(request: PublishRequest): Promise<PublishOutcome>;
+}
+
+/** Present only where the control worker runs a fleet-wide governor. */
+interface GovernorActivities {
+  requestGlobalPublishPermit(input: { host: string; runId: string }): Promise<void>;
+  holdGlobalPublishing(input: { host: string; untilMs: number }): Promise<void>;
 }
 
 export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
@@ -63,6 +70,12 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
   setHandler(publishPermitGrantedSignal, () => {
     permitGranted = true;
   });
+  let globalPermitGranted = false;
+  setHandler(governorPermitGrantedSignal, () => {
+    globalPermitGranted = true;
+  });
+  // One attempt: a control plane without a governor fails fast, and publishing falls back to the campaign's own rate.
+  const governor = proxyActivities<GovernorActivities>({ taskQueue: request.queues.control, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
   setHandler(
     retryPublishUpdate,
     async ({ by }) => {
@@ -131,6 +144,8 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       await run.transition('publishing', run.approvedBy ? `approved by ${run.approvedBy}` : undefined);
       permitGranted = false;
       await awaitPublishPermit(request, () => permitGranted);
+      globalPermitGranted = false;
+      if (await askGovernor(() => governor.requestGlobalPublishPermit({ host: forgeHost(request), runId: request.runId }))) await condition(() => globalPermitGranted);
       const outcome = await publishOnce(control, publishRequestFor(request, run, result));
       publishAttempts++;
       if (outcome.ok) {
@@ -140,7 +155,9 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       }
       if (outcome.reason === 'rate_limited') {
         // Not a failure: the forge said when to come back, and the whole campaign holds publishing to it until then.
-        await holdPublishing(request, outcome.retryAfterMs ?? 60_000, outcome.message);
+        const retryAfterMs = outcome.retryAfterMs ?? 60_000;
+        await askGovernor(() => governor.holdGlobalPublishing({ host: forgeHost(request), untilMs: Date.now() + retryAfterMs }));
+        await holdPublishing(request, retryAfterMs, outcome.message);
         continue;
       }
       retryRequested = false;
@@ -214,6 +231,17 @@ async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: E
     return false;
   }
   return true;
+}
+
+/** False when this control plane runs no governor (the activity is not registered), so only campaign limits apply. */
+async function askGovernor(call: () => Promise<void>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return false;
+  }
 }
 
 async function holdPublishing(request: RunRequest, retryAfterMs: number, reason: string): Promise<void> {

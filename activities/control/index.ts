@@ -4,6 +4,7 @@ import { runArtifactKey } from '../../src/artifacts/store';
 import type { ChangeRequest, Target, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
+import { createGovernorActivities, type GovernorDeps } from './governor';
 import { createPublishChangeRequest, type PublishDeps } from './publish';
 
 export interface ControlActivityDeps {
@@ -13,6 +14,8 @@ export interface ControlActivityDeps {
   artifacts?: ArtifactStore;
   /** Publishing: absent on a control plane that only previews. */
   publish?: PublishDeps;
+  /** The fleet-wide publish governor; without it, only each campaign's own rate applies. */
+  governor?: GovernorDeps;
 }
 
 export function createControlActivities(deps: ControlActivityDeps) {
@@ -22,6 +25,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
   return {
     decidePolicy: createDecidePolicy(deps.policyFile, recorder),
     ...(deps.publish ? publishingActivities(deps.publish) : {}),
+    ...(deps.governor ? createGovernorActivities(deps.governor) : {}),
   };
 }
 

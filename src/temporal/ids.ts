@@ -26,3 +26,7 @@ export function scheduledFiringWorkflowId(scheduleId: string): string {
 export function changeTrackerWorkflowId(campaignId: string): string {
   return `tracker/${campaignId}`;
 }
+
+export function publishGovernorWorkflowId(host: string): string {
+  return `governor/${host}`;
+}

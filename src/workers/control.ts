@@ -1,6 +1,7 @@
 /** Entry point of the control worker process (`regatta-control`). */
 import os from 'node:os';
 import { createControlActivities } from '../../activities/control';
+import { connectTemporalClient } from '../client/connection';
 import { loadConfig } from '../config';
 import { controlDeps } from './control-deps';
 import { connectWorker, createControlWorker } from './control-worker';
@@ -13,7 +14,10 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.queues.control,
     identity: `control@${os.hostname()}/${process.pid}`,
-    activities: createControlActivities(controlDeps(config)),
+    activities: createControlActivities({
+      ...controlDeps(config),
+      governor: { client: await connectTemporalClient(config.temporal), taskQueue: config.queues.control, ...config.publishGovernor },
+    }),
   });
   console.log(`control worker polling ${config.queues.control} on ${config.temporal.address}`);
   await worker.run();

@@ -1,0 +1,66 @@
+/** The fleet-wide publish governor: one per forge host, across campaigns. Real Temporal, Docker, git and local forge. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createControlActivities } from '../activities/control';
+import { connectTemporalClient } from '../src/client/connection';
+import type { Target } from '../src/contracts';
+import { loadConfig } from '../src/config';
+import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
+import { publishGovernorWorkflowId } from '../src/temporal/ids';
+import { controlDeps } from '../src/workers/control-deps';
+import { governorStateQuery } from '../workflows/publish-governor';
+import { eventually } from './support/eventually';
+import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
+import { readStackInfo } from './support/stack';
+
+const config = loadConfig();
+const WINDOW_MS = 8_000;
+let harness: RegattaHarness;
+let host: string;
+
+beforeAll(async () => {
+  const governor = { client: await connectTemporalClient(config.temporal), taskQueue: '', max: 2, windowMs: WINDOW_MS };
+  harness = await startHarness({ controlActivities: createControlActivities({ ...controlDeps(config), governor }), executionActivities: realExecutionActivities() });
+  // The governor runs on the control queue, which the harness names when it starts.
+  governor.taskQueue = harness.queues.control;
+});
+afterAll(async () => harness?.shutdown());
+
+it('two campaigns publishing to one host together never exceed the governor, which shows who is waiting', async () => {
+  const stack = readStackInfo();
+  host = new URL(stack.gitBaseUrl).host;
+  const targets = async (label: string): Promise<Target[]> => {
+    const made: Target[] = [];
+    for (let i = 0; i < 3; i++) {
+      const name = `fixtures/gov-${label}-${i}-${harness.unique}`;
+      await createRepo(stack.fleetRoot, name, serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!));
+      made.push({ repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main' });
+    }
+    return made;
+  };
+  const campaign = async (label: string) => ({
+    id: `gov-${label}-${harness.unique}`,
+    title: 'Rename oldName to newName',
+    targets: await targets(label),
+    steps: [{ recipe: 'replace' as const, files: ['src/**/*.js', 'test.js'], find: 'oldName', replace: 'newName' }],
+    verify: { commands: ['npm test'] },
+    maxConcurrentRuns: 3,
+  });
+  const [a, b] = [await campaign('a'), await campaign('b')];
+  await Promise.all([harness.client.startCampaign(a), harness.client.startCampaign(b)]);
+
+  const governor = harness.client.temporal.workflow.getHandle(publishGovernorWorkflowId(host));
+  const busy = await eventually(() => governor.query(governorStateQuery).catch(() => undefined), (s) => (s?.waiting ?? 0) > 0, 120_000);
+  expect(busy).toMatchObject({ host, max: 2, windowMs: WINDOW_MS, grantedInWindow: 2 });
+
+  const results = await Promise.all([harness.client.campaignResult(a.id), harness.client.campaignResult(b.id)]);
+  expect(results.map((r) => r.counts)).toEqual([{ published: 3 }, { published: 3 }]);
+  const created = [...a.targets, ...b.targets]
+    .map((t, i) => {
+      const spec = i < 3 ? a : b;
+      const file = path.join(config.home, 'forge/local', t.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`);
+      return Date.parse(JSON.parse(fs.readFileSync(file, 'utf8')).createdAt);
+    })
+    .sort((x, y) => x - y);
+  for (let i = 2; i < created.length; i++) expect(created[i] - created[i - 2]).toBeGreaterThan(WINDOW_MS - 1_000);
+}, 600_000);
