@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidSpecError } from '../../src/client';
+import { parse } from 'yaml';
+import { InvalidSpecError, validateScheduleSpec } from '../../src/client';
 import { loadCampaignSpecFile } from '../../src/client/spec-file';
 
 const examples = path.join(__dirname, '../../examples/specs');
@@ -36,5 +37,16 @@ describe('campaign spec files', () => {
 
   it('--preview overrides the file', () => {
     expect(loadCampaignSpecFile(path.join(examples, 'codemod.yaml'), { preview: true }).preview).toBe(true);
+  });
+
+  it.each(fs.readdirSync(path.join(__dirname, '../../examples/schedules')))('the shipped schedule %s is a valid schedule spec', (name) => {
+    const schedule = validateScheduleSpec(parse(fs.readFileSync(path.join(__dirname, '../../examples/schedules', name), 'utf8')), name);
+    expect(schedule.desired?.package).toBe('@acme/logger');
+  });
+
+  it('a schedule needs cron or every, and says so', () => {
+    expect(() => validateScheduleSpec({ id: 's', campaign: { id: 'c', title: 't', targets: [{ repo: 'a/b', url: 'http://h/a/b.git' }], steps: [{ recipe: 'command', run: 'true' }] } })).toThrow(
+      /cron: got nothing; expected `cron` or `every`/,
+    );
   });
 });
