@@ -1,0 +1,95 @@
+/**
+ * Measures the execution plane against plain Docker and native git on this machine:
+ *   npx tsx src/sandbox/benchmark.ts [rounds]
+ * Prints medians and ratios: hardened sandbox start-to-first-command vs `docker run --rm`, one sandbox exec vs
+ * `docker exec`, and an isomorphic-git shallow clone vs `git clone --depth 1` of the same repository over smart HTTP.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { runChecked } from '../dev/command';
+import { createRepo } from '../dev/fleet';
+import { startGitServer } from '../dev/git-server';
+import { shallowClone } from '../git/workspace';
+import { dockerClient, Sandbox } from './driver';
+
+const LIMITS = { runTimeoutMs: 60_000, commandTimeoutMs: 30_000, maxOutputBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 256 };
+
+async function timed(action: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await action();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function repeat(rounds: number, action: () => Promise<unknown>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) samples.push(await timed(action));
+  return median(samples);
+}
+
+/** A repository of some heft: many small source files and a few larger ones. */
+function benchmarkFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 2_000; i++) files[`src/module-${Math.floor(i / 100)}/file-${i}.js`] = `module.exports = ${JSON.stringify('x'.repeat(500 + (i % 700)))};\n`;
+  for (let i = 0; i < 5; i++) files[`data/blob-${i}.json`] = JSON.stringify(Array.from({ length: 40_000 }, (_, n) => n * (i + 1)));
+  return files;
+}
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 7);
+  const image = loadConfig().sandboxImage;
+  const docker = dockerClient();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-bench-'));
+  const workspace = path.join(scratch, 'workspace');
+  fs.mkdirSync(workspace);
+  fs.chownSync(workspace, 10001, 10001);
+  const rows: [string, number, number][] = [];
+  try {
+    const sandboxStart = await repeat(rounds, async () => {
+      const sandbox = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: 'run/benchmark/start', attempt: 1, limits: LIMITS, network: { mode: 'none' } });
+      await sandbox.exec('true');
+      await sandbox.remove();
+    });
+    const dockerRun = await repeat(rounds, () => runChecked('docker', ['run', '--rm', image, 'true']));
+    rows.push(['container start to first command', sandboxStart, dockerRun]);
+
+    const sandbox = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: 'run/benchmark/exec', attempt: 1, limits: LIMITS, network: { mode: 'none' } });
+    try {
+      const sandboxExec = await repeat(rounds * 3, () => sandbox.exec('true'));
+      const dockerExec = await repeat(rounds * 3, () => runChecked('docker', ['exec', sandbox.container.id, 'true']));
+      rows.push(['one command (tool call) in a running container', sandboxExec, dockerExec]);
+    } finally {
+      await sandbox.remove();
+    }
+
+    await createRepo(path.join(scratch, 'repos'), 'bench/heavy', benchmarkFiles());
+    const server = await startGitServer({ root: path.join(scratch, 'repos') });
+    try {
+      const url = `${server.baseUrl}/bench/heavy.git`;
+      let n = 0;
+      const isoClone = await repeat(rounds, () => shallowClone({ url, ref: 'main', dir: path.join(scratch, `iso-${n++}`) }));
+      const nativeClone = await repeat(rounds, () => runChecked('git', ['clone', '-q', '--depth', '1', '--single-branch', '--no-tags', url, path.join(scratch, `native-${n++}`)]));
+      rows.push(['shallow clone (2,005 files)', isoClone, nativeClone]);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+
+  console.log(`median of ${rounds} rounds (exec: ${rounds * 3}) on ${os.hostname()}, image ${image}`);
+  console.log(['measure', 'regatta ms', 'baseline ms', 'ratio'].join('\t'));
+  for (const [name, ours, baseline] of rows) console.log([name, ours.toFixed(1), baseline.toFixed(1), (ours / baseline).toFixed(2)].join('\t'));
+  console.log('baselines: `docker run --rm <image> true`, `docker exec <id> true` (CLI), `git clone --depth 1` (native)');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
