@@ -9,15 +9,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
-import { PublishRequest as PublishRequestSchema, type PublishOutcome, type PublishRequest } from '../../src/contracts';
+import { Errors as GitErrors } from 'isomorphic-git';
+import { PublishRequest as PublishRequestSchema, type ChangeRequest, type PublishOutcome, type PublishRequest } from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
 import type { ArtifactStore } from '../../src/artifacts/store';
 import { changeRequestBody } from '../../src/forges/body';
-import { ForgeRateLimited, ForgeRequestError } from '../../src/forges/github';
-import type { Forge } from '../../src/forges/types';
-import { applyFilePatch, parsePatch, PatchConflict } from '../../src/patch/apply';
+import { applyToClone, BranchModified, cloneBase, commitOnBase, pushBranch, readCodeOwners, REGATTA_TRAILER, type BranchSpec } from '../../src/forges/branch';
+import { codeOwnersFor } from '../../src/forges/codeowners';
+import { ForgeRateLimited, ForgeRequestError } from '../../src/forges/errors';
+import type { Forge, RepoRef } from '../../src/forges/types';
+import { parsePatch, PatchConflict, PatchRefused, type FilePatch } from '../../src/patch/apply';
 
 export interface PublishDeps {
   artifacts: ArtifactStore;
@@ -29,6 +30,8 @@ export interface PublishDeps {
   afterPush?(request: PublishRequest): Promise<void>;
 }
 
+type Failed = Extract<PublishOutcome, { ok: false }>;
+
 export function createPublishChangeRequest(deps: PublishDeps) {
   return async function publishChangeRequest(input: PublishRequest): Promise<PublishOutcome> {
     const request = parseContract(PublishRequestSchema, input, 'publish request');
@@ -37,43 +40,36 @@ export function createPublishChangeRequest(deps: PublishDeps) {
     } catch (err) {
       if (err instanceof ForgeRateLimited) return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
       if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
-      throw err;
+      throw permanentGitFailure(err, request) ?? err;
     }
   };
 }
 
 async function publish(deps: PublishDeps, request: PublishRequest): Promise<PublishOutcome> {
-  const repo = { name: request.repo.name, url: request.repo.url };
-  const patch = await deps.artifacts.get(request.patch.uri);
-  const sha256 = createHash('sha256').update(patch).digest('hex');
-  if (sha256 !== request.patch.sha256) {
-    return { ok: false, reason: 'missing_evidence', message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}` };
-  }
+  const repo: RepoRef = { name: request.repo.name, url: request.repo.url };
+  const checked = await readPatch(deps.artifacts, request);
+  if (!Array.isArray(checked)) return checked;
 
   const existing = await deps.forge.findChangeRequest(repo, request.branch);
-  if (existing?.state === 'closed') {
-    return { ok: false, reason: 'closed_unmerged', message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened` };
-  }
   if (existing?.state === 'merged') return { ok: true, changeRequest: existing };
+  if (existing?.state === 'closed' && !request.reopenClosed) {
+    return { ok: false, reason: 'closed_unmerged', message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened unless asked` };
+  }
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-publish-'));
   try {
+    const spec = branchSpec(deps, request);
     heartbeat('cloning the base');
-    await git.clone({ fs, http, dir, url: request.repo.url, ref: request.repo.ref, singleBranch: true, depth: 1, noTags: true });
-    const base = await git.resolveRef({ fs, dir, ref: 'HEAD' });
+    const base = await cloneBase(dir, spec);
+    const codeOwners = readCodeOwners(dir);
     heartbeat('applying the patch');
-    try {
-      await applyPatch(dir, patch.toString('utf8'));
-    } catch (err) {
-      if (err instanceof PatchConflict) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
-      throw err;
-    }
-    const head = await commitDeterministically(dir, base, request, deps.author);
+    await applyToClone(dir, checked);
+    const head = await commitOnBase(dir, base, spec);
     heartbeat('pushing');
-    const auth = deps.forge.gitAuth?.();
-    await git.push({ fs, http, dir, url: request.repo.url, ref: request.branch, remoteRef: `refs/heads/${request.branch}`, force: true, onAuth: auth && (() => auth) });
+    const pushed = await pushBranch(dir, base, head, spec);
     await deps.afterPush?.(request);
     heartbeat('opening the change request');
+    if (existing?.state === 'closed') await deps.forge.reopenChangeRequest(repo, existing.number);
     const changeRequest = await deps.forge.findOrCreateChangeRequest({
       repo,
       branch: request.branch,
@@ -82,28 +78,73 @@ async function publish(deps: PublishDeps, request: PublishRequest): Promise<Publ
       body: changeRequestBody(request, deps.runUiUrl(request.runId)),
       autonomy: request.autonomy,
       labels: ['regatta', `campaign:${request.campaignId}`],
-      reviewers: codeOwners(dir),
-      headCommit: head,
+      reviewers: codeOwners ? codeOwnersFor(codeOwners, checked.map((f) => f.path)) : [],
+      headCommit: pushed.head,
     });
-    return { ok: true, changeRequest };
+    return { ok: true, changeRequest: withHead(changeRequest, pushed.head) };
+  } catch (err) {
+    const failed = publishFailure(err, request);
+    if (failed) return failed;
+    throw err;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const CODEOWNERS_FILES = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
+/** The patch, read back and checked against the hash the execution plane recorded, then parsed; or why not. */
+async function readPatch(artifacts: ArtifactStore, request: PublishRequest): Promise<FilePatch[] | Failed> {
+  const patch = await artifacts.get(request.patch.uri);
+  const sha256 = createHash('sha256').update(patch).digest('hex');
+  if (sha256 !== request.patch.sha256) {
+    return { ok: false, reason: 'missing_evidence', message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}` };
+  }
+  try {
+    return parsePatch(patch.toString('utf8'));
+  } catch (err) {
+    if (err instanceof PatchRefused) return { ok: false, reason: 'invalid_patch', message: `patch artifact ${request.patch.uri}: ${err.message}` };
+    throw err;
+  }
+}
 
-/** Reviewers from the base's CODEOWNERS (read as data): the users named for every file (`*`). */
-function codeOwners(dir: string): string[] {
-  const file = CODEOWNERS_FILES.map((f) => path.join(dir, f)).find((f) => fs.existsSync(f) && fs.lstatSync(f).isFile());
-  if (!file) return [];
-  const owners = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
-    .filter(([pattern]) => pattern === '*')
-    .flatMap(([, ...names]) => names);
-  return [...new Set(owners.filter((o) => /^@[A-Za-z0-9-]+$/.test(o)).map((o) => o.slice(1)))];
+function branchSpec(deps: PublishDeps, request: PublishRequest): BranchSpec {
+  return {
+    url: request.repo.url,
+    base: request.repo.ref,
+    branch: request.branch,
+    author: deps.author,
+    auth: deps.forge.gitAuth?.(),
+    message: [
+      request.title,
+      '',
+      `Regatta campaign ${request.campaignId}, run ${request.runId}.`,
+      '',
+      `${REGATTA_TRAILER} ${request.campaignId}`,
+      `Regatta-Run: ${request.runId}`,
+      `Regatta-Spec: ${request.evidence.specHash}`,
+      '',
+    ].join('\n'),
+  };
+}
+
+function publishFailure(err: unknown, request: PublishRequest): Failed | undefined {
+  if (err instanceof PatchConflict) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
+  if (err instanceof BranchModified) return { ok: false, reason: 'branch_modified', message: err.message };
+  return undefined;
+}
+
+/** Git answers that no retry changes (bad credentials, no such repository, a rejected push) fail the attempt at once. */
+function permanentGitFailure(err: unknown, request: PublishRequest): ApplicationFailure | undefined {
+  const where = `${request.repo.url} (${request.branch} from ${request.repo.ref})`;
+  if (err instanceof GitErrors.HttpError && [401, 403, 404].includes(err.data.statusCode)) {
+    return ApplicationFailure.nonRetryable(`git over HTTP to ${new URL(request.repo.url).host} answered ${err.data.statusCode} ${err.data.statusMessage} for ${where}; check the forge token`, 'ForgeRequestError');
+  }
+  if (err instanceof GitErrors.PushRejectedError) return ApplicationFailure.nonRetryable(`the remote refused the push of ${where}: ${err.message}`, 'ForgeRequestError');
+  return undefined;
+}
+
+/** A forge that reads its head lazily (GitHub right after a push) may report the previous one; the pushed head is the truth. */
+function withHead(changeRequest: ChangeRequest, head: string): ChangeRequest {
+  return changeRequest.headCommit === head ? changeRequest : { ...changeRequest, headCommit: head };
 }
 
 function heartbeat(phase: string): void {
@@ -112,36 +153,4 @@ function heartbeat(phase: string): void {
   } catch {
     // Called outside an activity (a script or a unit test): nothing to report to.
   }
-}
-
-async function applyPatch(dir: string, patch: string): Promise<void> {
-  for (const file of parsePatch(patch)) {
-    const full = path.join(dir, file.path);
-    const stat = fs.existsSync(full) ? fs.lstatSync(full) : undefined;
-    if (stat && !stat.isFile()) throw new PatchConflict(file.path, 'is not a regular file in the base');
-    const next = applyFilePatch(file, stat ? fs.readFileSync(full, 'utf8') : undefined);
-    if (next === undefined) {
-      fs.rmSync(full);
-      await git.remove({ fs, dir, filepath: file.path });
-    } else {
-      fs.mkdirSync(path.dirname(full), { recursive: true });
-      fs.writeFileSync(full, next);
-      await git.add({ fs, dir, filepath: file.path });
-    }
-  }
-}
-
-/** Same patch on the same base gives the same commit id, so pushing it again changes nothing. */
-async function commitDeterministically(dir: string, base: string, request: PublishRequest, author: { name: string; email: string }): Promise<string> {
-  const { commit } = await git.readCommit({ fs, dir, oid: base });
-  const when = { timestamp: commit.committer.timestamp + 1, timezoneOffset: 0 };
-  await git.branch({ fs, dir, ref: request.branch, checkout: true, force: true });
-  return git.commit({
-    fs,
-    dir,
-    ref: request.branch,
-    message: `${request.title}\n\nRegatta campaign ${request.campaignId}, run ${request.runId}\nExecution spec ${request.evidence.specHash}\n`,
-    author: { ...author, ...when },
-    committer: { ...author, ...when },
-  });
 }

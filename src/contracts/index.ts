@@ -430,6 +430,8 @@ export const PublishRequest = z.strictObject({
     approvedBy: z.string().optional(),
     runUiUrl: z.string().optional(),
   }),
+  /** Reopen a change request that reviewers closed without merging; otherwise it stays closed (closed_unmerged). */
+  reopenClosed: z.boolean().optional(),
 });
 export type PublishRequest = z.infer<typeof PublishRequest>;
 
@@ -437,7 +439,8 @@ export const PublishOutcome = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), changeRequest: ChangeRequest }),
   z.strictObject({
     ok: z.literal(false),
-    reason: z.enum(['conflict', 'forge_error', 'missing_evidence', 'closed_unmerged', 'rate_limited']),
+    /** invalid_patch: the patch names paths outside the tree, renames or binaries; branch_modified: a person committed to the branch. */
+    reason: z.enum(['conflict', 'forge_error', 'missing_evidence', 'closed_unmerged', 'rate_limited', 'invalid_patch', 'branch_modified']),
     message: z.string(),
     /** For rate_limited: how long the forge asked us to wait. */
     retryAfterMs: z.number().int().nonnegative().optional(),

@@ -1,10 +1,16 @@
 /** The change request's body is its evidence: what was asked, what ran, what passed, what changed, and where to look. */
 import type { PublishRequest } from '../contracts';
 
+/** GitHub refuses bodies over 65,536 characters; long lists are cut to stay well under it. */
+export const MAX_BODY_CHARS = 60_000;
+const MAX_LISTED_FILES = 200;
+
 export function changeRequestBody(request: PublishRequest, runUiUrl: string): string {
   const { evidence } = request;
-  const verifier = evidence.verification.commands.map((c) => `| \`${c.command}\` | ${c.exitCode === 0 ? 'passed' : `exit ${c.exitCode}`} | ${Math.round(c.durationMs)} ms |`);
-  return [
+  const verifier = evidence.verification.commands.map((c) => `| \`${cell(c.command)}\` | ${c.exitCode === 0 ? 'passed' : `exit ${c.exitCode}`} | ${Math.round(c.durationMs)} ms |`);
+  const files = evidence.touchedFiles.slice(0, MAX_LISTED_FILES).map((f) => `- \`${cell(f)}\``);
+  if (evidence.touchedFiles.length > MAX_LISTED_FILES) files.push(`- … and ${evidence.touchedFiles.length - MAX_LISTED_FILES} more (see the patch artifact)`);
+  const body = [
     `## ${request.title}`,
     '',
     evidence.summary,
@@ -20,7 +26,7 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     ...verifier,
     '',
     `### Files changed (${evidence.touchedFiles.length})`,
-    ...evidence.touchedFiles.map((f) => `- \`${f}\``),
+    ...files,
     '',
     '### Provenance',
     `- policy: ${evidence.policy.name}@${evidence.policy.version} (\`${evidence.policy.hash.slice(0, 12)}\`)`,
@@ -31,5 +37,13 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     ...evidence.artifacts.map((a) => `- [${a.name}](${a.uri}) — ${a.type}, ${a.size} bytes, sha256 \`${a.sha256}\``),
     '',
     '_Opened by Regatta. Re-running the campaign updates this change request instead of opening another._',
+    // For tools that read change requests back: which campaign, run and spec this one came from.
+    `<!-- regatta ${JSON.stringify({ campaign: request.campaignId, run: request.runId, spec: evidence.specHash })} -->`,
   ].join('\n');
+  return body.length <= MAX_BODY_CHARS ? body : `${body.slice(0, MAX_BODY_CHARS)}\n\n_(cut at ${MAX_BODY_CHARS} characters; the full evidence is in the artifacts)_`;
+}
+
+/** Text inside a table cell or code span: a pipe or backtick from a command or path must not end it early. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/`/g, "'");
 }

@@ -71,4 +71,31 @@ describe('github forge', () => {
     expect(tooMany).toMatchObject({ retryAfterMs: 2000 });
     expect(await forge.findOrCreateChangeRequest(draft())).toMatchObject({ number: 1 });
   });
+
+  it('requests users and teams as reviewers, and a reviewer GitHub refuses does not undo the pull request', async () => {
+    await forge.findOrCreateChangeRequest(draft({ reviewers: ['alice', 'acme/storefront'] }));
+    expect(github.pulls.get('acme/catalog')![0]).toMatchObject({ reviewers: ['alice'], teamReviewers: ['storefront'] });
+    github.unrequestable = ['mallory'];
+    const cr = await forge.findOrCreateChangeRequest(draft({ branch: 'regatta/other', reviewers: ['mallory'] }));
+    expect(cr).toMatchObject({ number: 2, state: 'open' });
+  });
+
+  it('lists every page of pull requests, only Regatta branches, and closes and reopens', async () => {
+    github.pageSize = 2;
+    for (let i = 0; i < 5; i++) await forge.findOrCreateChangeRequest(draft({ branch: `regatta/change-${i}` }));
+    github.pulls.get('acme/catalog')!.push({ ...github.pulls.get('acme/catalog')![0], number: 6, head: { ref: 'someone/feature', sha: 'e'.repeat(40) } });
+    expect((await forge.listChangeRequests({ repo: 'acme/catalog' })).map((r) => r.number)).toEqual([1, 2, 3, 4, 5]);
+    expect(await forge.closeChangeRequest(repo, 3)).toMatchObject({ state: 'closed' });
+    expect((await forge.listChangeRequests({ repo: 'acme/catalog', state: 'closed' })).map((r) => r.number)).toEqual([3]);
+    expect(await forge.reopenChangeRequest(repo, 3)).toMatchObject({ state: 'open' });
+  });
+
+  it('a GitHub Enterprise base URL keeps its path and names its host', async () => {
+    const ghe = new GitHubForge({ apiUrl: `${github.apiUrl}/api/v3/`, token: github.token });
+    expect(ghe.hostOf()).toBe(new URL(github.apiUrl).host);
+    const missing = await ghe.findChangeRequest(repo, 'regatta/x').catch((e: unknown) => e);
+    expect(github.requests.at(-1)?.path).toMatch(/^\/api\/v3\/repos\/acme\/catalog\/pulls\?head=/);
+    expect(missing).toMatchObject({ status: 404, kind: 'not_found' });
+  });
 });
+

@@ -16,6 +16,7 @@ interface Pull {
   head: { ref: string; sha: string };
   labels: string[];
   reviewers: string[];
+  teamReviewers: string[];
 }
 
 export interface Fault {
@@ -36,6 +37,10 @@ export interface FakeGitHub {
   checks: Map<string, { status: string; conclusion: string | null }[]>;
   /** Makes the next create look like a concurrent one: the pull appears and the create answers 422. */
   raceNextCreate: boolean;
+  /** Users GitHub refuses as reviewers (422), like the token's own user, who authored the pull request. */
+  unrequestable: string[];
+  /** Pulls per page when listing, so pagination through `Link` is exercised. */
+  pageSize: number;
   close(): Promise<void>;
 }
 
@@ -47,6 +52,8 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
     faults: [],
     checks: new Map(),
     raceNextCreate: false,
+    unrequestable: [],
+    pageSize: 100,
   };
   const server = http.createServer(async (req, res) => {
     const body = await readBody(req);
@@ -71,7 +78,13 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
 
     if (req.method === 'GET' && rest === 'pulls') {
       const head = url.searchParams.get('head')?.split(':')[1];
-      return answer(200, pulls.filter((p) => !head || p.head.ref === head).map(view));
+      const matching = pulls.filter((p) => !head || p.head.ref === head);
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const size = Math.min(state.pageSize, Number(url.searchParams.get('per_page') ?? '30'));
+      const more = matching.length > page * size;
+      const next = new URL(url.pathname + url.search, `http://${req.headers.host}`);
+      next.searchParams.set('page', String(page + 1));
+      return answer(200, matching.slice((page - 1) * size, page * size).map(view), more ? { link: `<${next.href}>; rel="next"` } : {});
     }
     if (req.method === 'POST' && rest === 'pulls') {
       const exists = pulls.find((p) => p.head.ref === body.head);
@@ -101,7 +114,10 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
     m = /^pulls\/(\d+)\/requested_reviewers$/.exec(rest);
     if (m && req.method === 'POST') {
       const pull = byNumber(m[1])!;
-      pull.reviewers = [...new Set([...pull.reviewers, ...(body.reviewers as string[])])];
+      const refused = ((body.reviewers as string[]) ?? []).filter((r) => state.unrequestable.includes(r));
+      if (refused.length) return answer(422, { message: 'Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the repository.' });
+      pull.reviewers = [...new Set([...pull.reviewers, ...((body.reviewers as string[]) ?? [])])];
+      pull.teamReviewers = [...new Set([...pull.teamReviewers, ...((body.team_reviewers as string[]) ?? [])])];
       return answer(201, view(pull));
     }
     m = /^commits\/([0-9a-f]+)\/check-runs$/.exec(rest);
@@ -131,6 +147,7 @@ function newPull(pulls: Pull[], body: Record<string, unknown>): Pull {
     head: { ref: String(body.head), sha: 'f'.repeat(40) },
     labels: [],
     reviewers: [],
+    teamReviewers: [],
   };
 }
 

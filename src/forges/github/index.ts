@@ -3,31 +3,10 @@
  * by head branch, drafts for draft_only autonomy, labels, reviewers, body updates, state and checks.
  */
 import type { ChangeRequest } from '../../contracts';
+import { ForgeRateLimited, ForgeRequestError } from '../errors';
 import type { ChangeRequestDraft, Forge } from '../types';
 
-export class ForgeRequestError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    /** Auth and not-found errors will not fix themselves; retrying them only spends rate limit. */
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'ForgeRequestError';
-  }
-}
-
-/** The forge asked us to slow down (secondary rate limit or 429); publishing to its host pauses until retryAfterMs. */
-export class ForgeRateLimited extends Error {
-  constructor(
-    readonly host: string,
-    readonly retryAfterMs: number,
-    detail: string,
-  ) {
-    super(`${host} is rate limiting publishing for ${Math.ceil(retryAfterMs / 1000)} s: ${detail}`);
-    this.name = 'ForgeRateLimited';
-  }
-}
+export { ForgeRateLimited, ForgeRequestError } from '../errors';
 
 export interface GitHubForgeOptions {
   /** https://api.github.com, or https://<ghe-host>/api/v3. */
@@ -80,24 +59,44 @@ export class GitHubForge implements Forge {
         });
       } catch (err) {
         // Another attempt opened it between our look and our create: find-or-create returns that one.
-        if (!(err instanceof ForgeRequestError && err.status === 422 && /already exists/i.test(err.message))) throw err;
-        pull = (await this.findPull(draft.repo.name, draft.branch))!;
+        if (!(err instanceof ForgeRequestError && err.kind === 'already_exists')) throw err;
+        const found = await this.findPull(draft.repo.name, draft.branch);
+        // GitHub's search can lag its create; a retry finds it.
+        if (!found) throw new ForgeRequestError(`${this.hostOf()} says a pull request for ${draft.branch} exists in ${draft.repo.name} but does not list it yet`, 422, true, 'already_exists');
+        pull = found;
       }
     }
     if (draft.labels.length) await this.request('POST', `/repos/${draft.repo.name}/issues/${pull.number}/labels`, { labels: draft.labels });
-    if (draft.reviewers.length) await this.request('POST', `/repos/${draft.repo.name}/pulls/${pull.number}/requested_reviewers`, { reviewers: draft.reviewers });
+    await this.requestReviews(draft.repo.name, pull.number, draft.reviewers);
     return this.toChangeRequest(draft.repo.name, pull);
   }
 
+  /** Best effort: GitHub refuses (422) the author, non-collaborators and unknown teams, and the pull request stands without them. */
+  private async requestReviews(repo: string, number: number, owners: string[]): Promise<void> {
+    const reviewers = owners.filter((o) => !o.includes('/'));
+    const teamReviewers = owners.filter((o) => o.includes('/')).map((o) => o.split('/')[1]);
+    if (reviewers.length + teamReviewers.length === 0) return;
+    try {
+      await this.request('POST', `/repos/${repo}/pulls/${number}/requested_reviewers`, { reviewers, team_reviewers: teamReviewers });
+    } catch (err) {
+      if (!(err instanceof ForgeRequestError && err.status === 422)) throw err;
+    }
+  }
+
   async listChangeRequests(filter: { repo?: string; state?: ChangeRequest['state'] } = {}): Promise<ChangeRequest[]> {
-    if (!filter.repo) throw new Error('the github forge lists change requests per repository: pass { repo }');
-    const pulls = await this.request<PullRequest[]>('GET', `/repos/${filter.repo}/pulls?state=all&per_page=100`);
+    if (!filter.repo) throw new ForgeRequestError('the github forge lists change requests per repository: pass { repo }', 400, false, 'invalid');
+    const pulls = await this.requestAllPages<PullRequest>(`/repos/${filter.repo}/pulls?state=all&per_page=100`);
     const requests = await Promise.all(pulls.filter((p) => p.head.ref.startsWith('regatta/')).map((p) => this.toChangeRequest(filter.repo!, p)));
     return requests.filter((r) => !filter.state || r.state === filter.state);
   }
 
   async closeChangeRequest(repo: { name: string }, number: number): Promise<ChangeRequest> {
     const pull = await this.request<PullRequest>('PATCH', `/repos/${repo.name}/pulls/${number}`, { state: 'closed' });
+    return this.toChangeRequest(repo.name, pull);
+  }
+
+  async reopenChangeRequest(repo: { name: string }, number: number): Promise<ChangeRequest> {
+    const pull = await this.request<PullRequest>('PATCH', `/repos/${repo.name}/pulls/${number}`, { state: 'open' });
     return this.toChangeRequest(repo.name, pull);
   }
 
@@ -130,7 +129,23 @@ export class GitHubForge implements Forge {
   }
 
   private async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.apiUrl}${path}`, {
+    return (await this.send<T>(method, `${this.apiUrl}${path}`, body)).payload;
+  }
+
+  /** Follows `Link: rel="next"` so repositories with more than a page of pull requests are listed whole. */
+  private async requestAllPages<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    for (let url: string | undefined = `${this.apiUrl}${path}`; url; ) {
+      const page: { payload: T[]; next?: string } = await this.send<T[]>('GET', url);
+      items.push(...page.payload);
+      url = page.next;
+    }
+    return items;
+  }
+
+  private async send<T>(method: string, url: string, body?: unknown): Promise<{ payload: T; next?: string }> {
+    const path = url.slice(this.apiUrl.length);
+    const response = await fetch(url, {
       method,
       headers: {
         accept: 'application/vnd.github+json',
@@ -140,7 +155,11 @@ export class GitHubForge implements Forge {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (response.ok) return (response.status === 204 ? undefined : await response.json()) as T;
+    if (response.ok) {
+      const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+      const payload = (response.status === 204 ? undefined : await response.json()) as T;
+      return { payload, next: next?.startsWith(this.apiUrl) ? next : undefined };
+    }
     const text = await response.text();
     const message = safeMessage(text);
     const where = `${method} ${path} on ${this.hostOf()}`;
@@ -149,7 +168,7 @@ export class GitHubForge implements Forge {
     }
     if (response.status === 401) throw new ForgeRequestError(`${where}: 401 ${message}; check the forge token`, 401, false);
     if (response.status === 404) throw new ForgeRequestError(`${where}: 404 ${message}; does the token see this repository?`, 404, false);
-    if (response.status === 422) throw new ForgeRequestError(`${where}: 422 ${message}`, 422, false);
+    if (response.status === 422) throw new ForgeRequestError(`${where}: 422 ${message}`, 422, false, /already exists/i.test(message) ? 'already_exists' : 'invalid');
     throw new ForgeRequestError(`${where}: ${response.status} ${message}`, response.status, response.status >= 500);
   }
 }

@@ -2,12 +2,14 @@
  * The `local` forge: branches live on the repository's own remote (pushed by the publishing activity) and
  * change requests are records the control plane keeps, one file per repository and branch, created atomically.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChangeRequest } from '../../contracts';
-import type { ChangeRequestDraft, Forge } from '../types';
+import { ForgeRequestError } from '../errors';
+import type { ChangeRequestDraft, Forge, RepoRef } from '../types';
 
-interface StoredChangeRequest extends ChangeRequest {
+export interface StoredChangeRequest extends ChangeRequest {
   title: string;
   body: string;
   labels: string[];
@@ -16,6 +18,9 @@ interface StoredChangeRequest extends ChangeRequest {
   createdAt: string;
   updatedAt: string;
 }
+
+/** Where the records of change requests numbered in one repository claim their numbers. */
+const NUMBERS_DIR = '.numbers';
 
 export class LocalForge implements Forge {
   readonly provider = 'local';
@@ -26,9 +31,14 @@ export class LocalForge implements Forge {
     return new URL(repoUrl).host;
   }
 
-  async findChangeRequest(repo: { name: string; url: string }, branch: string): Promise<ChangeRequest | undefined> {
+  async findChangeRequest(repo: RepoRef, branch: string): Promise<ChangeRequest | undefined> {
     const stored = this.read(this.recordFile(repo.name, branch));
     return stored && publicView(stored);
+  }
+
+  /** The whole record, body included: what a reviewer of a local change request reads. */
+  async readChangeRequest(repo: RepoRef, branch: string): Promise<StoredChangeRequest | undefined> {
+    return this.read(this.recordFile(repo.name, branch));
   }
 
   async findOrCreateChangeRequest(draft: ChangeRequestDraft): Promise<ChangeRequest> {
@@ -46,7 +56,7 @@ export class LocalForge implements Forge {
       host: this.hostOf(draft.repo.url),
       repo: draft.repo.name,
       branch: draft.branch,
-      number: this.nextNumber(draft.repo.name),
+      number: this.claimNumber(draft.repo.name, draft.branch),
       url: `${draft.repo.url.replace(/\.git$/, '')}/changes/${encodeURIComponent(draft.branch)}`,
       state: 'open',
       draft: draft.autonomy === 'draft_only',
@@ -59,21 +69,23 @@ export class LocalForge implements Forge {
       createdAt: now,
       updatedAt: now,
     };
+    // Written whole to a scratch file, then linked into place: link fails if another attempt got there first.
+    const scratch = this.scratchFile(file);
+    fs.writeFileSync(scratch, JSON.stringify(record, null, 2));
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify(record, null, 2), { flag: 'wx' });
+      fs.linkSync(scratch, file);
       return publicView(record);
     } catch (err) {
-      // Another attempt created it first: find-or-create means we return theirs.
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.findOrCreateChangeRequest(draft);
       throw err;
+    } finally {
+      fs.rmSync(scratch, { force: true });
     }
   }
 
   async listChangeRequests(filter: { repo?: string; state?: ChangeRequest['state'] } = {}): Promise<ChangeRequest[]> {
-    if (!fs.existsSync(this.root)) return [];
     const records: ChangeRequest[] = [];
-    for (const file of walk(this.root)) {
+    for (const file of walk(filter.repo ? path.join(this.root, filter.repo) : this.root)) {
       const stored = this.read(file);
       if (!stored || (filter.repo && stored.repo !== filter.repo) || (filter.state && stored.state !== filter.state)) continue;
       records.push(publicView(stored));
@@ -81,33 +93,58 @@ export class LocalForge implements Forge {
     return records.sort((a, b) => a.repo.localeCompare(b.repo) || a.number - b.number);
   }
 
-  async closeChangeRequest(repo: { name: string; url: string }, number: number): Promise<ChangeRequest> {
+  async closeChangeRequest(repo: RepoRef, number: number): Promise<ChangeRequest> {
     return this.setState(repo.name, number, 'closed');
   }
 
+  async reopenChangeRequest(repo: RepoRef, number: number): Promise<ChangeRequest> {
+    return this.setState(repo.name, number, 'open');
+  }
+
   /** What a reviewer merging it looks like, for the demo and tests of tracking. */
-  async markMerged(repo: { name: string; url: string }, number: number): Promise<ChangeRequest> {
+  async markMerged(repo: RepoRef, number: number): Promise<ChangeRequest> {
     return this.setState(repo.name, number, 'merged');
   }
 
   private setState(repo: string, number: number, state: ChangeRequest['state']): ChangeRequest {
     for (const file of walk(path.join(this.root, repo))) {
       const stored = this.read(file);
-      if (stored?.number !== number) continue;
+      if (stored?.repo !== repo || stored.number !== number) continue;
+      if (stored.state === 'merged' && state !== 'merged') throw new ForgeRequestError(`change request #${number} in ${repo} is merged; it cannot be ${state === 'open' ? 'reopened' : state}`, 422, false);
       const updated = { ...stored, state, updatedAt: new Date().toISOString() };
       this.write(file, updated);
       return publicView(updated);
     }
-    throw new Error(`no change request #${number} in ${repo}`);
+    throw new ForgeRequestError(`no change request #${number} in ${repo}`, 404, false);
   }
 
-  private nextNumber(repo: string): number {
-    const numbers = walk(path.join(this.root, repo)).map((file) => this.read(file)?.number ?? 0);
-    return Math.max(0, ...numbers) + 1;
+  /**
+   * Numbers are claimed with exclusive creates, so concurrent publishes to one repository never share one; a retry
+   * after a crash between claim and record finds the number it claimed for its branch.
+   */
+  private claimNumber(repo: string, branch: string): number {
+    const dir = path.join(this.root, repo, NUMBERS_DIR);
+    fs.mkdirSync(dir, { recursive: true });
+    const claims = fs.readdirSync(dir).map(Number).filter(Number.isInteger);
+    const mine = claims.find((n) => fs.readFileSync(path.join(dir, String(n)), 'utf8') === branch);
+    if (mine !== undefined) return mine;
+    for (let number = Math.max(0, ...claims) + 1; ; number++) {
+      try {
+        fs.writeFileSync(path.join(dir, String(number)), branch, { flag: 'wx' });
+        return number;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
   }
 
   private recordFile(repo: string, branch: string): string {
     return path.join(this.root, repo, `${encodeURIComponent(branch)}.json`);
+  }
+
+  private scratchFile(file: string): string {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return `${file}.${randomUUID()}.tmp`;
   }
 
   private read(file: string): StoredChangeRequest | undefined {
@@ -121,7 +158,7 @@ export class LocalForge implements Forge {
 
   /** Replaces a record atomically, so a crash never leaves half of one. */
   private write(file: string, record: StoredChangeRequest): void {
-    const scratch = `${file}.${process.pid}.tmp`;
+    const scratch = this.scratchFile(file);
     fs.writeFileSync(scratch, JSON.stringify(record, null, 2));
     fs.renameSync(scratch, file);
   }
@@ -136,7 +173,7 @@ function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return walk(full);
+    if (entry.isDirectory()) return entry.name === NUMBERS_DIR ? [] : walk(full);
     return entry.name.endsWith('.json') ? [full] : [];
   });
 }
