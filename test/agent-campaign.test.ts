@@ -10,7 +10,6 @@ import { createControlActivities } from '../activities/control';
 import { createExecutionActivities } from '../activities/execution/execute-run';
 import { artifactStoreFor } from '../src/artifacts';
 import { loadConfig } from '../src/config';
-import { createRepo } from '../src/dev/fleet';
 import { LocalForge } from '../src/forges/local';
 import { dockerClient } from '../src/sandbox/driver';
 import { workspaceRootFor } from '../src/workers/execution-worker';
@@ -18,7 +17,7 @@ import { controlDeps } from '../src/workers/control-deps';
 import { BROKEN_SUM, INJECTION_README } from './agent/fixtures';
 import { startHarness, type RegattaHarness } from './support/harness';
 import { startModelServer, type ModelServer } from './support/model-server';
-import { readStackInfo } from './support/stack';
+import { fixtureRepo } from './support/stack';
 
 const config = loadConfig();
 const API_KEY = 'sk-regatta-test-key-0123456789abcdef';
@@ -48,15 +47,13 @@ afterAll(async () => {
 });
 
 it('the agent fixes what the steps left failing, within policy, and the run publishes a draft with the transcript', async () => {
-  const stack = readStackInfo();
   const name = `fixtures/agent-${harness.unique}`;
-  await createRepo(stack.fleetRoot, name, {
+  const target = await fixtureRepo(name, {
     'package.json': JSON.stringify({ name: 'sum', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) + '\n',
     'src/sum.js': BROKEN_SUM,
     'test.js': "const assert = require('assert');\nconst sum = require('./src/sum');\nassert.strictEqual(sum(2, 3), 5);\nconsole.log('sum ok');\n",
     'README.md': INJECTION_README,
   });
-  const target = { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main' };
   const spec = {
     id: `agent-fix-${harness.unique}`,
     title: 'Make the test suite pass',

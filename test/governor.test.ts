@@ -5,13 +5,12 @@ import { createControlActivities } from '../activities/control';
 import { connectTemporalClient } from '../src/client/connection';
 import type { Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
-import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
 import { publishGovernorWorkflowId } from '../src/temporal/ids';
 import { controlDeps } from '../src/workers/control-deps';
 import { governorStateQuery } from '../workflows/publish-governor';
 import { eventually } from './support/eventually';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
-import { readStackInfo } from './support/stack';
+import { fixtureRepo, readStackInfo } from './support/stack';
 
 const config = loadConfig();
 const WINDOW_MS = 8_000;
@@ -27,15 +26,10 @@ beforeAll(async () => {
 afterAll(async () => harness?.shutdown());
 
 it('two campaigns publishing to one host together never exceed the governor, which shows who is waiting', async () => {
-  const stack = readStackInfo();
-  host = new URL(stack.gitBaseUrl).host;
+  host = new URL(readStackInfo().gitBaseUrl).host;
   const targets = async (label: string): Promise<Target[]> => {
     const made: Target[] = [];
-    for (let i = 0; i < 3; i++) {
-      const name = `fixtures/gov-${label}-${i}-${harness.unique}`;
-      await createRepo(stack.fleetRoot, name, serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!));
-      made.push({ repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main' });
-    }
+    for (let i = 0; i < 3; i++) made.push(await fixtureRepo(`fixtures/gov-${label}-${i}-${harness.unique}`));
     return made;
   };
   const campaign = async (label: string) => ({
@@ -49,7 +43,7 @@ it('two campaigns publishing to one host together never exceed the governor, whi
   const [a, b] = [await campaign('a'), await campaign('b')];
   await Promise.all([harness.client.startCampaign(a), harness.client.startCampaign(b)]);
 
-  const governor = harness.client.temporal.workflow.getHandle(publishGovernorWorkflowId(host));
+  const governor = harness.client.temporal.workflow.getHandle(publishGovernorWorkflowId(host, harness.queues.control));
   const busy = await eventually(() => governor.query(governorStateQuery).catch(() => undefined), (s) => (s?.waiting ?? 0) > 0, 120_000);
   expect(busy).toMatchObject({ host, max: 2, windowMs: WINDOW_MS, grantedInWindow: 2 });
 

@@ -6,13 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../activities/control';
 import type { CampaignSpecInput, PublishRequest, Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
-import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
 import { GitHubForge } from '../src/forges/github';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
-import { readStackInfo } from './support/stack';
+import { fixtureRepo } from './support/stack';
 
 let harness: RegattaHarness;
 let github: FakeGitHub;
@@ -37,12 +36,8 @@ afterAll(async () => {
   await github?.close();
 });
 
-async function fixtureRepo(label: string): Promise<Target> {
-  const stack = readStackInfo();
-  const name = `fixtures/gh-${label}-${unique}`;
-  const files = { ...serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!), '.github/CODEOWNERS': '* @alice @acme/storefront\n' };
-  await createRepo(stack.fleetRoot, name, files);
-  return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', owner: 'storefront' };
+function service(label: string): Promise<Target> {
+  return fixtureRepo(`fixtures/gh-${label}-${unique}`, { '.github/CODEOWNERS': '* @alice @acme/storefront\n' }, { owner: 'storefront' });
 }
 
 function campaign(id: string, target: Target): CampaignSpecInput {
@@ -56,7 +51,7 @@ function campaign(id: string, target: Target): CampaignSpecInput {
 }
 
 it('a crash between push and pull request, retried, ends with one pull request with reviewers from CODEOWNERS', async () => {
-  const target = await fixtureRepo('crash');
+  const target = await service('crash');
   crashAfterPush = true;
   const spec = campaign('gh-crash', target);
   await harness.client.startCampaign(spec);
@@ -70,7 +65,7 @@ it('a crash between push and pull request, retried, ends with one pull request w
 });
 
 it('a secondary rate limit holds publishing, the campaign says so, and publishing resumes after Retry-After', async () => {
-  const target = await fixtureRepo('limited');
+  const target = await service('limited');
   github.faults.push({ status: 403, retryAfterSeconds: 3, method: 'POST', pathIncludes: '/pulls', times: 1 });
   const spec = campaign('gh-limited', target);
   await harness.client.startCampaign(spec);

@@ -12,12 +12,11 @@ import http from 'isomorphic-git/http/node';
 import { createControlActivities } from '../activities/control';
 import type { CampaignSpecInput, PublishRequest, Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
-import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
 import { LocalForge } from '../src/forges/local';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
-import { readStackInfo } from './support/stack';
+import { fixtureRepo } from './support/stack';
 
 const config = loadConfig();
 const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
@@ -51,12 +50,8 @@ afterEach(() => {
   forgeDown = 'no';
 });
 
-/** A fresh copy of a fleet service under a unique name, served by the stack's git server. */
-async function fixtureRepo(label: string, tier = 'production'): Promise<Target> {
-  const stack = readStackInfo();
-  const name = `fixtures/${label}-${harness.unique}`;
-  await createRepo(stack.fleetRoot, name, serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!));
-  return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', owner: 'storefront', tier };
+function service(label: string, tier = 'production'): Promise<Target> {
+  return fixtureRepo(`fixtures/${label}-${harness.unique}`, {}, { owner: 'storefront', tier });
 }
 
 function renameCampaign(id: string, targets: Target[]): CampaignSpecInput {
@@ -93,7 +88,7 @@ async function awaitingApproval(campaignId: string, repo: string): Promise<strin
 
 describe('publishing change requests', () => {
   it('a run that needs approval is published after approval, with the evidence in the change request body', async () => {
-    const target = await fixtureRepo('approve', 'production-critical');
+    const target = await service('approve', 'production-critical');
     const spec = renameCampaign('approve', [target]);
     await harness.client.startCampaign(spec);
     const runId = await awaitingApproval(spec.id!, target.repo);
@@ -119,7 +114,7 @@ describe('publishing change requests', () => {
   });
 
   it('a rejected run publishes nothing', async () => {
-    const target = await fixtureRepo('reject', 'production-critical');
+    const target = await service('reject', 'production-critical');
     const spec = renameCampaign('reject', [target]);
     await harness.client.startCampaign(spec);
     await harness.client.rejectRun(spec.id!, await awaitingApproval(spec.id!, target.repo), 'bob', 'not this quarter');
@@ -130,7 +125,7 @@ describe('publishing change requests', () => {
   });
 
   it('a crash between push and change request, retried, ends with exactly one branch and one change request', async () => {
-    const target = await fixtureRepo('crash');
+    const target = await service('crash');
     const spec = renameCampaign('crash', [target]);
     forgeDown = 'once-after-push';
     await harness.client.startCampaign(spec);
@@ -142,7 +137,7 @@ describe('publishing change requests', () => {
   });
 
   it('a failed publish is retried by an update without executing the run again', async () => {
-    const target = await fixtureRepo('retry');
+    const target = await service('retry');
     const spec = renameCampaign('retry', [target]);
     forgeDown = 'until-fixed';
     const before = sandboxesStarted;
@@ -160,7 +155,7 @@ describe('publishing change requests', () => {
   });
 
   it('rebases onto a base that moved where the patch still applies, and reports a conflict where it does not', async () => {
-    const [moved, conflicting] = [await fixtureRepo('moved', 'production-critical'), await fixtureRepo('conflict', 'production-critical')];
+    const [moved, conflicting] = [await service('moved', 'production-critical'), await service('conflict', 'production-critical')];
     const spec = renameCampaign('rebase', [moved, conflicting]);
     await harness.client.startCampaign(spec);
     const runs = [await awaitingApproval(spec.id!, moved.repo), await awaitingApproval(spec.id!, conflicting.repo)];
@@ -184,7 +179,7 @@ describe('publishing change requests', () => {
 
   it("twenty runs publishing at once never exceed the campaign's rate of five per window, and the hold is visible", async () => {
     const targets: Target[] = [];
-    for (let i = 0; i < 20; i++) targets.push(await fixtureRepo(`rate-${i}`));
+    for (let i = 0; i < 20; i++) targets.push(await service(`rate-${i}`));
     const windowMs = 10_000;
     const spec = { ...renameCampaign('rate', targets), maxConcurrentRuns: 10, publishRate: { max: 5, windowMs } };
     await harness.client.startCampaign(spec);
@@ -204,7 +199,7 @@ describe('publishing change requests', () => {
   }, 600_000);
 
   it('the burndown follows the change requests: merged is done, closed unmerged is failed, the rest stay open', async () => {
-    const targets = [await fixtureRepo('burn-merge'), await fixtureRepo('burn-close'), await fixtureRepo('burn-open')];
+    const targets = [await service('burn-merge'), await service('burn-close'), await service('burn-open')];
     const spec = { ...renameCampaign('burndown', targets), tracking: { pollMs: 300, forMs: 120_000 } };
     await harness.client.startCampaign(spec);
     expect((await harness.client.campaignResult(spec.id!)).counts).toEqual({ published: 3 });

@@ -10,12 +10,12 @@ import http from 'isomorphic-git/http/node';
 import { createControlActivities } from '../activities/control';
 import type { ScheduledFiringResult, Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
-import { createRepo, FLEET, serviceFiles } from '../src/dev/fleet';
+import { FLEET, serviceFiles } from '../src/dev/fleet';
 import { LocalForge } from '../src/forges/local';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
-import { readStackInfo } from './support/stack';
+import { fixtureRepo } from './support/stack';
 
 const config = loadConfig();
 const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
@@ -27,12 +27,8 @@ beforeAll(async () => {
 afterAll(async () => harness?.shutdown());
 
 async function service(label: string, loggerRange: string): Promise<Target> {
-  const stack = readStackInfo();
-  const name = `fixtures/${label}-${harness.unique}`;
-  const files = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!);
-  files['package.json'] = files['package.json'].replace('"@acme/logger": "^1.0.0"', `"@acme/logger": "${loggerRange}"`);
-  await createRepo(stack.fleetRoot, name, files);
-  return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', owner: 'storefront' };
+  const packageJson = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!)['package.json'].replace('"@acme/logger": "^1.0.0"', `"@acme/logger": "${loggerRange}"`);
+  return fixtureRepo(`fixtures/${label}-${harness.unique}`, { 'package.json': packageJson }, { owner: 'storefront' });
 }
 
 async function setLoggerRange(target: Target, range: string): Promise<void> {

@@ -13,7 +13,7 @@ export interface GovernorDeps {
 
 export function createGovernorActivities(deps: GovernorDeps) {
   const start = (host: string) => ({
-    workflowId: publishGovernorWorkflowId(host),
+    workflowId: publishGovernorWorkflowId(host, deps.taskQueue),
     taskQueue: deps.taskQueue,
     args: [{ host, max: deps.max, windowMs: deps.windowMs }] as [GovernorInput],
     staticSummary: `Publish governor for ${host}`,

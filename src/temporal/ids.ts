@@ -27,6 +27,7 @@ export function changeTrackerWorkflowId(campaignId: string): string {
   return `tracker/${campaignId}`;
 }
 
-export function publishGovernorWorkflowId(host: string): string {
-  return `governor/${host}`;
+/** One governor per forge host per control plane (its task queue), so separate deployments never share one. */
+export function publishGovernorWorkflowId(host: string, controlQueue: string): string {
+  return `governor/${controlQueue}/${host}`;
 }
