@@ -5,7 +5,7 @@ import type { ChangeRequest, Target, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
 import { createGovernorActivities, type GovernorDeps } from './governor';
-import { createPublishChangeRequest, type PublishDeps } from './publish';
+import { createPublishChangeRequest, readingForge, type PublishDeps } from './publish';
 
 export interface ControlActivityDeps {
   /** The policy bundle file; the default bundle when absent. */
@@ -36,7 +36,7 @@ function publishingActivities(publish: PublishDeps) {
     async reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]> {
       const open: string[] = [];
       for (const target of input.targets) {
-        const found = await publish.forge.findChangeRequest({ name: target.repo, url: target.url }, input.branch);
+        const found = await readingForge(() => publish.forge.findChangeRequest({ name: target.repo, url: target.url }, input.branch));
         if (found?.state === 'open') open.push(target.repo);
       }
       return open;
@@ -44,7 +44,7 @@ function publishingActivities(publish: PublishDeps) {
     /** The current state of each tracked change request (null where the forge has none). */
     async changeRequestStates(changes: TrackedChange[]): Promise<Record<string, ChangeRequest | null>> {
       const states: Record<string, ChangeRequest | null> = {};
-      for (const change of changes) states[change.repo] = (await publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch)) ?? null;
+      for (const change of changes) states[change.repo] = (await readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch))) ?? null;
       return states;
     },
   };

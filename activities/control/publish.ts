@@ -142,6 +142,17 @@ function permanentGitFailure(err: unknown, request: PublishRequest): Application
   return undefined;
 }
 
+/** For activities that only read the forge: a request to slow down becomes the retry delay, so polling resumes when the forge said. */
+export async function readingForge<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof ForgeRateLimited) throw ApplicationFailure.create({ message: err.message, type: 'ForgeRateLimited', nextRetryDelay: err.retryAfterMs });
+    if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
+    throw err;
+  }
+}
+
 /** A forge that reads its head lazily (GitHub right after a push) may report the previous one; the pushed head is the truth. */
 function withHead(changeRequest: ChangeRequest, head: string): ChangeRequest {
   return changeRequest.headCommit === head ? changeRequest : { ...changeRequest, headCommit: head };
