@@ -1,7 +1,9 @@
 /** The local forge's records on a real filesystem: find-or-create under concurrency, numbering, listing, closing. */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ForgeRequestError } from '../../src/forges/errors';
 import { forgeFor, localForgeRoot } from '../../src/forges';
 import { LocalForge } from '../../src/forges/local';
@@ -22,12 +24,26 @@ function draft(extra: Partial<ChangeRequestDraft> = {}): ChangeRequestDraft {
 }
 
 describe('local forge', () => {
-  it('twenty concurrent find-or-creates for one branch make one change request', async () => {
+  it('twenty find-or-creates for one branch make one change request and leave no scratch files', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => forge.findOrCreateChangeRequest(draft({ body: `evidence ${i}` }))));
     expect(new Set(results.map((r) => r.number))).toEqual(new Set([1]));
     expect(await forge.listChangeRequests({ repo: repo.name })).toHaveLength(1);
     expect(fs.readdirSync(path.join(root, repo.name)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('control workers in separate processes racing on one branch make one change request', async () => {
+    const startAt = Date.now() + 3_000;
+    const script = `
+      const { LocalForge } = require(${JSON.stringify(path.resolve(__dirname, '../../src/forges/local'))});
+      const forge = new LocalForge(process.argv[1]);
+      const draft = JSON.parse(process.argv[2]);
+      setTimeout(() => forge.findOrCreateChangeRequest(draft).then((cr) => console.log(cr.number)), ${startAt} - Date.now());
+    `;
+    const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+    const outputs = await Promise.all(Array.from({ length: 6 }, () => promisify(execFile)(tsx, ['-e', script, root, JSON.stringify(draft())])));
+    expect(outputs.map((o) => o.stdout.trim())).toEqual(Array(6).fill('1'));
+    expect(await forge.listChangeRequests()).toHaveLength(1);
+  }, 30_000);
 
   it('concurrent change requests on different branches of one repository get distinct numbers', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => forge.findOrCreateChangeRequest(draft({ branch: `regatta/change-${i}` }))));
