@@ -10,6 +10,7 @@ import { modelProviderFromEnv } from '../agent/model-provider';
 import { artifactStoreFor } from '../artifacts';
 import { loadConfig } from '../config';
 import { dockerClient, reapContainers } from '../sandbox/driver';
+import { networkProfiles, sandboxRegistry } from '../sandbox/egress';
 import { connectWorker } from './control-worker';
 import { createExecutionWorker, workspaceRootFor } from './execution-worker';
 
@@ -22,12 +23,13 @@ async function main(): Promise<void> {
   const docker = dockerClient();
   const identity = `execution@${os.hostname()}/${process.pid}`;
   const connection = await connectWorker(config.temporal);
+  const network = networkProfiles(docker, sandboxRegistry());
   const worker = await createExecutionWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.queues.execution,
     identity,
-    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv() },
+    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor },
   });
 
   // Sandboxes of attempts whose worker died are removed once their own deadline has passed, by any worker on this engine.
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     clearInterval(reaper);
+    await network.close();
     await connection.close();
   }
 }

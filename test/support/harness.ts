@@ -8,6 +8,8 @@ import { RegattaClient } from '../../src/client';
 import { artifactStoreFor } from '../../src/artifacts';
 import { loadConfig } from '../../src/config';
 import { dockerClient } from '../../src/sandbox/driver';
+import { networkProfiles } from '../../src/sandbox/egress';
+import { readStackInfo } from './stack';
 import { executionActivities, workspaceRootFor } from '../../src/workers/execution-worker';
 import { connectTemporalClient } from '../../src/client/connection';
 import { connectWorker, createControlWorker } from '../../src/workers/control-worker';
@@ -99,5 +101,7 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
 /** The real execution plane for a test: Docker sandboxes from the stack's image, the configured artifact store. */
 export function realExecutionActivities() {
   const config = loadConfig();
-  return executionActivities({ docker: dockerClient(), artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) });
+  const docker = dockerClient();
+  const network = networkProfiles(docker, { registryUrl: readStackInfo().packageRegistry.url });
+  return executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), networkFor: network.networkFor });
 }
