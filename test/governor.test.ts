@@ -56,5 +56,7 @@ it('two campaigns publishing to one host together never exceed the governor, whi
       return Date.parse(JSON.parse(fs.readFileSync(file, 'utf8')).createdAt);
     })
     .sort((x, y) => x - y);
-  for (let i = 2; i < created.length; i++) expect(created[i] - created[i - 2]).toBeGreaterThan(WINDOW_MS - 1_000);
+  // The tolerance covers how long one publish takes after its permit on a loaded machine; without the governor
+  // all six land within a few seconds.
+  for (let i = 2; i < created.length; i++) expect(created[i] - created[i - 2]).toBeGreaterThan(WINDOW_MS - 3_000);
 }, 600_000);
