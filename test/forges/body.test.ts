@@ -1,0 +1,55 @@
+/** The change request body as reviewers read it: evidence first, bounded in size, tables that stay tables. */
+import type { PublishRequest } from '../../src/contracts';
+import { changeRequestBody, MAX_BODY_CHARS } from '../../src/forges/body';
+
+function request(touchedFiles: string[], command = 'npm test'): PublishRequest {
+  const artifact = { name: 'patch.diff', type: 'patch' as const, uri: 'file:///artifacts/runs/x/1/patch.diff', sha256: 'a'.repeat(64), size: 10 };
+  return {
+    runId: 'run/c/acme/catalog',
+    campaignId: 'c',
+    title: 'Upgrade logger',
+    repo: { name: 'acme/catalog', url: 'http://127.0.0.1:8480/acme/catalog.git', ref: 'main' },
+    branch: 'regatta/c',
+    autonomy: 'supervised_pr',
+    patch: artifact,
+    evidence: {
+      summary: 'Upgrade logger (dependency), requested by alice',
+      steps: ['npm-upgrade @acme/logger'],
+      touchedFiles,
+      verification: { verdict: 'passed', commands: [{ command, exitCode: 0, durationMs: 1500, output: '', outputTruncated: false }] },
+      cost: { model: 'gpt-test', promptTokens: 1200, completionTokens: 300, usd: 0.0123 },
+      policy: { name: 'regatta-default', version: '2026.11.1', hash: 'b'.repeat(64) },
+      specHash: 'c'.repeat(64),
+      artifacts: [artifact],
+      approvedBy: 'bob',
+    },
+  };
+}
+
+describe('change request body', () => {
+  it('carries summary, steps, verifier results, files, policy, model, cost, artifacts and the run link', () => {
+    const body = changeRequestBody(request(['package.json', 'src/log.js']), 'http://127.0.0.1:8233/namespaces/default/workflows/run%2Fc%2Facme%2Fcatalog');
+    for (const expected of [
+      'Upgrade logger (dependency), requested by alice',
+      'run [`run/c/acme/catalog`](http://127.0.0.1:8233/namespaces/default/workflows/run%2Fc%2Facme%2Fcatalog) · approved by bob',
+      '- npm-upgrade @acme/logger',
+      '| `npm test` | passed | 1500 ms |',
+      '### Files changed (2)\n- `package.json`\n- `src/log.js`',
+      '- policy: regatta-default@2026.11.1 (`bbbbbbbbbbbb`)',
+      '- model: gpt-test; cost $0.0123 (1200 prompt + 300 completion tokens)',
+      '- [patch.diff](file:///artifacts/runs/x/1/patch.diff) — patch, 10 bytes',
+      '<!-- regatta {"campaign":"c","run":"run/c/acme/catalog","spec":"' + 'c'.repeat(64) + '"} -->',
+    ]) {
+      expect(body).toContain(expected);
+    }
+  });
+
+  it('lists at most two hundred files, keeps a pipe in a command inside its cell, and stays under the forge limit', () => {
+    const files = Array.from({ length: 5000 }, (_, i) => `packages/p${i}/${'deep/'.repeat(10)}index.js`);
+    const body = changeRequestBody(request(files, 'npm test | tee out.txt'), 'http://ui/run');
+    expect(body).toContain('### Files changed (5000)');
+    expect(body).toContain('- … and 4800 more (see the patch artifact)');
+    expect(body).toContain('| `npm test \\| tee out.txt` | passed |');
+    expect(body.length).toBeLessThanOrEqual(MAX_BODY_CHARS + 100);
+  });
+});
