@@ -1,11 +1,13 @@
 /**
- * The demo campaign: the local fleet's services rename a helper (a deterministic step), verify with `npm test`
- * in the sandbox, and publish through the local forge. Production-critical services wait for an approval,
- * which the demo gives as a named operator so the whole lifecycle shows.
+ * The demo campaign: a real dependency upgrade across the local fleet. Each service moves to @acme/logger 2.x,
+ * installed from the stack's Verdaccio inside the sandbox on the registry_only network; a deterministic step fixes
+ * the breaking change (`log` became `info`; with a model configured, the agent takes whatever is left); the sandbox
+ * verifies it; the local forge publishes. Production-critical services wait for an approval, which the demo gives
+ * as a named operator so the whole lifecycle shows.
  */
 import { RegattaClient, type CampaignSpecInput } from '../src/client';
 import { readStackInfo } from '../src/dev/stack';
-import { FLEET_RENAME } from '../src/dev/fleet';
+import { LOGGER_PACKAGE } from '../src/dev/internal-packages';
 
 const DEMO_OPERATOR = 'demo-operator';
 
@@ -14,13 +16,16 @@ async function main(): Promise<void> {
   const client = await RegattaClient.connect();
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const spec: CampaignSpecInput = {
-    id: `demo-rename-${stamp}`,
-    title: `Rename ${FLEET_RENAME.find} to ${FLEET_RENAME.replace}`,
-    taskType: 'codemod',
+    id: `demo-logger-2x-${stamp}`,
+    title: `Upgrade ${LOGGER_PACKAGE} to 2.x`,
+    taskType: 'dependency_upgrade',
     requestedBy: process.env.USER ?? 'demo',
     targets: stack.targets,
-    steps: [{ recipe: 'replace', name: 'rename helper', files: [...FLEET_RENAME.files], find: FLEET_RENAME.find, replace: FLEET_RENAME.replace }],
-    verify: { commands: ['npm test'] },
+    steps: [
+      { recipe: 'npm-upgrade', package: LOGGER_PACKAGE, version: '^2.0.0' },
+      { recipe: 'replace', name: 'log became info in 2.0', files: ['src/**/*.js'], find: 'logger.log(', replace: 'logger.info(' },
+    ],
+    verify: { commands: ['npm ci --ignore-scripts --no-audit --no-fund', 'node src/index.js', 'npm test'] },
     maxConcurrentRuns: 2,
   };
 
