@@ -1,18 +1,18 @@
 /**
  * Measures the execution plane against plain Docker and native git on this machine:
- *   npx tsx src/sandbox/benchmark.ts [rounds]
+ *   npx tsx bench/sandbox.ts [rounds]
  * Prints medians and ratios: hardened sandbox start-to-first-command vs `docker run --rm`, one sandbox exec vs
  * `docker exec`, and an isomorphic-git shallow clone vs `git clone --depth 1` of the same repository over smart HTTP.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config';
-import { runChecked } from '../dev/command';
-import { createRepo } from '../dev/fleet';
-import { startGitServer } from '../dev/git-server';
-import { shallowClone } from '../git/workspace';
-import { dockerClient, Sandbox } from './driver';
+import { loadConfig } from '../src/config';
+import { runChecked } from '../src/dev/command';
+import { createRepo } from '../src/dev/fleet';
+import { startGitServer } from '../src/dev/git-server';
+import { shallowClone } from '../src/git/workspace';
+import { dockerClient, Sandbox } from '../src/sandbox/driver';
 
 const LIMITS = { runTimeoutMs: 60_000, commandTimeoutMs: 30_000, maxOutputBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 256 };
 
