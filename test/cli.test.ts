@@ -6,10 +6,12 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { createControlActivities } from '../activities/control';
 import { LocalArtifactStore } from '../src/artifacts';
+import { localForgeRoot } from '../src/forges';
+import { LocalForge } from '../src/forges/local';
 import { loadConfig } from '../src/config';
 import { startHarness, type RegattaHarness } from './support/harness';
 import { scriptedExecution } from './support/scripted-execution';
-import { readStackInfo } from './support/stack';
+import { fixtureRepo, readStackInfo } from './support/stack';
 
 const root = path.resolve(__dirname, '..');
 let harness: RegattaHarness;
@@ -135,6 +137,28 @@ describe('regatta CLI', () => {
     await regatta('campaign', 'start', '-f', specFile(spec), '--wait');
     expect((await regatta('artifacts', 'list', `run/${spec.id}/acme/catalog`)).stdout).toBe(`run run/${spec.id}/acme/catalog has no artifacts yet\n`);
     expect(JSON.parse((await regatta('artifacts', 'list', `run/${spec.id}/acme/catalog`, '--json')).stdout)).toEqual([]);
+  });
+
+  it('changes list and close act on the change requests of the configured forge', async () => {
+    const target = await fixtureRepo(`fixtures/cli-changes-${harness.unique}`);
+    const forge = new LocalForge(localForgeRoot(loadConfig().home));
+    const opened = await forge.findOrCreateChangeRequest({
+      repo: { name: target.repo, url: target.url },
+      branch: 'regatta/cli-changes',
+      base: 'main',
+      title: 'a change',
+      body: 'evidence',
+      autonomy: 'supervised_pr',
+      labels: [],
+      reviewers: [],
+      headCommit: 'a'.repeat(40),
+    });
+    const listed = await regatta('changes', 'list', '--repo', target.repo);
+    expect(listed.stdout).toMatch(new RegExp(`${target.repo} +#${opened.number} +open +regatta/cli-changes`));
+    const closed = await regatta('changes', 'close', target.repo, String(opened.number), '--json');
+    expect(JSON.parse(closed.stdout)).toMatchObject({ repo: target.repo, state: 'closed' });
+    expect(JSON.parse((await regatta('changes', 'list', '--repo', target.repo, '--state', 'open', '--json')).stdout)).toEqual([]);
+    expect((await regatta('changes', 'close', target.repo, 'x')).stderr).toContain('number: got "x"; expected a change request number');
   });
 
   it('dev status reports every component of the local stack', async () => {

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerArtifactCommands } from './artifacts';
 import { registerCampaignCommands } from './campaign';
+import { registerChangeCommands } from './changes';
 import { registerDevCommands } from './dev';
 import { registerRunCommands } from './runs';
 import { registerScheduleCommands } from './schedule';
@@ -10,7 +11,7 @@ const program = new Command('regatta')
   .description('durable fleet-wide code changes on Temporal')
   .showHelpAfterError();
 
-for (const register of [registerDevCommands, registerCampaignCommands, registerRunCommands, registerScheduleCommands, registerArtifactCommands]) register(program);
+for (const register of [registerDevCommands, registerCampaignCommands, registerRunCommands, registerScheduleCommands, registerArtifactCommands, registerChangeCommands]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${(err as Error).message}\n`);

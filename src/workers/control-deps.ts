@@ -1,10 +1,8 @@
 /** What the control plane's activities need, from configuration: policy, artifacts, forge, commit author. */
-import path from 'node:path';
 import type { ControlActivityDeps } from '../../activities/control';
 import { artifactStoreFor } from '../artifacts';
 import type { RegattaConfig } from '../config';
-import { GitHubForge } from '../forges/github';
-import { LocalForge } from '../forges/local';
+import { forgeFor } from '../forges';
 
 export function controlDeps(config: RegattaConfig): ControlActivityDeps {
   const artifacts = artifactStoreFor(config);
@@ -13,7 +11,7 @@ export function controlDeps(config: RegattaConfig): ControlActivityDeps {
     artifacts,
     publish: {
       artifacts,
-      forge: config.forge.kind === 'github' ? new GitHubForge(config.forge) : new LocalForge(path.join(config.home, 'forge', 'local')),
+      forge: forgeFor(config),
       author: config.commitAuthor,
       runUiUrl: (runId) => `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`,
     },
