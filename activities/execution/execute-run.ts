@@ -25,6 +25,7 @@ import { reapContainers, Sandbox, SANDBOX_USER, type CommandResult, type Sandbox
 import { runAgent, type AgentRunResult } from '../../src/agent/loop';
 import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
+import { collectJUnitReports } from './junit';
 import { RunLog } from './run-log';
 import { verify } from './verify';
 import { createAttemptWorkspace, type AttemptWorkspace } from './workspace';
@@ -242,6 +243,10 @@ class Attempt {
     // Nothing in the tree may change while the host reads it.
     await this.removeSandbox();
     if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
+    if (verification.commands.length > 0 && this.workspace) {
+      const junit = collectJUnitReports(this.workspace.tree);
+      if (junit.length > 0) verification = { ...verification, junit };
+    }
     let touchedFiles: string[] = [];
     const artifacts: ArtifactRef[] = [];
     if (!failure && baseCommit && this.workspace) {

@@ -276,6 +276,10 @@ export const VerificationReport = z.strictObject({
       outputTruncated: z.boolean(),
     }),
   ),
+  /** JUnit XML reports found in the workspace after verification. */
+  junit: z
+    .array(z.strictObject({ file: z.string(), tests: z.number().int().nonnegative(), failures: z.number().int().nonnegative(), errors: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() }))
+    .optional(),
 });
 export type VerificationReport = z.infer<typeof VerificationReport>;
 
