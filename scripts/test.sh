@@ -7,4 +7,5 @@ source scripts/ensure-node-modules.sh
 
 ensure_node_modules
 node --require tsx/cjs src/dev/ensure-tools-main.ts --for-tests
-exec npx jest --runInBand "$@"
+# --forceExit: a suite's long-lived clients (Docker sockets, Temporal connections) must not keep a finished run alive.
+exec npx jest --runInBand --forceExit "$@"

@@ -79,6 +79,8 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
     server.once('error', reject);
     server.listen(0, listenHost, resolve);
   });
+  // The proxy serves sandboxes for as long as its worker runs; it never keeps a finished process alive by itself.
+  server.unref();
   const { port } = server.address() as net.AddressInfo;
   return { url: `http://${listenHost}:${port}`, allowed, refused, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
