@@ -172,7 +172,7 @@ class Attempt {
       this.log.emit({ kind: 'step', name, allowed: true, exitCode: outcome.ok ? 0 : 1, detail: outcome.detail });
       if (!outcome.ok) {
         const timedOut = outcome.results.some((r) => r.timedOut);
-        return this.finish({ kind: timedOut ? 'timeout' : 'agent', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
+        return this.finish({ kind: timedOut ? 'timeout' : 'step', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
       }
     }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const FAILURE_KINDS = ['infra', 'agent', 'verification', 'policy', 'budget', 'timeout'] as const;
+export const FAILURE_KINDS = ['infra', 'step', 'agent', 'verification', 'policy', 'budget', 'timeout'] as const;
 export const FailureKind = z.enum(FAILURE_KINDS);
 export type FailureKind = z.infer<typeof FailureKind>;
 

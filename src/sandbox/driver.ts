@@ -31,6 +31,15 @@ export interface SandboxOptions {
   network: SandboxNetwork;
   /** Epoch ms after which no live attempt can still own this container. */
   expiresAt?: number;
+  /** Host paths given to the sandbox besides the workspace (a CA bundle, a toolchain), always read-only. */
+  mounts?: SandboxMount[];
+  /** Environment beyond the base and the network's (e.g. PATH for the run's toolchain); never a secret. */
+  env?: Record<string, string>;
+}
+
+export interface SandboxMount {
+  hostPath: string;
+  containerPath: string;
 }
 
 export interface CommandResult {
@@ -64,6 +73,13 @@ function networkEnv(network: SandboxNetwork): string[] {
   return network.mode === 'network' ? Object.entries(network.env).map(([k, v]) => `${k}=${v}`) : [];
 }
 
+/** `KEY=value` lists, later ones winning, so a run's PATH replaces the base one instead of doubling it. */
+function mergeEnv(...lists: string[][]): string[] {
+  const merged = new Map<string, string>();
+  for (const entry of lists.flat()) merged.set(entry.slice(0, entry.indexOf('=')), entry);
+  return [...merged.values()];
+}
+
 export class Sandbox {
   private readonly user: string;
   private removal?: Promise<void>;
@@ -84,7 +100,7 @@ export class Sandbox {
       Cmd: ['sleep', 'infinity'],
       User: `${uid}:${gid}`,
       WorkingDir: '/workspace',
-      Env: [...BASE_ENV, ...networkEnv(options.network)],
+      Env: mergeEnv(BASE_ENV, networkEnv(options.network), Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)),
       Labels: {
         [MANAGED_LABEL]: 'true',
         [RUN_LABEL]: options.runId,
@@ -93,7 +109,7 @@ export class Sandbox {
       },
       NetworkDisabled: options.network.mode === 'none',
       HostConfig: {
-        Binds: [`${options.workspaceDir}:/workspace:rw`],
+        Binds: [`${options.workspaceDir}:/workspace:rw`, ...(options.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:ro`)],
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,

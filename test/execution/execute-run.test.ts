@@ -97,7 +97,7 @@ describe('executeRun', () => {
     const spec = specFor(fixture.repoUrl, [command('echo about to fail; exit 3', 'breaks'), command('touch never-runs')]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
-    expect(result.failure).toEqual({ kind: 'agent', message: expect.stringContaining('step "breaks" failed: exited 3') });
+    expect(result.failure).toEqual({ kind: 'step', message: expect.stringContaining('step "breaks" failed: exited 3') });
     expect(result.commands).toEqual(['echo about to fail; exit 3']);
     expect(await readArtifact(fixture, result, 'steps.log')).toContain('about to fail');
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
