@@ -22,6 +22,9 @@ import { runArtifactKey, type ArtifactStore } from '../../src/artifacts/store';
 import { computePatch } from '../../src/git/workspace';
 import { applyStep } from '../../src/recipes';
 import { reapContainers, Sandbox, SANDBOX_USER, type CommandResult, type SandboxNetwork } from '../../src/sandbox/driver';
+import { asEngineFailure, engineAddress, engineAnswers, engineUnavailableFailure } from '../../src/sandbox/engine';
+import { sandboxTrust, type CaBundle } from '../../src/registry/ca-bundle';
+import { registryFault } from '../../src/registry/faults';
 import { runAgent, type AgentRunResult } from '../../src/agent/loop';
 import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
@@ -44,6 +47,8 @@ export interface ExecutionDeps {
   cloneRetryDelaysMs?: readonly number[];
   /** The model the agent loop talks to (or a recorded transcript); without one, runs use deterministic steps only. */
   model?: ModelProvider;
+  /** The CA bundle every sandbox trusts (absent: only the image's own). */
+  caBundle?: CaBundle;
 }
 
 export interface ExecutionActivities {
@@ -86,6 +91,8 @@ class Attempt {
   private readonly specHash: string;
   private workspace?: AttemptWorkspace;
   private sandbox?: Sandbox;
+  private sandboxNetwork?: SandboxNetwork;
+  private sandboxAddress?: string;
   private phase = 'starting';
   private agent?: AgentRunResult;
   private step?: string;
@@ -110,7 +117,9 @@ class Attempt {
       return await this.execute();
     } catch (err) {
       if (err instanceof RunDeadlinePassed) return this.finish({ kind: 'timeout', message: `the run exceeded its limit of ${this.spec.limits.runTimeoutMs} ms (in ${this.phase})` });
-      throw err;
+      // A cancellation the workflow asked for stays one; anything else that met a missing engine is waited out by the workflow.
+      if (this.ctx.cancellationDetails?.cancelRequested) throw err;
+      throw await asEngineFailure(this.deps.docker, err);
     } finally {
       clearInterval(heartbeat);
       clearTimeout(deadline);
@@ -150,8 +159,11 @@ class Attempt {
 
     this.enter('starting sandbox');
     const user = this.workspace.handToSandbox(SANDBOX_USER);
-    // An earlier attempt of this run lost its lease; its sandbox must not outlive it.
-    await reapContainers(this.deps.docker, { runId: this.spec.runId, belowAttempt: this.attempt });
+    // Earlier attempts of this run (a lost lease, an engine that died under them) must not outlive it; attempt numbers
+    // restart when the workflow retries after an engine fault, so every container of the run goes, whatever its number.
+    await reapContainers(this.deps.docker, { runId: this.spec.runId });
+    this.sandboxNetwork = await this.network();
+    const trust = sandboxTrust(this.deps.caBundle ?? { source: 'none' });
     this.sandbox = await Sandbox.start(this.deps.docker, {
       image: this.deps.image,
       workspaceDir: this.workspace.tree,
@@ -159,9 +171,12 @@ class Attempt {
       attempt: this.attempt,
       user,
       limits: this.spec.limits,
-      network: await this.network(),
+      network: this.sandboxNetwork,
+      mounts: [...trust.mounts],
+      env: { ...trust.env },
       expiresAt: this.startedAtMs + this.spec.limits.runTimeoutMs + CONTAINER_EXPIRY_GRACE_MS,
     });
+    this.sandboxAddress = await this.sandbox.address();
 
     for (const [index, step] of this.spec.steps.entries()) {
       const name = step.name ?? `${index + 1}: ${step.recipe}`;
@@ -172,6 +187,8 @@ class Attempt {
       this.log.emit({ kind: 'step', name, allowed: true, exitCode: outcome.ok ? 0 : 1, detail: outcome.detail });
       if (!outcome.ok) {
         const timedOut = outcome.results.some((r) => r.timedOut);
+        const unreachable = registryFault(outcome.results.map((r) => r.output).join('\n'));
+        if (unreachable && !timedOut) return this.finish({ kind: 'infra', message: `step "${name}" failed: ${unreachable.message}` }, baseCommit);
         return this.finish({ kind: timedOut ? 'timeout' : 'step', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
       }
     }
@@ -206,6 +223,8 @@ class Attempt {
       this.enter('verifying');
       verification = await runVerifier();
     }
+    const unreachable = verification.verdict === 'failed' ? registryFault(verification.commands.map((c) => c.output).join('\n')) : undefined;
+    if (unreachable) return this.finish({ kind: 'infra', message: `verification could not install: ${unreachable.message}` }, baseCommit, verification);
     return this.finish(undefined, baseCommit, verification);
   }
 
@@ -216,6 +235,10 @@ class Attempt {
     try {
       const result = await this.sandbox!.exec(command, timeoutMs);
       this.checkStillWanted();
+      // A command cut off by the engine going away looks like one that failed; that is not the repository's doing.
+      if (result.exitCode !== 0 && !(await engineAnswers(this.deps.docker))) {
+        throw engineUnavailableFailure(`the Docker engine at ${engineAddress(this.deps.docker)} stopped answering while \`${command}\` ran`);
+      }
       return result;
     } catch (err) {
       // A sandbox removed by cancellation or the deadline makes exec fail; report why, not how.
@@ -230,6 +253,15 @@ class Attempt {
     return this.deps.networkFor(this.spec.network);
   }
 
+  /** What the egress proxy refused this sandbox goes into the run's evidence, one event per request. */
+  private recordEgressRefusals(): void {
+    const network = this.sandboxNetwork;
+    if (!this.sandboxAddress || network?.mode !== 'network' || !network.refusalsFrom) return;
+    for (const refusal of network.refusalsFrom(this.sandboxAddress, this.startedAtMs)) {
+      this.log.emit({ kind: 'egress', name: `${refusal.method} ${refusal.destination}${refusal.path}`, allowed: false, detail: refusal.reason });
+    }
+  }
+
   private async removeSandbox(): Promise<void> {
     const sandbox = this.sandbox;
     this.sandbox = undefined;
@@ -242,6 +274,7 @@ class Attempt {
     this.beat();
     // Nothing in the tree may change while the host reads it.
     await this.removeSandbox();
+    this.recordEgressRefusals();
     if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
     if (verification.commands.length > 0 && this.workspace) {
       const junit = collectJUnitReports(this.workspace.tree);

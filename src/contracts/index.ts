@@ -237,7 +237,7 @@ export type ExecutionSpec = z.infer<typeof ExecutionSpec>;
 export const StepEvent = z.strictObject({
   seq: z.number().int().nonnegative(),
   at: z.iso.datetime(),
-  kind: z.enum(['workspace', 'step', 'command', 'tool_call', 'verifier', 'patch', 'artifact']),
+  kind: z.enum(['workspace', 'step', 'command', 'tool_call', 'verifier', 'patch', 'artifact', 'egress']),
   name: z.string(),
   allowed: z.boolean(),
   exitCode: z.number().int().optional(),

@@ -18,7 +18,19 @@ export function dockerClient(): Docker {
   return new Docker({ version: 'v1.41' });
 }
 
-export type SandboxNetwork = { mode: 'none' } | { mode: 'network'; name: string; env: Record<string, string> };
+/** A request the egress proxy refused, with the sandbox address it came from. */
+export interface EgressRefusal {
+  at: number;
+  from: string;
+  method: string;
+  destination: string;
+  path: string;
+  reason: string;
+}
+
+export type SandboxNetwork =
+  | { mode: 'none' }
+  | { mode: 'network'; name: string; env: Record<string, string>; refusalsFrom?: (address: string, sinceMs: number) => EgressRefusal[] };
 
 export interface SandboxOptions {
   image: string;
@@ -188,6 +200,13 @@ export class Sandbox {
       timedOut: stopped === 'timeout',
       durationMs: Date.now() - started,
     };
+  }
+
+  /** The container's address on its network (what the egress proxy sees), or undefined without a network. */
+  async address(): Promise<string | undefined> {
+    if (this.options.network.mode === 'none') return undefined;
+    const info = await this.container.inspect();
+    return info.NetworkSettings?.Networks?.[this.options.network.name]?.IPAddress || undefined;
   }
 
   /** Kills every process of the run (the container restarts with a fresh tmpfs; the workspace stays). */

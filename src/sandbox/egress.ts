@@ -2,13 +2,19 @@
  * Network profiles for sandboxes. `registry_only`: the container sits on an internal Docker network whose only
  * way out is an egress proxy listening on the host at that network's gateway address, which forwards to the
  * package registries named in configuration and refuses everything else. `full`: Docker's default bridge.
+ *
+ * Toward a plain-HTTP registry (the host's registry mirror) the proxy lets only reads through: GET and HEAD, and
+ * never the registration, login, publish, dist-tag or token endpoints. An HTTPS registry is reached through
+ * CONNECT, an opaque tunnel: there, writes are stopped only by the sandbox holding no credentials.
+ * Every refusal is kept with the sandbox address it came from, so each run's evidence lists its own.
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import type Docker from 'dockerode';
 import type { ExecutionSpec } from '../contracts';
-import type { SandboxNetwork } from './driver';
+import { registryWriteRefusal } from '../registry/read-only';
+import type { EgressRefusal, SandboxNetwork } from './driver';
 
 export const EGRESS_NETWORK = 'regatta-egress';
 
@@ -22,10 +28,15 @@ export interface EgressOptions {
 export interface EgressProxy {
   url: string;
   allowed: ReadonlySet<string>;
-  /** Requests refused, as `host:port`, for evidence and tests. */
+  /** Requests refused, as `host:port`, for tests. */
   refused: string[];
+  /** The refusals of one sandbox address since a moment (epoch ms), for its run's evidence. */
+  refusalsFrom(address: string, sinceMs: number): EgressRefusal[];
   close(): Promise<void>;
 }
+
+/** Refusals kept per proxy; a worker's sandboxes never come near this many between two runs' evidence. */
+const REFUSALS_KEPT = 10_000;
 
 function hostPort(url: URL): string {
   return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
@@ -35,9 +46,17 @@ export function allowedDestinations(options: EgressOptions): Set<string> {
   return new Set([hostPort(new URL(options.registryUrl)), ...(options.extraAllowed ?? [])]);
 }
 
-/** A forward proxy (plain HTTP and CONNECT) that lets through only the allowed `host:port` pairs. */
+/** A forward proxy (plain HTTP and CONNECT) that lets through only the allowed `host:port` pairs, and only reads over plain HTTP. */
 export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<string>): Promise<EgressProxy> {
   const refused: string[] = [];
+  const log: EgressRefusal[] = [];
+  const refuse = (from: string | undefined, refusal: Omit<EgressRefusal, 'at' | 'from'>) => {
+    refused.push(refusal.destination);
+    log.push({ at: Date.now(), from: from ?? 'unknown', ...refusal });
+    if (log.length > REFUSALS_KEPT) log.splice(0, log.length - REFUSALS_KEPT);
+  };
+  // Registry clients open many small requests; reusing upstream connections is most of the proxy's speed.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const server = http.createServer((req, res) => {
     let target: URL;
     try {
@@ -46,22 +65,37 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
       res.writeHead(400).end('absolute URL expected');
       return;
     }
-    if (target.protocol !== 'http:' || !allowed.has(hostPort(target))) {
-      refused.push(hostPort(target));
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(`egress to ${hostPort(target)} is not allowed by the sandbox's network profile\n`);
+    const from = req.socket.remoteAddress;
+    const destination = hostPort(target);
+    if (target.protocol !== 'http:' || !allowed.has(destination)) {
+      refuse(from, { method: req.method ?? '', destination, path: target.pathname, reason: "not allowed by the sandbox's network profile" });
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`egress to ${destination} is not allowed by the sandbox's network profile\n`);
       return;
     }
-    const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+    const writeRefusal = registryWriteRefusal(req.method, target.pathname);
+    if (writeRefusal) {
+      refuse(from, { method: req.method ?? '', destination, path: target.pathname, reason: writeRefusal });
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: writeRefusal })}\n`);
+      return;
+    }
+    const headers: http.OutgoingHttpHeaders = { ...req.headers, host: target.host };
+    delete headers['proxy-connection'];
+    delete headers['proxy-authorization'];
+    const upstream = http.request(target, { method: req.method, headers, agent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
-    upstream.on('error', (err) => res.writeHead(502).end(`upstream ${hostPort(target)}: ${err.message}\n`));
+    upstream.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(`upstream ${destination}: ${err.message}\n`);
+    });
     req.pipe(upstream);
   });
   server.on('connect', (req, client: net.Socket, head) => {
     const destination = req.url ?? '';
     if (!allowed.has(destination)) {
-      refused.push(destination);
+      refuse(client.remoteAddress, { method: 'CONNECT', destination, path: '', reason: "not allowed by the sandbox's network profile" });
       client.end(`HTTP/1.1 403 Forbidden\r\n\r\negress to ${destination} is not allowed\r\n`);
       return;
     }
@@ -82,7 +116,17 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
   // The proxy serves sandboxes for as long as its worker runs; it never keeps a finished process alive by itself.
   server.unref();
   const { port } = server.address() as net.AddressInfo;
-  return { url: `http://${listenHost}:${port}`, allowed, refused, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://${listenHost}:${port}`,
+    allowed,
+    refused,
+    refusalsFrom: (address, sinceMs) => log.filter((r) => r.from === address && r.at >= sinceMs),
+    close: () =>
+      new Promise((resolve) => {
+        agent.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** The internal network (created once) and its gateway address on the host. */
@@ -120,8 +164,12 @@ export function networkProfiles(docker: Docker, options: EgressOptions): { netwo
         npm_config_proxy: p.url,
         npm_config_https_proxy: p.url,
         npm_config_registry: options.registryUrl,
+        // Lockfiles name the registry they were made against; every tarball comes through the configured one instead.
+        npm_config_replace_registry_host: 'always',
+        npm_config_audit: 'false',
+        npm_config_fund: 'false',
       };
-      return { mode: 'network', name: network, env };
+      return { mode: 'network', name: network, env, refusalsFrom: p.refusalsFrom };
     },
     async close() {
       if (proxy) await (await proxy).proxy.close();

@@ -11,6 +11,7 @@ import { artifactStoreFor } from '../artifacts';
 import { loadConfig } from '../config';
 import { dockerClient, reapContainers } from '../sandbox/driver';
 import { networkProfiles, sandboxRegistry } from '../sandbox/egress';
+import { caBundleFromEnv } from '../registry/ca-bundle';
 import { connectWorker } from './control-worker';
 import { createExecutionWorker, workspaceRootFor } from './execution-worker';
 
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.queues.execution,
     identity,
-    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor },
+    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor, caBundle: caBundleFromEnv() },
   });
 
   // Sandboxes of attempts whose worker died are removed once their own deadline has passed, by any worker on this engine.
