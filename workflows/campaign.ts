@@ -159,6 +159,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     target,
     steps: spec.steps,
     verify: spec.verify,
+    toolchain: spec.toolchain,
     agent: { task: spec.agent.task ?? spec.title, mode: spec.agent.mode },
     changeKey: spec.changeKey ?? spec.id,
     paths: spec.paths,

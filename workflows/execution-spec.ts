@@ -11,6 +11,7 @@ export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision
     repo: { name: request.target.repo, url: request.target.url, ref: request.target.ref },
     steps: request.steps,
     verify: request.verify,
+    toolchain: request.toolchain,
     network: decision.network,
     limits: {
       runTimeoutMs: decision.maxDurationMs,

@@ -286,6 +286,7 @@ function publishRequestFor(request: RunRequest, run: RunJournal, result: Executi
       steps: request.steps.map((s) => s.name ?? s.recipe),
       touchedFiles: result.touchedFiles,
       verification: result.verification,
+      toolchain: result.toolchain,
       cost: result.cost,
       policy: decision.bundle,
       specHash: result.specHash,

@@ -25,6 +25,7 @@ import { reapContainers, Sandbox, SANDBOX_USER, type CommandResult, type Sandbox
 import { asEngineFailure, engineAddress, engineAnswers, engineUnavailableFailure } from '../../src/sandbox/engine';
 import { sandboxTrust, type CaBundle } from '../../src/registry/ca-bundle';
 import { registryFault } from '../../src/registry/faults';
+import { describeToolchain, hostToolchains, ToolchainError, type PreparedToolchain, type Toolchains } from '../../src/toolchains';
 import { runAgent, type AgentRunResult } from '../../src/agent/loop';
 import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
@@ -49,6 +50,8 @@ export interface ExecutionDeps {
   model?: ModelProvider;
   /** The CA bundle every sandbox trusts (absent: only the image's own). */
   caBundle?: CaBundle;
+  /** Where runs get the Node.js and package manager they declare (absent: this host's cache under REGATTA_HOME). */
+  toolchains?: Toolchains;
 }
 
 export interface ExecutionActivities {
@@ -97,6 +100,7 @@ class Attempt {
   private agent?: AgentRunResult;
   private step?: string;
   private deadlinePassed = false;
+  private toolchain?: PreparedToolchain;
 
   constructor(
     private readonly deps: ExecutionDeps,
@@ -157,6 +161,16 @@ class Attempt {
     const baseCommit = cloned.workspace.commit;
     this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: `${this.spec.repo.url}@${this.spec.repo.ref} → ${baseCommit}` });
 
+    this.enter('preparing toolchain');
+    try {
+      this.toolchain = await (this.deps.toolchains ?? hostToolchains()).prepare(this.workspace.tree, this.spec.toolchain);
+    } catch (err) {
+      if (!(err instanceof ToolchainError)) throw err;
+      this.log.emit({ kind: 'toolchain', name: 'toolchain', allowed: false, detail: err.message });
+      return this.finish({ kind: err.kind, message: err.message }, baseCommit);
+    }
+    this.log.emit({ kind: 'toolchain', name: 'toolchain', allowed: true, detail: describeToolchain(this.toolchain.tools) });
+
     this.enter('starting sandbox');
     const user = this.workspace.handToSandbox(SANDBOX_USER);
     // Earlier attempts of this run (a lost lease, an engine that died under them) must not outlive it; attempt numbers
@@ -172,8 +186,8 @@ class Attempt {
       user,
       limits: this.spec.limits,
       network: this.sandboxNetwork,
-      mounts: [...trust.mounts],
-      env: { ...trust.env },
+      mounts: [...trust.mounts, ...this.toolchain.mounts],
+      env: { ...trust.env, ...this.toolchain.env },
       expiresAt: this.startedAtMs + this.spec.limits.runTimeoutMs + CONTAINER_EXPIRY_GRACE_MS,
     });
     this.sandboxAddress = await this.sandbox.address();
@@ -316,6 +330,7 @@ class Attempt {
       commands: [...new Set(this.log.commands)],
       baseCommit,
       verification,
+      toolchain: this.toolchain?.tools,
       cost: this.agent?.cost ?? { promptTokens: 0, completionTokens: 0, usd: 0 },
       scopeRequest: this.agent?.scopeRequest,
       manifest: { ...manifest, artifacts: [...artifacts, manifestRef] },

@@ -117,6 +117,32 @@ export const VerificationPlan = z.strictObject({
 });
 export type VerificationPlan = z.infer<typeof VerificationPlan>;
 
+/** What a campaign asks of every run's toolchain; the repository's own declarations fill in the rest. */
+export const ToolchainRequest = z.strictObject({
+  node: z
+    .string()
+    .trim()
+    .regex(/^(lts\/(\*|-\d+|[a-z]+)|node|latest|current|stable|(?=.*\d)v?[\d.xX*^~<>=|\s-]+)$/, 'expected a Node.js version or range, e.g. "22", "22.12.0", "^22.12", ">=20", "lts/*" or "node"')
+    .optional(),
+});
+export type ToolchainRequest = z.infer<typeof ToolchainRequest>;
+
+/** A tool a run used: which version, and where that choice came from (`spec`, `.nvmrc`, `engines.node`, `packageManager`, `default`, …). */
+export const ToolchainUse = z.strictObject({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  source: z.string().min(1),
+  declared: z.string().optional(),
+});
+export type ToolchainUse = z.infer<typeof ToolchainUse>;
+
+/** What an execution verifies: the campaign's commands, and (from policy only) the files those commands may generate. */
+export const ExecutionVerificationPlan = VerificationPlan.extend({
+  /** Globs of files verification may write (build output, snapshots); their changes are left out of the published patch. */
+  generatedPaths: z.array(z.string().min(1)).optional(),
+});
+export type ExecutionVerificationPlan = z.infer<typeof ExecutionVerificationPlan>;
+
 export const CampaignSpec = z.strictObject({
   id: Slug,
   title: z.string().min(1),
@@ -125,6 +151,8 @@ export const CampaignSpec = z.strictObject({
   targets: z.array(Target).min(1, 'expected at least one target'),
   steps: z.array(Step).min(1, 'expected at least one step'),
   verify: VerificationPlan.default({ commands: [] }),
+  /** The Node.js every run uses, over what each repository declares (`.nvmrc`, `engines.node`, …). */
+  toolchain: ToolchainRequest.optional(),
   /** The identity of the change across campaigns (branch `regatta/<changeKey>`); the campaign id when absent. */
   changeKey: Slug.optional(),
   /** The agent's task, for what the steps leave broken (`on_failure`, the default) or as the main work (`always`). */
@@ -185,6 +213,7 @@ export const RunRequest = z.strictObject({
   target: Target,
   steps: z.array(Step).min(1),
   verify: VerificationPlan,
+  toolchain: ToolchainRequest.optional(),
   agent: z.strictObject({ task: z.string().min(1), mode: z.enum(['on_failure', 'always']) }),
   changeKey: Slug,
   paths: z.array(z.string().min(1)),
@@ -214,6 +243,7 @@ export const ExecutionSpec = z.strictObject({
   repo: z.strictObject({ name: RepoName, url: HttpUrl, ref: z.string().min(1) }),
   steps: z.array(Step).min(1),
   verify: VerificationPlan,
+  toolchain: ToolchainRequest.optional(),
   network: NetworkProfile,
   limits: SandboxLimits,
   allowedPaths: z.array(z.string().min(1)),
@@ -237,7 +267,7 @@ export type ExecutionSpec = z.infer<typeof ExecutionSpec>;
 export const StepEvent = z.strictObject({
   seq: z.number().int().nonnegative(),
   at: z.iso.datetime(),
-  kind: z.enum(['workspace', 'step', 'command', 'tool_call', 'verifier', 'patch', 'artifact', 'egress']),
+  kind: z.enum(['workspace', 'toolchain', 'step', 'command', 'tool_call', 'verifier', 'patch', 'artifact', 'egress']),
   name: z.string(),
   allowed: z.boolean(),
   exitCode: z.number().int().optional(),
@@ -308,6 +338,8 @@ export const ExecutionResult = z.strictObject({
   commands: z.array(z.string()),
   baseCommit: z.string().optional(),
   verification: VerificationReport,
+  /** The Node.js and package manager the sandbox had (absent in results of workers older than toolchains). */
+  toolchain: z.array(ToolchainUse).optional(),
   /** The agent asked for more scope than the spec grants; a human decides. */
   scopeRequest: z.strictObject({ paths: z.array(z.string()).optional(), commands: z.array(z.string()).optional(), reason: z.string() }).optional(),
   cost: CostReport,
@@ -427,6 +459,7 @@ export const PublishRequest = z.strictObject({
     steps: z.array(z.string()),
     touchedFiles: z.array(z.string()),
     verification: VerificationReport,
+    toolchain: z.array(ToolchainUse).optional(),
     cost: CostReport,
     policy: z.strictObject({ name: z.string(), version: z.string(), hash: z.string() }),
     specHash: z.string(),

@@ -17,6 +17,7 @@ import { isPidAlive, runningService, servicePaths, sleep, startService, stopServ
 import { ensureSandboxImage, sandboxImageStatus } from './sandbox-image';
 import { ensureTemporalServer, TEMPORAL_SERVICE, temporalStatus } from './temporal-server';
 import { ensureTools, type ProgressLog } from './tools';
+import { toolchainsFromEnv } from '../toolchains';
 import { ensureWorker, workerServiceName, workerStatus, type WorkerRole } from './workers';
 
 export const GIT_SERVER_SERVICE = 'git-server';
@@ -154,6 +155,7 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
         if (published.length) log(`published ${published.join(', ')} to ${registry.url}`);
         return registry;
       }),
+      preinstallToolchains(config, log),
     ]);
     log(`fleet of ${FLEET.length} repositories served at ${gitUrl}`);
     if (options.workers) {
@@ -179,6 +181,16 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
     fs.writeFileSync(stackInfoFile(config.home), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
     return info;
   });
+}
+
+/** The current LTS lines of Node.js in the host's toolchain cache, so a first run does not wait for a download; never fatal. */
+async function preinstallToolchains(config: RegattaConfig, log: ProgressLog): Promise<void> {
+  try {
+    const installed = await toolchainsFromEnv({ ...process.env, REGATTA_HOME: config.home }).preinstallLts();
+    log(`toolchains: node ${installed.map((t) => `${t.version}${t.installed ? ' (installed)' : ''}`).join(', ')} in the host cache`);
+  } catch (err) {
+    log(`toolchains not pre-installed (runs install theirs on first use): ${(err as Error).message}`);
+  }
 }
 
 export async function stackStatus(config: RegattaConfig = loadConfig()): Promise<StackStatus> {

@@ -31,6 +31,7 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     '### Provenance',
     `- policy: ${evidence.policy.name}@${evidence.policy.version} (\`${evidence.policy.hash.slice(0, 12)}\`)`,
     `- execution spec: \`${evidence.specHash}\``,
+    ...(evidence.toolchain?.length ? [`- toolchain: ${toolchainText(evidence.toolchain)}`] : []),
     `- model: ${evidence.cost.model ?? 'none (deterministic steps only)'}; cost $${evidence.cost.usd.toFixed(4)} (${evidence.cost.promptTokens} prompt + ${evidence.cost.completionTokens} completion tokens)`,
     '',
     '### Artifacts',
@@ -41,6 +42,11 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     `<!-- regatta ${JSON.stringify({ campaign: request.campaignId, run: request.runId, spec: evidence.specHash })} -->`,
   ].join('\n');
   return body.length <= MAX_BODY_CHARS ? body : `${body.slice(0, MAX_BODY_CHARS)}\n\n_(cut at ${MAX_BODY_CHARS} characters; the full evidence is in the artifacts)_`;
+}
+
+/** "node 22.23.5 (.nvmrc `22`), npm 11.6.2 (default)": what the sandbox ran, and what chose each version. */
+function toolchainText(tools: NonNullable<PublishRequest['evidence']['toolchain']>): string {
+  return tools.map((t) => `${t.name} ${t.version} (${t.source}${t.declared && t.declared !== t.version ? ` \`${cell(t.declared)}\`` : ''})`).join(', ');
 }
 
 /** Text inside a table cell or code span: a pipe or backtick from a command or path must not end it early. */

@@ -8,6 +8,7 @@ import type { AgentPolicy } from '../../src/agent/loop';
 import type { CommandRunner, Verifier } from '../../src/agent/tools/runtime';
 import { dockerClient, Sandbox, SANDBOX_USER } from '../../src/sandbox/driver';
 import { loadConfig } from '../../src/config';
+import { hostToolchains } from '../../src/toolchains';
 
 export const BROKEN_SUM = 'module.exports = function sum(a, b) {\n  return a - b;\n};\n';
 export const FIXED_SUM = 'module.exports = function sum(a, b) {\n  return a + b;\n};\n';
@@ -76,6 +77,8 @@ export interface SandboxedWorkspace {
 /** A real hardened container on the stack's sandbox image, with the workspace mounted at /workspace and no network. */
 export async function startSandboxedWorkspace(dir = makeWorkspace()): Promise<SandboxedWorkspace> {
   chownForSandbox(dir);
+  // The image carries no Node.js: the workspace gets the one a run would, from the host's toolchain cache.
+  const toolchain = await hostToolchains().prepare(dir);
   const sandbox = await Sandbox.start(dockerClient(), {
     image: loadConfig().sandboxImage,
     workspaceDir: dir,
@@ -84,6 +87,8 @@ export async function startSandboxedWorkspace(dir = makeWorkspace()): Promise<Sa
     user: process.getuid?.() === 0 ? SANDBOX_USER : `${process.getuid?.()}:${process.getgid?.()}`,
     limits: { runTimeoutMs: 120_000, commandTimeoutMs: 60_000, maxOutputBytes: 256 * 1024, memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 128 },
     network: { mode: 'none' },
+    mounts: toolchain.mounts,
+    env: toolchain.env,
   });
   const executed: string[] = [];
   const runCommand: CommandRunner = (command, timeoutMs) => {

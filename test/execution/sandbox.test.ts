@@ -79,7 +79,9 @@ describe('the sandbox container', () => {
 
   it('has no network: only loopback exists and a connection to the host fails', async () => {
     const result = await sandbox.exec(
-      `ls /sys/class/net; node -e "require('net').connect(80, '172.17.0.1').on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(7); })"`,
+      `ls /sys/class/net; python3 -c "import errno, socket, sys
+try: socket.create_connection(('172.17.0.1', 80), timeout=5)
+except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
     );
     expect(result.exitCode).toBe(7);
     expect(result.output.trim().split('\n')).toEqual(['lo', 'ENETUNREACH']);
