@@ -1,6 +1,6 @@
 /**
- * A real dependency upgrade on the registry_only profile: the sandbox installs @acme/logger 2.0.0 from the stack's
- * Verdaccio through the egress proxy, a step fixes the breaking change, and verification passes in the sandbox.
+ * A real dependency upgrade on the registry_only profile: the sandbox installs @acme/logger 2.0.0 through the egress
+ * proxy from the host's read-only registry mirror (whose upstream for @acme is the stack's Verdaccio), a step fixes the breaking change, and verification passes in the sandbox.
  * Anything else the sandbox asks the proxy for is refused.
  */
 import fs from 'node:fs';
@@ -50,12 +50,12 @@ it('upgrades @acme/logger to 2.x from the internal registry, fixes the breaking 
   expect(verification.commands[1].output).toContain('[acme] info catalog ready as acme:catalog');
 });
 
-it('on registry_only the proxy refuses every destination but the registry', async () => {
+it('on registry_only the proxy refuses every destination but the registry mirror', async () => {
   const target = await fixtureRepo(`fixtures/egress-${harness.unique}`);
   const probe = (url: string) =>
     // One expression: the policy's command allowlist reads `;` as a command separator.
     `node -e "require('http').get({host:new URL(process.env.HTTP_PROXY).hostname,port:new URL(process.env.HTTP_PROXY).port,path:'${url}'},r=>console.log('${url}',r.statusCode)).on('error',e=>console.log('${url}',e.code))"`;
-  const registry = readStackInfo().packageRegistry.url;
+  const registry = readStackInfo().registryMirror.url;
   const spec = {
     id: `egress-probe-${harness.unique}`,
     title: 'Probe the egress proxy',

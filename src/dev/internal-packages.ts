@@ -26,7 +26,7 @@ const LOGGER_VERSIONS: Record<string, string> = {
 };
 
 async function publishedVersions(registry: PackageRegistryInfo): Promise<string[]> {
-  const response = await fetch(`${registry.url.replace(/\/$/, '')}/${encodeURIComponent(LOGGER_PACKAGE)}`, { headers: { authorization: `Bearer ${registry.token}` } });
+  const response = await fetch(`${registry.url.replace(/\/$/, '')}/${encodeURIComponent(LOGGER_PACKAGE)}`, { headers: { authorization: `Basic ${registry.auth}` } });
   if (response.status === 404) return [];
   if (!response.ok) throw new Error(`cannot read ${LOGGER_PACKAGE} from ${registry.url}: ${response.status}`);
   const body = (await response.json()) as { versions?: Record<string, unknown> };
@@ -45,7 +45,7 @@ export async function ensureInternalPackages(home: string, registry: PackageRegi
     fs.writeFileSync(path.join(dir, 'index.js'), source);
     const host = new URL(registry.url).host;
     const npmrc = path.join(dir, '.npmrc');
-    fs.writeFileSync(npmrc, `//${host}/:_authToken=${registry.token}\n`, { mode: 0o600 });
+    fs.writeFileSync(npmrc, `//${host}/:_auth=${registry.auth}\n`, { mode: 0o600 });
     await runChecked('npm', ['publish', '--registry', registry.url, '--userconfig', npmrc, '--no-audit', '--no-fund'], { cwd: dir });
     fs.rmSync(npmrc);
     published.push(`${LOGGER_PACKAGE}@${version}`);

@@ -10,9 +10,11 @@ import { loadConfig, type RegattaConfig } from '../config';
 import { ARTIFACT_STORE_SERVICE, artifactStoreStatus, ensureArtifactStore, type ArtifactStoreInfo } from './artifact-store';
 import { DOCKERD_SERVICE, dockerEngineVersion, ensureDockerEngine } from './docker-engine';
 import { ensureFleet, FLEET, fleetRepoRoot, fleetTargets } from './fleet';
-import { ensureInternalPackages } from './internal-packages';
+import { ensureInternalPackages, LOGGER_PACKAGE } from './internal-packages';
 import { gitServerAnswers, GIT_SERVER_HEALTH_PATH } from './git-server';
 import { ensurePackageRegistry, PACKAGE_REGISTRY_SERVICE, packageRegistryStatus, type PackageRegistryInfo } from './package-registry';
+import { ensureRegistryMirror, REGISTRY_MIRROR_SERVICE, registryMirrorStatus } from './registry-mirror';
+import { caBundleFromEnv, describeCaBundle } from '../registry/ca-bundle';
 import { isPidAlive, runningService, servicePaths, sleep, startService, stopService, waitUntil } from './processes';
 import { ensureSandboxImage, sandboxImageStatus } from './sandbox-image';
 import { ensureTemporalServer, TEMPORAL_SERVICE, temporalStatus } from './temporal-server';
@@ -21,6 +23,8 @@ import { toolchainsFromEnv } from '../toolchains';
 import { ensureWorker, workerServiceName, workerStatus, type WorkerRole } from './workers';
 
 export const GIT_SERVER_SERVICE = 'git-server';
+/** The fleet's internal scope, served by the stack's Verdaccio and reached through the mirror like any package. */
+const LOGGER_SCOPE = LOGGER_PACKAGE.split('/')[0]!;
 const WORKER_ROLES: WorkerRole[] = ['control', 'execution'];
 
 export interface StackInfo {
@@ -34,6 +38,8 @@ export interface StackInfo {
   sandboxImage: string;
   artifactStore: ArtifactStoreInfo;
   packageRegistry: PackageRegistryInfo;
+  /** The read-only caching mirror sandboxes on registry_only install through. */
+  registryMirror: { url: string };
   workers: boolean;
   updatedAt: string;
 }
@@ -157,6 +163,8 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
       }),
       preinstallToolchains(config, log),
     ]);
+    const mirror = await ensureRegistryMirror(config.home, config.projectRoot, { [LOGGER_SCOPE]: packageRegistry.url });
+    log(`registry mirror on ${mirror.url}`);
     log(`fleet of ${FLEET.length} repositories served at ${gitUrl}`);
     if (options.workers) {
       for (const role of WORKER_ROLES) {
@@ -175,6 +183,7 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
       sandboxImage: config.sandboxImage,
       artifactStore: artifactStore.info,
       packageRegistry: packageRegistry.info,
+      registryMirror: { url: mirror.url },
       workers: Boolean(options.workers),
       updatedAt: new Date().toISOString(),
     };
@@ -196,12 +205,13 @@ async function preinstallToolchains(config: RegattaConfig, log: ProgressLog): Pr
 export async function stackStatus(config: RegattaConfig = loadConfig()): Promise<StackStatus> {
   const dockerVersion = await dockerEngineVersion();
   const baseUrl = gitBaseUrl(config);
-  const [temporal, image, gitHealthy, artifacts, registry, ...workers] = await Promise.all([
+  const [temporal, image, gitHealthy, artifacts, registry, mirror, ...workers] = await Promise.all([
     temporalStatus(config),
     dockerVersion ? sandboxImageStatus(config.sandboxImage) : Promise.resolve(undefined),
     gitServerAnswers(baseUrl),
     artifactStoreStatus(config.home),
     packageRegistryStatus(),
+    registryMirrorStatus(),
     ...WORKER_ROLES.map((role) => workerStatus(config, role)),
   ]);
   const components: ComponentStatus[] = [
@@ -211,6 +221,7 @@ export async function stackStatus(config: RegattaConfig = loadConfig()): Promise
     { name: 'git-server', healthy: gitHealthy, detail: `${baseUrl} (${FLEET.length} repositories)`, error: gitHealthy ? undefined : `no git server at ${baseUrl}` },
     { name: 'artifact-store', healthy: artifacts.healthy, detail: artifacts.endpoint, error: artifacts.error },
     { name: 'package-registry', healthy: registry.healthy, detail: registry.url, error: registry.error },
+    { name: 'registry-mirror', healthy: mirror.healthy, detail: `${mirror.url} (read-only; sandboxes trust ${describeCaBundle(caBundleFromEnv())})`, error: mirror.error },
     ...workers.map((w) => ({
       name: workerServiceName(w.role),
       healthy: w.healthy,
@@ -228,6 +239,7 @@ export async function stopStack(config: RegattaConfig = loadConfig()): Promise<s
   const order = [
     ...WORKER_ROLES.map(workerServiceName),
     GIT_SERVER_SERVICE,
+    REGISTRY_MIRROR_SERVICE,
     PACKAGE_REGISTRY_SERVICE,
     ARTIFACT_STORE_SERVICE,
     TEMPORAL_SERVICE,

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { RegattaConfig } from '../config';
-import { registryUrl } from './package-registry';
+import { registryMirrorUrl } from './registry-mirror';
 import { runningService, servicePaths, startService, stopService, waitUntil } from './processes';
 
 export type WorkerRole = 'control' | 'execution';
@@ -72,8 +72,8 @@ function workerEnv(config: RegattaConfig): NodeJS.ProcessEnv {
     REGATTA_SANDBOX_IMAGE: config.sandboxImage,
     REGATTA_ARTIFACT_DIR: config.artifactDir,
     REGATTA_GIT_PORT: String(config.gitPort),
-    // The fleet's packages live in the stack's Verdaccio; sandboxes on registry_only reach it, and nothing else.
-    REGATTA_SANDBOX_REGISTRY: process.env.REGATTA_SANDBOX_REGISTRY ?? registryUrl(),
+    // Sandboxes on registry_only install through the host's read-only mirror (the fleet's scope and the upstream), and nothing else.
+    REGATTA_SANDBOX_REGISTRY: process.env.REGATTA_SANDBOX_REGISTRY ?? registryMirrorUrl(),
   };
 }
 

@@ -8,6 +8,7 @@ import { RegattaClient } from '../../src/client';
 import { artifactStoreFor } from '../../src/artifacts';
 import { loadConfig } from '../../src/config';
 import { dockerClient } from '../../src/sandbox/driver';
+import { caBundleFromEnv } from '../../src/registry/ca-bundle';
 import { networkProfiles } from '../../src/sandbox/egress';
 import { readStackInfo } from './stack';
 import { executionActivities, workspaceRootFor } from '../../src/workers/execution-worker';
@@ -102,6 +103,7 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
 export function realExecutionActivities() {
   const config = loadConfig();
   const docker = dockerClient();
-  const network = networkProfiles(docker, { registryUrl: readStackInfo().packageRegistry.url });
-  return executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), networkFor: network.networkFor });
+  // The production path: sandboxes on registry_only reach the stack's read-only mirror, and trust the host's CA bundle.
+  const network = networkProfiles(docker, { registryUrl: readStackInfo().registryMirror.url });
+  return executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), networkFor: network.networkFor, caBundle: caBundleFromEnv() });
 }

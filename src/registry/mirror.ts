@@ -1,0 +1,259 @@
+/**
+ * The sandbox's registry path on an execution host: one read-only, caching npm mirror shared by every run and campaign.
+ *
+ * Verdaccio (a maintained registry server) does the registry work: it fetches from the configured upstreams with the
+ * host's TLS trust, keeps metadata for a short time to live and tarballs for good, and answers from its cache when an
+ * upstream is down. In front of it, on the port sandboxes reach, a guard adds what Verdaccio does not promise:
+ * - reads only (GET/HEAD, no registration, login, publish or token endpoint), whatever Verdaccio's own config says;
+ * - a tarball is served only after its bytes match the integrity its metadata gives; a corrupt cached copy is
+ *   deleted and fetched again, never served;
+ * - the cache is bounded: past `maxBytes`, the least recently served tarballs are evicted.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import path from 'node:path';
+import { registryWriteRefusal } from './read-only';
+
+export interface MirrorUpstreams {
+  /** Where every package not matched by a scope comes from (the host's `npm config get registry`). */
+  default: string;
+  /** `@scope` → registry URL, e.g. a fleet's internal registry. */
+  scopes: Record<string, string>;
+}
+
+export interface MirrorSettings {
+  dir: string;
+  upstreams: MirrorUpstreams;
+  /** How long package metadata is trusted before Verdaccio asks the upstream again. */
+  metadataMaxAge: string;
+  maxBytes: number;
+}
+
+export function mirrorStorage(dir: string): string {
+  return path.join(dir, 'storage');
+}
+
+/** Verdaccio's configuration: uplinks per upstream, nobody may publish or register, everything may be read. */
+export function verdaccioConfig(settings: MirrorSettings): string {
+  const uplink = (url: string) => `{ url: ${JSON.stringify(url)}, maxage: ${settings.metadataMaxAge}, timeout: 30s, max_fails: 2, fail_timeout: 1m, cache: true }`;
+  const scopes = Object.entries(settings.upstreams.scopes);
+  const lines = [
+    `storage: ${JSON.stringify(mirrorStorage(settings.dir))}`,
+    'auth:',
+    '  htpasswd:',
+    `    file: ${JSON.stringify(path.join(settings.dir, 'htpasswd'))}`,
+    '    max_users: -1',
+    'uplinks:',
+    `  upstream: ${uplink(settings.upstreams.default)}`,
+    ...scopes.map(([scope, url], i) => `  scope${i}: ${uplink(url)}`),
+    'packages:',
+    ...scopes.flatMap(([scope], i) => [`  '${scope}/*':`, '    access: $all', '    publish: nobody', '    unpublish: nobody', `    proxy: scope${i}`]),
+    "  '**':",
+    '    access: $all',
+    '    publish: nobody',
+    '    unpublish: nobody',
+    '    proxy: upstream',
+    'server: { keepAliveTimeout: 60 }',
+    'log: { type: stdout, format: pretty, level: warn }',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** `/@scope/name/-/name-1.0.0.tgz` or `/@scope%2fname/-/…` or `/name/-/name-1.0.0.tgz` → package and file. */
+export function tarballRequest(urlPath: string): { name: string; file: string } | undefined {
+  const decoded = decodeURIComponent(urlPath.split('?')[0] ?? '');
+  const match = /^\/((?:@[^/]+\/)?[^/@][^/]*)\/-\/(?:@[^/]+\/)?([^/]+\.tgz)$/.exec(decoded);
+  if (!match || match[1]!.includes('..') || match[2]!.includes('..')) return undefined;
+  return { name: match[1]!, file: match[2]! };
+}
+
+/** The integrity the stored metadata gives for one tarball: `sha512-…` (or a legacy sha1 hex). */
+export function expectedIntegrity(storage: string, name: string, file: string): { algorithm: string; digest: string; encoding: 'base64' | 'hex' } | undefined {
+  let meta: { versions?: Record<string, { dist?: { tarball?: string; integrity?: string; shasum?: string } }> };
+  try {
+    meta = JSON.parse(fs.readFileSync(path.join(storage, name, 'package.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  for (const version of Object.values(meta.versions ?? {})) {
+    const dist = version.dist;
+    if (!dist?.tarball || path.posix.basename(new URL(dist.tarball, 'http://x/').pathname) !== file) continue;
+    const sri = dist.integrity?.split(/\s+/).find((s) => s.startsWith('sha512-')) ?? dist.integrity?.split(/\s+/)[0];
+    if (sri) {
+      const dash = sri.indexOf('-');
+      return { algorithm: sri.slice(0, dash), digest: sri.slice(dash + 1), encoding: 'base64' };
+    }
+    if (dist.shasum) return { algorithm: 'sha1', digest: dist.shasum, encoding: 'hex' };
+  }
+  return undefined;
+}
+
+function matches(body: Buffer, expected: NonNullable<ReturnType<typeof expectedIntegrity>>): boolean {
+  return createHash(expected.algorithm).update(body).digest(expected.encoding) === expected.digest;
+}
+
+/** Least-recently-served eviction over the stored tarballs (atime is set by the guard on every serve). */
+export class TarballCache {
+  private total?: number;
+
+  constructor(
+    private readonly storage: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Marks a tarball as just served and, when it is new, counts it (waiting a little for Verdaccio to store it). */
+  async settle(name: string, file: string, addedBytes: number): Promise<string[]> {
+    for (let waited = 0; !this.has(name, file) && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    this.touch(name, file);
+    return addedBytes > 0 ? this.added(addedBytes) : [];
+  }
+
+  touch(name: string, file: string): void {
+    const full = path.join(this.storage, name, file);
+    try {
+      const stat = fs.statSync(full);
+      fs.utimesSync(full, new Date(), stat.mtime);
+    } catch {
+      // Verdaccio may still be writing it; the next serve touches it.
+    }
+  }
+
+  /** Called after a tarball may have been added: evicts down to 90% of the bound when it is exceeded. */
+  added(bytes: number): string[] {
+    // The first count is a scan, which already holds the new file.
+    this.total = this.total === undefined ? this.scan().reduce((sum, f) => sum + f.size, 0) : this.total + bytes;
+    if (this.total <= this.maxBytes) return [];
+    const files = this.scan().sort((a, b) => a.atimeMs - b.atimeMs);
+    let total = files.reduce((sum, f) => sum + f.size, 0);
+    const evicted: string[] = [];
+    for (const f of files) {
+      if (total <= this.maxBytes * 0.9) break;
+      fs.rmSync(f.path, { force: true });
+      total -= f.size;
+      evicted.push(path.relative(this.storage, f.path));
+    }
+    this.total = total;
+    return evicted;
+  }
+
+  has(name: string, file: string): boolean {
+    return fs.existsSync(path.join(this.storage, name, file));
+  }
+
+  remove(name: string, file: string): void {
+    fs.rmSync(path.join(this.storage, name, file), { force: true });
+    this.total = undefined;
+  }
+
+  private scan(): Array<{ path: string; size: number; atimeMs: number }> {
+    const found: Array<{ path: string; size: number; atimeMs: number }> = [];
+    const visit = (dir: string) => {
+      for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) visit(full);
+        else if (entry.name.endsWith('.tgz')) {
+          const stat = fs.statSync(full);
+          found.push({ path: full, size: stat.size, atimeMs: stat.atimeMs });
+        }
+      }
+    };
+    visit(this.storage);
+    return found;
+  }
+}
+
+export interface MirrorGuard {
+  url: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+/** The guard in front of Verdaccio: reads only, verified tarballs, bounded cache. */
+export async function startMirrorGuard(options: { verdaccioUrl: string; storage: string; maxBytes: number; host: string; port: number; log?: (line: string) => void }): Promise<MirrorGuard> {
+  const upstream = new URL(options.verdaccioUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const cache = new TarballCache(options.storage, options.maxBytes);
+  const log = options.log ?? (() => undefined);
+
+  const forward = (req: http.IncomingMessage, buffer: boolean) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body?: Buffer; stream?: http.IncomingMessage }>((resolve, reject) => {
+      const headers = { ...req.headers };
+      delete headers['accept-encoding'];
+      const request = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent }, (answer) => {
+        if (!buffer) return resolve({ status: answer.statusCode ?? 502, headers: answer.headers, stream: answer });
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }));
+        answer.on('error', reject);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+
+  const serveTarball = async (req: http.IncomingMessage, res: http.ServerResponse, tarball: { name: string; file: string }) => {
+    for (let round = 1; round <= 2; round++) {
+      const cachedBefore = cache.has(tarball.name, tarball.file);
+      const answer = await forward(req, true);
+      if (answer.status !== 200 || req.method === 'HEAD') return send(res, answer.status, answer.headers, answer.body);
+      const expected = expectedIntegrity(options.storage, tarball.name, tarball.file);
+      if (!expected) return fail(res, 502, `${tarball.name}/${tarball.file}: no integrity in the mirror's metadata to check it against`);
+      if (matches(answer.body!, expected)) {
+        send(res, 200, answer.headers, answer.body);
+        // Verdaccio finishes writing a first-time tarball after it answered; account for it once it is there.
+        void cache.settle(tarball.name, tarball.file, cachedBefore ? 0 : answer.body!.length).then((evicted) => {
+          if (evicted.length > 0) log(`evicted ${evicted.length} least recently used tarball(s)`);
+        });
+        return;
+      }
+      log(`${tarball.name}/${tarball.file} does not match its ${expected.algorithm} integrity; deleting the cached copy (round ${round})`);
+      cache.remove(tarball.name, tarball.file);
+    }
+    return fail(res, 502, `${tarball.name}/${tarball.file} does not match the integrity its metadata gives, even fetched again from the upstream`);
+  };
+
+  const server = http.createServer((req, res) => {
+    const refusal = registryWriteRefusal(req.method, req.url ?? '/');
+    if (refusal) {
+      req.resume();
+      return fail(res, 403, refusal);
+    }
+    const tarball = tarballRequest(req.url ?? '/');
+    const work = tarball
+      ? serveTarball(req, res, tarball)
+      : forward(req, false).then((answer) => {
+          res.writeHead(answer.status, answer.headers);
+          answer.stream!.pipe(res);
+        });
+    work.catch((err: Error) => fail(res, 502, `the mirror's registry server did not answer: ${err.message}`));
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://${options.host}:${port}/`,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        agent.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(res: http.ServerResponse, status: number, headers: http.IncomingHttpHeaders, body?: Buffer): void {
+  const out = { ...headers };
+  delete out['transfer-encoding'];
+  if (body) out['content-length'] = String(body.length);
+  res.writeHead(status, out).end(body);
+}
+
+function fail(res: http.ServerResponse, status: number, error: string): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error })}\n`);
+}
