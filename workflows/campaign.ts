@@ -167,6 +167,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     approvalTimeoutMs: spec.approvalTimeoutMs,
     publishRetryWindowMs: spec.publishRetryWindowMs,
     leaseTimeoutMs: spec.leaseTimeoutMs,
+    dockerEngineWaitMs: spec.dockerEngineWaitMs,
     queues: input.queues,
   };
   try {

@@ -3,6 +3,7 @@
  * pending → policy_denied | executing → no_changes | failed | changed | needs_approval → publishing → published | publish_failed
  */
 import {
+  type ActivityOptions,
   ActivityCancellationType,
   allHandlersFinished,
   ActivityFailure,
@@ -12,7 +13,9 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   TimeoutFailure,
@@ -30,6 +33,7 @@ import type {
   RunSummary,
 } from '../src/contracts';
 import { hashSpec } from '../src/contracts/hash';
+import { DOCKER_ENGINE_UNAVAILABLE } from '../src/temporal/failure-types';
 import { approvalDecidedSignal, publishHeldSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
 import { checkScope, missingPublishEvidence } from './evidence';
 import { buildExecutionSpec } from './execution-spec';
@@ -178,8 +182,14 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
   }
 }
 
+/** Runs started before the engine wait replay the single call they were recorded with. */
+const ENGINE_WAIT_PATCH = 'docker-engine-wait';
+const DEFAULT_ENGINE_WAIT_MS = 10 * 60_000;
+const ENGINE_RETRY_FIRST_MS = 5_000;
+const ENGINE_RETRY_MAX_MS = 60_000;
+
 async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec): Promise<ExecutionResult | undefined> {
-  const { executeRun } = proxyActivities<ExecutionActivities>({
+  const options: ActivityOptions = {
     taskQueue: request.queues.execution,
     // The heartbeat timeout is the lease: a worker that stops heartbeating loses the run to another worker.
     heartbeatTimeout: request.leaseTimeoutMs,
@@ -187,15 +197,72 @@ async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['ContractViolation'] },
     summary: `execute ${request.target.repo} in a sandbox (${spec.network} network)`,
-  });
+  };
   await run.transition('executing', `on ${request.queues.execution}, policy ${spec.policy.version}`);
-  try {
-    return await executeRun(spec);
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    await run.fail(classifyActivityFailure(err));
-    return undefined;
+  if (!patched(ENGINE_WAIT_PATCH)) {
+    try {
+      return await proxyActivities<ExecutionActivities>(options).executeRun(spec);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await run.fail(classifyActivityFailure(err));
+      return undefined;
+    }
   }
+
+  const waitMs = request.dockerEngineWaitMs ?? DEFAULT_ENGINE_WAIT_MS;
+  let waitingSince: number | undefined;
+  for (let retry = 0; ; retry++) {
+    const { executeRun } = proxyActivities<ExecutionActivities>({
+      ...options,
+      // Lost leases are retried by Temporal at once; an unreachable engine is waited out below, for the run's window.
+      retry: { ...options.retry, nonRetryableErrorTypes: ['ContractViolation', DOCKER_ENGINE_UNAVAILABLE] },
+      // While waiting, a retry may sit queued because every worker's engine is down: that time counts against the window too.
+      scheduleToStartTimeout: waitingSince === undefined ? undefined : Math.max(1_000, waitingSince + waitMs - Date.now()),
+    });
+    try {
+      const result = await executeRun(spec);
+      if (waitingSince !== undefined) noteEngineWait(run, `resumed after waiting ${seconds(Date.now() - waitingSince)} for the Docker engine (${retry} retr${retry === 1 ? 'y' : 'ies'})`);
+      return result;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const reason = engineUnavailableReason(err, waitingSince !== undefined);
+      if (reason === undefined) {
+        await run.fail(classifyActivityFailure(err));
+        return undefined;
+      }
+      waitingSince ??= Date.now();
+      const waited = Date.now() - waitingSince;
+      if (waited >= waitMs) {
+        const since = new Date(waitingSince).toISOString();
+        await run.fail({ kind: 'infra', message: `the Docker engine was unavailable from ${since} for ${seconds(waited)}, past the run's dockerEngineWaitMs of ${waitMs} ms: ${reason}` });
+        return undefined;
+      }
+      const delay = Math.min(ENGINE_RETRY_FIRST_MS * 2 ** retry, ENGINE_RETRY_MAX_MS, waitMs - waited);
+      const until = new Date(waitingSince + waitMs).toISOString();
+      setCurrentDetails(`**executing** — waiting for the Docker engine since ${new Date(waitingSince).toISOString()} (${reason}); retry ${retry + 1} in ${seconds(delay)}, fails as infra at ${until}`);
+      log.warn(`run ${request.runId} waits for the Docker engine: ${reason}`);
+      await sleep(delay);
+      setCurrentDetails(`**executing** — retry ${retry + 1} after waiting for the Docker engine since ${new Date(waitingSince).toISOString()}`);
+    }
+  }
+}
+
+/** Why an attempt failed for want of a Docker engine, or undefined when it failed for any other reason. */
+function engineUnavailableReason(err: unknown, alreadyWaiting: boolean): string | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === DOCKER_ENGINE_UNAVAILABLE) return cause.message;
+  if (alreadyWaiting && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START') return 'no execution worker with a reachable Docker engine took the run';
+  return undefined;
+}
+
+/** A wait for the engine is kept in the run's record without changing its state. */
+function noteEngineWait(run: RunJournal, note: string): void {
+  run.events.push({ at: new Date().toISOString(), from: 'executing', to: 'executing', note });
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
 }
 
 /** Evidence is accepted only from an attempt that executed exactly this spec and stayed within its scope. */

@@ -181,6 +181,8 @@ export const CampaignSpec = z.strictObject({
   publishRetryWindowMs: z.number().int().positive().default(7 * 24 * 3600_000),
   /** The heartbeat timeout of an execution attempt: a worker silent for this long loses its lease. */
   leaseTimeoutMs: z.number().int().min(1000).default(30_000),
+  /** How long a run waits (retrying with backoff) for an execution worker's unreachable Docker engine before it fails as `infra`. */
+  dockerEngineWaitMs: z.number().int().min(0).default(10 * 60_000),
   /** After publishing, how often and how long the campaign's change requests are watched for the burndown. */
   tracking: z
     .strictObject({ pollMs: z.number().int().min(100), forMs: z.number().int().min(0) })
@@ -221,6 +223,8 @@ export const RunRequest = z.strictObject({
   approvalTimeoutMs: z.number().int().positive(),
   publishRetryWindowMs: z.number().int().positive(),
   leaseTimeoutMs: z.number().int().positive(),
+  /** Absent in requests made before the engine wait existed; the run then waits the default. */
+  dockerEngineWaitMs: z.number().int().min(0).optional(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;

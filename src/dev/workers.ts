@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { RegattaConfig } from '../config';
+import { describeWorkerState, readWorkerState } from '../workers/worker-state';
 import { registryMirrorUrl } from './registry-mirror';
 import { runningService, servicePaths, startService, stopService, waitUntil } from './processes';
 
@@ -21,6 +22,8 @@ export interface WorkerStatus {
   /** False when the worker's entry file does not exist yet, so there is nothing to start. */
   available: boolean;
   error?: string;
+  /** What the worker says it is doing ("polling since …", "paused since …: the Docker engine … does not answer"). */
+  state?: string;
 }
 
 const SOURCE_DIRS = ['src', 'workflows', 'activities', 'policies'];
@@ -133,5 +136,9 @@ export async function workerStatus(config: RegattaConfig, role: WorkerRole): Pro
   // Dead workers linger in the poller list for minutes; a live one re-polls at least every ~60 s.
   const pollers = (await queuePollers(config, role).catch(() => [] as Poller[])).filter((p) => Date.now() - p.lastAccessMs < 75_000);
   if (!record) return { role, taskQueue, healthy: false, pollers: pollers.length, available, error: available ? 'not running' : 'no worker entry yet' };
-  return { role, taskQueue, healthy: pollers.length > 0, pid: record.pid, pollers: pollers.length, available, error: pollers.length ? undefined : 'running but not polling yet' };
+  // A paused worker's pollers linger in Temporal's list for a while; its own word is what counts.
+  const own = role === 'execution' ? readWorkerState(config.home, record.pid) : undefined;
+  const state = own ? describeWorkerState(own) : undefined;
+  if (own?.state === 'paused') return { role, taskQueue, healthy: false, pid: record.pid, pollers: pollers.length, available, state, error: `takes no runs: ${state}` };
+  return { role, taskQueue, healthy: pollers.length > 0, pid: record.pid, pollers: pollers.length, available, state, error: pollers.length ? undefined : 'running but not polling yet' };
 }

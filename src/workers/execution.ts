@@ -4,16 +4,21 @@
  * Shutdown: on SIGINT/SIGTERM the SDK stops polling and cancels in-flight attempts; each removes its container
  * and reports the cancellation, so Temporal retries the run on another worker at once instead of waiting for
  * the lease to lapse.
+ *
+ * Engine outages: while the Docker engine does not answer, the worker polls nothing (runs wait in the queue, not
+ * fail), says so in its state file for `regatta dev status`, and when the engine is back removes the sandboxes the
+ * outage killed before it polls again.
  */
 import os from 'node:os';
 import { modelProviderFromEnv } from '../agent/model-provider';
 import { artifactStoreFor } from '../artifacts';
 import { loadConfig } from '../config';
 import { dockerClient, reapContainers } from '../sandbox/driver';
+import { reapContainersOfOutage } from '../sandbox/engine';
 import { networkProfiles, sandboxRegistry } from '../sandbox/egress';
-import { caBundleFromEnv } from '../registry/ca-bundle';
 import { connectWorker } from './control-worker';
-import { createExecutionWorker, workspaceRootFor } from './execution-worker';
+import { runWhileEngineAnswers, workspaceRootFor } from './execution-worker';
+import { removeWorkerState, writeWorkerState } from './worker-state';
 
 const REAP_EVERY_MS = 60_000;
 /** Containers without a deadline label (made by older workers) are reaped once nothing could still run this long. */
@@ -25,13 +30,7 @@ async function main(): Promise<void> {
   const identity = `execution@${os.hostname()}/${process.pid}`;
   const connection = await connectWorker(config.temporal);
   const network = networkProfiles(docker, sandboxRegistry());
-  const worker = await createExecutionWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.queues.execution,
-    identity,
-    deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor, caBundle: caBundleFromEnv() },
-  });
+  let polling = false;
 
   // Sandboxes of attempts whose worker died are removed once their own deadline has passed, by any worker on this engine.
   const reap = () =>
@@ -41,17 +40,49 @@ async function main(): Promise<void> {
         if (count > 0) console.log(`reaped ${count} sandbox container(s) of attempts that are over`);
       })
       .catch((err: Error) => console.error(`reaping sandbox containers failed: ${err.message}`));
-  await reap();
-  const reaper = setInterval(() => void reap(), REAP_EVERY_MS);
+  const reaper = setInterval(() => {
+    if (polling) void reap();
+  }, REAP_EVERY_MS);
+  const shutdown = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => console.log(`${signal}: ${identity} stops polling and hands its running attempts back to Temporal`));
+    process.once(signal, () => {
+      console.log(`${signal}: ${identity} stops polling and hands its running attempts back to Temporal`);
+      shutdown.abort();
+    });
   }
 
-  console.log(`execution worker ${identity} polling ${config.queues.execution} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
   try {
-    await worker.run();
+    await runWhileEngineAnswers(
+      {
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.queues.execution,
+        identity,
+        deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor },
+      },
+      {
+        signal: shutdown.signal,
+        onState: (state, since, reason) => {
+          const wasPolling = polling;
+          polling = state === 'polling';
+          writeWorkerState(config.home, { state, since: since.toISOString(), reason, identity, taskQueue: config.queues.execution, pid: process.pid });
+          if (polling) {
+            console.log(`execution worker ${identity} polling ${config.queues.execution} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+            if (!wasPolling) void reap();
+          } else console.error(`execution worker ${identity} paused since ${since.toISOString()}: ${reason}; it takes no runs until the engine answers`);
+        },
+        onEngineBack: async (outageStartedMs) => {
+          const reaped = await reapContainersOfOutage(docker, outageStartedMs).catch((err: Error) => {
+            console.error(`reaping the sandboxes the engine outage left failed: ${err.message}`);
+            return [];
+          });
+          console.log(`the Docker engine answers again; reaped ${reaped.length} sandbox container(s) the outage left`);
+        },
+      },
+    );
   } finally {
     clearInterval(reaper);
+    removeWorkerState(config.home, process.pid);
     await network.close();
     await connection.close();
   }
