@@ -10,7 +10,8 @@ export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision
     campaignId: request.campaignId,
     repo: { name: request.target.repo, url: request.target.url, ref: request.target.ref },
     steps: request.steps,
-    verify: request.verify,
+    // Only policy names generated paths; absent when it names none, so existing specs keep their hash.
+    verify: decision.verifyGeneratedPaths?.length ? { ...request.verify, generatedPaths: decision.verifyGeneratedPaths } : request.verify,
     toolchain: request.toolchain,
     network: decision.network,
     limits: {

@@ -31,6 +31,7 @@ import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
 import { collectJUnitReports } from './junit';
 import { RunLog } from './run-log';
+import { TreeGuard } from './tree-guard';
 import { verify } from './verify';
 import { createAttemptWorkspace, type AttemptWorkspace } from './workspace';
 
@@ -100,6 +101,13 @@ class Attempt {
   private agent?: AgentRunResult;
   private step?: string;
   private deadlinePassed = false;
+  /** Compares the tree before and after each verifier run; absent until verification first runs. */
+  private guard?: TreeGuard;
+  /** The command of the last verifier run that its per-command time limit stopped. */
+  private verifierStopped?: string;
+  private commandsRun = 0;
+  /** commandsRun when the guard last took the tree's patch: equal to it means that patch is still the tree's. */
+  private guardPatchAt = -1;
   private toolchain?: PreparedToolchain;
 
   constructor(
@@ -120,7 +128,7 @@ class Attempt {
     try {
       return await this.execute();
     } catch (err) {
-      if (err instanceof RunDeadlinePassed) return this.finish({ kind: 'timeout', message: `the run exceeded its limit of ${this.spec.limits.runTimeoutMs} ms (in ${this.phase})` });
+      if (err instanceof RunDeadlinePassed) return this.finish({ kind: 'timeout', message: `stopped by the run deadline (${this.spec.limits.runTimeoutMs} ms) in ${this.phase}${this.step ? `: ${this.step}` : ''}` });
       // A cancellation the workflow asked for stays one; anything else that met a missing engine is waited out by the workflow.
       if (this.ctx.cancellationDetails?.cancelRequested) throw err;
       throw await asEngineFailure(this.deps.docker, err);
@@ -203,14 +211,17 @@ class Attempt {
         const timedOut = outcome.results.some((r) => r.timedOut);
         const unreachable = registryFault(outcome.results.map((r) => r.output).join('\n'));
         if (unreachable && !timedOut) return this.finish({ kind: 'infra', message: `step "${name}" failed: ${unreachable.message}` }, baseCommit);
-        return this.finish({ kind: timedOut ? 'timeout' : 'step', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
+        const stopped = outcome.results.find((r) => r.timedOut);
+        if (stopped) return this.finish({ kind: 'timeout', message: `step "${name}" was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${stopped.command}` }, baseCommit);
+        return this.finish({ kind: 'step', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
       }
     }
 
     this.enter('verifying');
-    const runVerifier = () => verify(this.spec.verify, (command) => this.exec(command), (result) => this.log.command('verifier', result.command, result));
+    const runVerifier = () => this.runVerification(baseCommit);
     let verification = await runVerifier();
     this.log.commands.push(...this.spec.verify.commands);
+    if (this.guard?.violations.length) return this.finish(this.verificationFailure(), baseCommit, verification);
 
     // Recipe first, agent on the residue: only when verification fails (or the campaign asks), and only with a model.
     const agent = this.spec.agent;
@@ -237,13 +248,44 @@ class Attempt {
       this.enter('verifying');
       verification = await runVerifier();
     }
+    const stopped = this.verificationFailure();
+    if (stopped) return this.finish(stopped, baseCommit, verification);
     const unreachable = verification.verdict === 'failed' ? registryFault(verification.commands.map((c) => c.output).join('\n')) : undefined;
     if (unreachable) return this.finish({ kind: 'infra', message: `verification could not install: ${unreachable.message}` }, baseCommit, verification);
     return this.finish(undefined, baseCommit, verification);
   }
 
+  /** One verifier run, with the tree's patch taken before and after it: verification may not change what is published. */
+  private async runVerification(baseCommit: string): Promise<VerificationReport> {
+    this.guard ??= new TreeGuard(this.workspace!.tree, this.workspace!.gitdir, baseCommit, this.spec.verify.generatedPaths ?? []);
+    this.verifierStopped = undefined;
+    await this.guard.before();
+    const report = await verify(this.spec.verify, (command) => this.exec(command), (result) => {
+      this.log.command('verifier', result.command, result);
+      if (result.timedOut) this.verifierStopped = result.command;
+    });
+    for (const change of await this.guard.after()) {
+      const detail = change.generated ? `${change.how} by verification in a generated path; left out of the patch` : `${change.how} by verification, which may not change what is published`;
+      this.log.emit({ kind: 'verifier', name: change.path, allowed: change.generated, detail });
+    }
+    this.guardPatchAt = this.commandsRun;
+    return report;
+  }
+
+  /** Why the last verification cannot stand beyond its verdict: it changed the tree, or its time limit stopped a command. */
+  private verificationFailure(): Failure | undefined {
+    const changed = [...new Map((this.guard?.violations ?? []).map((c) => [c.path, c])).values()];
+    if (changed.length > 0) {
+      const files = changed.map((c) => `${c.path} (${c.how})`).join(', ');
+      return { kind: 'verification', message: `verification changed files it may only read: ${files}; to let verification write generated files, name them in the policy's verifyGeneratedPaths` };
+    }
+    if (this.verifierStopped) return { kind: 'timeout', message: `verification command was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${this.verifierStopped}` };
+    return undefined;
+  }
+
   private async exec(command: string, timeoutMs?: number): Promise<CommandResult> {
     this.step = command;
+    this.commandsRun += 1;
     this.beat();
     this.checkStillWanted();
     try {
@@ -297,7 +339,10 @@ class Attempt {
     let touchedFiles: string[] = [];
     const artifacts: ArtifactRef[] = [];
     if (!failure && baseCommit && this.workspace) {
-      const patch = await computePatch(this.workspace.tree, { gitdir: this.workspace.gitdir, base: baseCommit });
+      const reusable = this.guardPatchAt === this.commandsRun ? this.guard?.lastPatch : undefined;
+      const current = reusable ?? (await computePatch(this.workspace.tree, { gitdir: this.workspace.gitdir, base: baseCommit }));
+      // What verification wrote in generated paths is not published: the patch is the tree the steps and the agent left.
+      const patch = this.guard ? this.guard.publishable(current) : current;
       touchedFiles = patch.touchedFiles;
       this.log.emit({ kind: 'patch', name: 'patch', allowed: patch.refused.length === 0, detail: `${touchedFiles.length} file(s) changed` });
       for (const refused of patch.refused) this.log.emit({ kind: 'patch', name: refused.path, allowed: false, detail: refused.reason });

@@ -246,7 +246,7 @@ export const ExecutionSpec = z.strictObject({
   campaignId: Slug,
   repo: z.strictObject({ name: RepoName, url: HttpUrl, ref: z.string().min(1) }),
   steps: z.array(Step).min(1),
-  verify: VerificationPlan,
+  verify: ExecutionVerificationPlan,
   toolchain: ToolchainRequest.optional(),
   network: NetworkProfile,
   limits: SandboxLimits,
@@ -420,6 +420,8 @@ export const DecisionSettings = z.strictObject({
   maxPatchFiles: z.number().int().positive(),
   maxBudgetUsd: z.number().nonnegative(),
   approvalBeforePr: z.boolean(),
+  /** Globs of files the verification commands may write; any other file they change fails the run as `verification`. */
+  verifyGeneratedPaths: z.array(z.string().min(1)).optional(),
 });
 export type DecisionSettings = z.infer<typeof DecisionSettings>;
 

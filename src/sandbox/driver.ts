@@ -67,6 +67,18 @@ export interface CommandResult {
 const BASE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/home/regatta', 'LANG=C.UTF-8', 'npm_config_cache=/tmp/npm-cache', 'npm_config_update_notifier=false'];
 /** Past this many times the output cap, a command is stopped rather than drained. */
 const DRAIN_FACTOR = 8;
+/** How often a command's own process is checked for exit while something keeps its output stream open. */
+const EXIT_POLL_MS = 250;
+/** After a command's own process exits, how long its output may still drain before its leftovers are stopped. */
+const DRAIN_AFTER_EXIT_MS = 1_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Docker's answer for a container removed, or not running, under a call. */
+function isGone(err: unknown): boolean {
+  const status = (err as { statusCode?: number }).statusCode;
+  return status === 404 || status === 409;
+}
 
 /** `uid:gid` as numbers; a sandbox never runs as root, whatever asks for it. */
 function parseUser(user: string): [number, number] {
@@ -95,6 +107,9 @@ function mergeEnv(...lists: string[][]): string[] {
 export class Sandbox {
   private readonly user: string;
   private removal?: Promise<void>;
+  private commands: Promise<unknown> = Promise.resolve();
+  /** Host pids of docker-init and `sleep infinity`: anything else alive between commands was left by one. */
+  private baseline = new Set<string>();
 
   private constructor(
     private readonly docker: Docker,
@@ -141,6 +156,7 @@ export class Sandbox {
     const sandbox = new Sandbox(docker, container, options);
     try {
       await container.start();
+      await sandbox.takeBaseline();
     } catch (err) {
       await sandbox.remove();
       throw err;
@@ -148,8 +164,18 @@ export class Sandbox {
     return sandbox;
   }
 
-  /** Runs `sh -c command` in /workspace; a command past its time or output limit is stopped with everything it started. */
-  async exec(command: string, timeoutMs = this.options.limits.commandTimeoutMs): Promise<CommandResult> {
+  /**
+   * Runs `sh -c command` in /workspace. A command past its time or output limit is stopped with everything it
+   * started; one that exits keeps its exit code, and whatever it left running is stopped before the next command.
+   */
+  exec(command: string, timeoutMs = this.options.limits.commandTimeoutMs): Promise<CommandResult> {
+    // One command at a time: the leftover check reads the whole container, so a second command would look like one.
+    const result = this.commands.then(() => this.runCommand(command, timeoutMs));
+    this.commands = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runCommand(command: string, timeoutMs: number): Promise<CommandResult> {
     const started = Date.now();
     const exec = await this.container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, WorkingDir: '/workspace', User: this.user });
     const stream = await exec.start({ hijack: true, stdin: false });
@@ -175,31 +201,98 @@ export class Sandbox {
       if (seen > cap * DRAIN_FACTOR) stop('output');
     });
     this.docker.modem.demuxStream(stream, sink, sink);
+    let streamOpen = true;
+    const streamClosed = new Promise<void>((resolve) => {
+      const close = () => {
+        streamOpen = false;
+        resolve();
+      };
+      stream.on('end', close);
+      stream.on('close', close);
+      stream.on('error', close);
+    });
 
     const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    let exit: { exitCode: number | null } | undefined;
     try {
-      await new Promise<void>((resolve) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', () => resolve());
-      });
+      exit = await this.mainProcessExit(exec, streamClosed, () => stopped !== undefined);
     } finally {
       clearTimeout(timer);
     }
+    // Output still in flight when the main process ended gets a moment; a process it left holding the stream does not.
+    if (exit && streamOpen) await Promise.race([streamClosed, delay(DRAIN_AFTER_EXIT_MS)]);
     await killing;
-    const { ExitCode } = await exec.inspect().catch(() => ({ ExitCode: null }));
+    const leftovers = stopped ? 0 : await this.stopLeftovers();
+    if (streamOpen) stream.destroy();
+
     let output = Buffer.concat(chunks).toString('utf8');
     if (stopped === 'timeout') output += `\n[regatta: stopped after ${timeoutMs} ms]`;
     if (stopped === 'output') output += `\n[regatta: stopped after printing more than ${cap * DRAIN_FACTOR} bytes]`;
+    if (leftovers > 0) output += `\n[regatta: the command exited and left ${leftovers} process(es) running; they were stopped]`;
     return {
       command,
-      exitCode: stopped ? 137 : (ExitCode ?? 137),
+      exitCode: stopped ? 137 : (exit?.exitCode ?? 137),
       output,
       outputBytes: seen,
       outputTruncated: seen > kept,
       timedOut: stopped === 'timeout',
       durationMs: Date.now() - started,
     };
+  }
+
+  /**
+   * Waits for the command's own process (`sh -c`) to exit, asking Docker when the stream closes and every
+   * EXIT_POLL_MS while it stays open (a background process can hold it); undefined when the command was stopped.
+   */
+  private async mainProcessExit(exec: Docker.Exec, streamClosed: Promise<void>, wasStopped: () => boolean): Promise<{ exitCode: number | null } | undefined> {
+    let wake: Promise<unknown> = streamClosed;
+    for (;;) {
+      await Promise.race([wake, delay(EXIT_POLL_MS)]);
+      if (wasStopped()) return undefined;
+      const info = await exec.inspect().catch(() => undefined);
+      // An exec Docker no longer knows (the container was removed under it) has no exit code to report.
+      if (!info) return { exitCode: null };
+      if (!info.Running && info.ExitCode !== null) return { exitCode: info.ExitCode };
+      wake = new Promise<never>(() => undefined);
+    }
+  }
+
+  /**
+   * Stops whatever a finished command left running, found from the host (`docker top` needs no fork inside a
+   * sandbox a fork bomb has filled). Only then is the container restarted, which kills its whole process tree
+   * (and resets its tmpfs): the price of leftovers, not of every command. Returns how many processes were left.
+   */
+  private async stopLeftovers(): Promise<number> {
+    let leftovers: string[];
+    try {
+      leftovers = (await this.processIds()).filter((pid) => !this.baseline.has(pid));
+    } catch (err) {
+      // A container already removed (the run's deadline or cancellation) has nothing left to stop.
+      if (isGone(err)) return 0;
+      throw err;
+    }
+    if (leftovers.length > 0) await this.killProcesses();
+    return leftovers.length;
+  }
+
+  /** Host-side ids of the container's live processes (zombies are left to docker-init, which reaps them). */
+  private async processIds(): Promise<string[]> {
+    const top = (await this.container.top({ ps_args: '-eo pid,stat' })) as { Titles: string[]; Processes: string[][] };
+    const pid = top.Titles.indexOf('PID');
+    const stat = top.Titles.indexOf('STAT');
+    return top.Processes.filter((row) => !row[stat]?.startsWith('Z')).map((row) => row[pid]);
+  }
+
+  /** What runs in an idle sandbox: docker-init and its `sleep infinity`. Taken after every (re)start. */
+  private async takeBaseline(): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      const pids = await this.processIds();
+      if (pids.length >= 2 || tries >= 40) {
+        this.baseline = new Set(pids);
+        return;
+      }
+      await delay(50);
+    }
   }
 
   /** The container's address on its network (what the egress proxy sees), or undefined without a network. */
@@ -212,6 +305,7 @@ export class Sandbox {
   /** Kills every process of the run (the container restarts with a fresh tmpfs; the workspace stays). */
   async killProcesses(): Promise<void> {
     await this.container.restart({ t: 0 });
+    await this.takeBaseline();
   }
 
   /** Kills and removes the container; every caller (cancellation, deadline, cleanup) waits for the same removal. */

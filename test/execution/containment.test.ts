@@ -70,9 +70,34 @@ describe('limits and the end of a run', () => {
     });
     const started = Date.now();
     const { result } = await runExecuteRun(fixture.deps, spec);
-    expect(result.failure).toEqual({ kind: 'timeout', message: 'step "hangs" failed: exited 137 (timed out)' });
+    expect(result.failure).toEqual({ kind: 'timeout', message: 'step "hangs" was stopped by the per-command time limit (1000 ms): sleep 30' });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
+  });
+
+  it('ends a run whose step leaves a fork bomb promptly, with the step\'s outcome, and verifies in a clean sandbox', async () => {
+    const bomb = "sed -i 's/oldName/newName/' README.md && bomb() { bomb | bomb & }; bomb; exit 0";
+    const spec = specFor(fixture.repoUrl, [command(bomb, 'bomb')], {
+      verify: { commands: ['node test.js'] },
+      limits: { ...specFor(fixture.repoUrl, []).limits, runTimeoutMs: 240_000, commandTimeoutMs: 120_000 },
+    });
+    const started = Date.now();
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(Date.now() - started).toBeLessThan(24_000);
+    expect(result).toMatchObject({ outcome: 'changed', touchedFiles: ['README.md'] });
+    expect(result.verification).toMatchObject({ verdict: 'passed', commands: [expect.objectContaining({ command: 'node test.js', exitCode: 0 })] });
+    expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
+  });
+
+  it('fails a run whose step exits non-zero after starting a fork bomb as that step, not at the deadline', async () => {
+    const spec = specFor(fixture.repoUrl, [command('bomb() { bomb | bomb & }; bomb; exit 3', 'bomb')], {
+      verify: { commands: ['node test.js'] },
+      limits: { ...specFor(fixture.repoUrl, []).limits, runTimeoutMs: 240_000, commandTimeoutMs: 120_000 },
+    });
+    const started = Date.now();
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(Date.now() - started).toBeLessThan(24_000);
+    expect(result.failure).toEqual({ kind: 'step', message: 'step "bomb" failed: exited 3' });
   });
 
   it('ends a run past its own deadline with timeout evidence, whatever its commands allow', async () => {
@@ -82,7 +107,7 @@ describe('limits and the end of a run', () => {
     const started = Date.now();
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
-    expect(result.failure).toEqual({ kind: 'timeout', message: expect.stringContaining('exceeded its limit of 3000 ms') });
+    expect(result.failure).toEqual({ kind: 'timeout', message: expect.stringMatching(/^stopped by the run deadline \(3000 ms\) in /) });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
   });

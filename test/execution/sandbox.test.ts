@@ -120,6 +120,43 @@ except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
     expect(after).toMatchObject({ exitCode: 0, output: 'alive\n' });
   });
 
+  it('returns as soon as a command exits, with its own exit code, though a process it started still holds its output', async () => {
+    const result = await sandbox.exec('echo started; sleep 1000 & exit 3', 60_000);
+    expect(result).toMatchObject({ exitCode: 3, timedOut: false });
+    expect(result.durationMs).toBeLessThan(10_000);
+    expect(result.output).toContain('started');
+    expect(result.output).toContain('left 1 process(es) running; they were stopped');
+    const after = await sandbox.exec('ps -e -o args= | grep -c "sleep 100[0]"');
+    expect(after.output).toBe('0\n');
+  });
+
+  it('stops a process a command left running in the background with its output elsewhere', async () => {
+    const result = await sandbox.exec('sleep 1000 >/dev/null 2>&1 &');
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    const after = await sandbox.exec('ps -e -o args= | grep -c "sleep 100[0]"');
+    expect(after.output).toBe('0\n');
+  });
+
+  it('ends a command whose fork bomb fills the pids limit at once, with its exit code, and runs the next one in a clean process tree', async () => {
+    const result = await sandbox.exec('bomb() { bomb | bomb & }; bomb; exit 5', 60_000);
+    expect(result).toMatchObject({ exitCode: 5, timedOut: false });
+    expect(result.output).toMatch(/left \d+ process\(es\) running; they were stopped/);
+    expect(result.durationMs).toBeLessThan(15_000);
+    const after = await sandbox.exec('ps -e -o pid= | wc -l');
+    expect(after.exitCode).toBe(0);
+    // docker-init, sleep infinity, and this command's sh, ps and wc.
+    expect(Number(after.output.trim())).toBeLessThanOrEqual(5);
+  });
+
+  it('waits for a command that closes its output and keeps running, and keeps scratch files when nothing was left behind', async () => {
+    await sandbox.exec('echo kept > /tmp/scratch-kept');
+    const result = await sandbox.exec('exec >/dev/null 2>&1; sleep 2; exit 4', 60_000);
+    expect(result.exitCode).toBe(4);
+    expect(result.durationMs).toBeGreaterThanOrEqual(2_000);
+    const after = await sandbox.exec('cat /tmp/scratch-kept');
+    expect(after).toMatchObject({ exitCode: 0, output: 'kept\n' });
+  });
+
   it('refuses to run as root', async () => {
     await expect(Sandbox.start(docker, { image, workspaceDir: workspace, runId, attempt: 1, user: '0:0', limits, network: { mode: 'none' } })).rejects.toThrow(/root/);
   });
