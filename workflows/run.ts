@@ -374,6 +374,7 @@ async function publishOnce(control: ControlActivities, request: PublishRequest):
 }
 
 function failedCommands(result: ExecutionResult): string {
+  if (result.verification.summary) return result.verification.summary;
   return result.verification.commands.filter((c) => c.exitCode !== 0).map((c) => `\`${c.command}\` exited ${c.exitCode}`).join(', ');
 }
 

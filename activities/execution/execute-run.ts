@@ -29,7 +29,7 @@ import { describeToolchain, hostToolchains, ToolchainError, type PreparedToolcha
 import { runAgent, type AgentRunResult } from '../../src/agent/loop';
 import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
-import { collectJUnitReports } from './junit';
+import { collectJUnitReports, withJUnitCounts } from './junit';
 import { RunLog } from './run-log';
 import { TreeGuard } from './tree-guard';
 import { verify } from './verify';
@@ -334,7 +334,7 @@ class Attempt {
     if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
     if (verification.commands.length > 0 && this.workspace) {
       const junit = collectJUnitReports(this.workspace.tree);
-      if (junit.length > 0) verification = { ...verification, junit };
+      if (junit.length > 0) verification = withJUnitCounts({ ...verification, junit });
     }
     let touchedFiles: string[] = [];
     const artifacts: ArtifactRef[] = [];

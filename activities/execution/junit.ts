@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { VerificationReport } from '../../src/contracts';
+import type { TestCounts, VerificationReport } from '../../src/contracts';
+import { withSummary } from './test-report';
 
 type JUnitSummary = NonNullable<VerificationReport['junit']>[number];
 
@@ -51,4 +52,15 @@ function summarise(file: string, relative: string): JUnitSummary | undefined {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** JUnit totals count as the tests of the last command that printed no TAP: XML cannot say which command wrote it. */
+export function withJUnitCounts(report: VerificationReport): VerificationReport {
+  const junit = report.junit ?? [];
+  const last = report.commands.at(-1);
+  if (junit.length === 0 || !last || last.tests) return withSummary(report);
+  const sum = (key: 'tests' | 'failures' | 'errors' | 'skipped') => junit.reduce((n, j) => n + j[key], 0);
+  const failed = sum('failures') + sum('errors');
+  const tests: TestCounts = { source: 'junit', tests: sum('tests'), passed: Math.max(0, sum('tests') - failed - sum('skipped')), failed, skipped: sum('skipped'), todo: 0 };
+  return withSummary({ ...report, commands: [...report.commands.slice(0, -1), { ...last, tests }] });
 }

@@ -1,6 +1,7 @@
 /** The verifier: the plan's commands in the sandbox; a failing command runs once more to tell flaky from failed. */
 import type { VerificationPlan, VerificationReport } from '../../src/contracts';
 import type { CommandResult } from '../../src/sandbox/driver';
+import { testEvidence, withSummary } from './test-report';
 
 const REPORTED_OUTPUT_CHARS = 8_000;
 
@@ -23,13 +24,14 @@ export async function verify(plan: VerificationPlan, exec: (command: string) => 
       durationMs: final.durationMs,
       output: trimOutput(final.output),
       outputTruncated: final.outputTruncated || final.output.length > REPORTED_OUTPUT_CHARS,
+      ...testEvidence(final),
     });
     if (final.exitCode !== 0) {
       verdict = 'failed';
       break;
     }
   }
-  return { verdict, commands };
+  return withSummary({ verdict, commands });
 }
 
 /** Keeps the head and the tail, where build tools print what matters. */

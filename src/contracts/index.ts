@@ -299,6 +299,17 @@ export const ArtifactManifest = z.strictObject({
 });
 export type ArtifactManifest = z.infer<typeof ArtifactManifest>;
 
+/** Test counts from a verifier command's TAP output, or from the JUnit XML it left in the workspace. */
+export const TestCounts = z.strictObject({
+  source: z.enum(['tap', 'junit']),
+  tests: z.number().int().nonnegative(),
+  passed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  todo: z.number().int().nonnegative().optional(),
+});
+export type TestCounts = z.infer<typeof TestCounts>;
+
 export const VerificationReport = z.strictObject({
   verdict: z.enum(['passed', 'failed', 'flaky', 'skipped']),
   commands: z.array(
@@ -308,8 +319,13 @@ export const VerificationReport = z.strictObject({
       durationMs: z.number().nonnegative(),
       output: z.string(),
       outputTruncated: z.boolean(),
+      tests: TestCounts.optional(),
+      /** The npm lifecycle script that was running when the command exited non-zero (`posttest`). */
+      failedScript: z.string().optional(),
     }),
   ),
+  /** One line for people: "`npm test` exited 1 in `posttest` after 171 of 171 tests passed". */
+  summary: z.string().optional(),
   /** JUnit XML reports found in the workspace after verification. */
   junit: z
     .array(z.strictObject({ file: z.string(), tests: z.number().int().nonnegative(), failures: z.number().int().nonnegative(), errors: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() }))

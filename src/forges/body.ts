@@ -21,6 +21,7 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     ...evidence.steps.map((s) => `- ${s}`),
     '',
     `### Verification: ${evidence.verification.verdict}`,
+    ...(evidence.verification.summary ? [evidence.verification.summary, ''] : []),
     '| command | result | duration |',
     '|---|---|---|',
     ...verifier,
