@@ -108,7 +108,8 @@ it('a repository that tries to register and publish through the proxy ends norma
   );
   expect(mirrorWrites.every((e) => /read-only/.test(e.detail ?? ''))).toBe(true);
   // npm publish went the same way as the raw requests.
-  expect(mirrorWrites.filter((e) => e.name === `PUT ${mirrorHost}/${encodeURIComponent(LOGGER_PACKAGE)}`).length).toBeGreaterThanOrEqual(2);
+  const publishes = mirrorWrites.filter((e) => e.name.toLowerCase() === `put ${mirrorHost}/@acme%2flogger` || e.name === `PUT ${mirrorHost}/${encodeURIComponent(LOGGER_PACKAGE)}`);
+  expect(publishes.length).toBeGreaterThanOrEqual(2);
   expect(refused.some((e) => e.name.startsWith(`PUT ${new URL(internal).host}/-/user/`) && /not allowed/.test(e.detail ?? ''))).toBe(true);
 });
 
@@ -123,7 +124,7 @@ it('the egress proxy lets only reads through to a plain-HTTP registry it allows'
           resolve(res.statusCode ?? 0);
         });
         req.on('error', reject);
-        req.end(method === 'GET' || method === 'HEAD' ? undefined : '{}');
+        req.end(['PUT', 'POST', 'PATCH'].includes(method) ? '{}' : undefined);
       });
     expect(await through('GET', `/${encodeURIComponent(LOGGER_PACKAGE)}`)).toBe(200);
     expect(await through('HEAD', `/${encodeURIComponent(LOGGER_PACKAGE)}`)).toBe(200);

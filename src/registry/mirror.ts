@@ -217,8 +217,8 @@ export async function startMirrorGuard(options: { verdaccioUrl: string; storage:
   const server = http.createServer((req, res) => {
     const refusal = registryWriteRefusal(req.method, req.url ?? '/');
     if (refusal) {
-      req.resume();
-      return fail(res, 403, refusal);
+      req.resume().once('end', () => fail(res, 403, refusal));
+      return;
     }
     const tarball = tarballRequest(req.url ?? '/');
     const work = tarball

@@ -69,14 +69,14 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
     const destination = hostPort(target);
     if (target.protocol !== 'http:' || !allowed.has(destination)) {
       refuse(from, { method: req.method ?? '', destination, path: target.pathname, reason: "not allowed by the sandbox's network profile" });
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(`egress to ${destination} is not allowed by the sandbox's network profile\n`);
+      req.resume().once('end', () => res.writeHead(403, { 'content-type': 'text/plain' }).end(`egress to ${destination} is not allowed by the sandbox's network profile\n`));
       return;
     }
     const writeRefusal = registryWriteRefusal(req.method, target.pathname);
     if (writeRefusal) {
       refuse(from, { method: req.method ?? '', destination, path: target.pathname, reason: writeRefusal });
-      req.resume();
-      res.writeHead(403, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: writeRefusal })}\n`);
+      // Drained before answering, so the client's kept-alive connection stays usable for its next request.
+      req.resume().once('end', () => res.writeHead(403, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: writeRefusal })}\n`));
       return;
     }
     const headers: http.OutgoingHttpHeaders = { ...req.headers, host: target.host };
