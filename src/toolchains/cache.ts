@@ -40,6 +40,8 @@ export class ToolchainIntegrityError extends Error {
 export class ToolchainCache {
   /** Installs this process has under way, so concurrent runs on one worker share one download. */
   private readonly pending = new Map<string, Promise<InstalledToolchain>>();
+  /** Installs this process hashed in full, by a signature of their files' sizes, inodes and mtimes: unchanged, they are not hashed again. */
+  private readonly verified = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -62,12 +64,18 @@ export class ToolchainCache {
 
   private async ensureOnce(tool: string, pkg: string, release: PackageVersion): Promise<InstalledToolchain> {
     const dir = this.dirFor(tool, release.version);
-    const problem = fs.existsSync(dir) ? verifyInstall(dir, pkg, release.integrity) : 'missing';
-    if (problem === undefined) return { dir, package: pkg, version: release.version, installed: false };
+    const signature = fs.existsSync(dir) ? statSignature(dir) : undefined;
+    if (signature && this.verified.get(`${dir}\n${release.integrity}`) === signature) return { dir, package: pkg, version: release.version, installed: false };
+    const problem = signature ? verifyInstall(dir, pkg, release.integrity) : 'missing';
+    if (problem === undefined) {
+      this.verified.set(`${dir}\n${release.integrity}`, signature!);
+      return { dir, package: pkg, version: release.version, installed: false };
+    }
     if (problem !== 'missing') this.moveAside(dir);
     await this.install(tool, pkg, release, dir);
     const after = verifyInstall(dir, pkg, release.integrity);
     if (after !== undefined) throw new ToolchainIntegrityError(`${pkg}@${release.version} in ${dir} is not intact right after installing it: ${after}`);
+    this.verified.set(`${dir}\n${release.integrity}`, statSignature(dir));
     return { dir, package: pkg, version: release.version, installed: true };
   }
 
@@ -119,6 +127,16 @@ function filesUnder(dir: string, prefix = ''): string[] {
     if (entry.isDirectory()) return filesUnder(dir, relative);
     return relative === MANIFEST_FILE ? [] : [relative];
   });
+}
+
+/** Every file's path, size, inode and mtime: any write, replacement or removal changes it. */
+function statSignature(dir: string): string {
+  const hash = createHash('sha256');
+  for (const file of [MANIFEST_FILE, ...filesUnder(dir)]) {
+    const stat = fs.lstatSync(path.join(dir, file), { throwIfNoEntry: false });
+    hash.update(`${file}:${stat ? `${stat.size}:${stat.ino}:${stat.mtimeMs}:${stat.ctimeMs}` : 'missing'}\n`);
+  }
+  return hash.digest('hex');
 }
 
 function sha256(file: string): string {
