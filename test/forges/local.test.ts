@@ -1,13 +1,13 @@
 /** The local forge's records on a real filesystem: find-or-create under concurrency, numbering, listing, closing. */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ForgeRequestError } from '../../src/forges/errors';
 import { forgeFor, localForgeRoot } from '../../src/forges';
 import { LocalForge } from '../../src/forges/local';
 import type { ChangeRequestDraft } from '../../src/forges/types';
+import { eventually } from '../support/eventually';
 
 let root: string;
 let forge: LocalForge;
@@ -32,18 +32,19 @@ describe('local forge', () => {
   });
 
   it('control workers in separate processes racing on one branch make one change request', async () => {
-    const startAt = Date.now() + 3_000;
-    const script = `
-      const { LocalForge } = require(${JSON.stringify(path.resolve(__dirname, '../../src/forges/local'))});
-      const forge = new LocalForge(process.argv[1]);
-      const draft = JSON.parse(process.argv[2]);
-      setTimeout(() => forge.findOrCreateChangeRequest(draft).then((cr) => console.log(cr.number)), ${startAt} - Date.now());
-    `;
-    const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
-    const outputs = await Promise.all(Array.from({ length: 6 }, () => promisify(execFile)(tsx, ['-e', script, root, JSON.stringify(draft())])));
-    expect(outputs.map((o) => o.stdout.trim())).toEqual(Array(6).fill('1'));
+    const numbers = await raceInSeparateProcesses(Array(6).fill('regatta/logger-2x'));
+    expect(numbers).toEqual(Array(6).fill(1));
     expect(await forge.listChangeRequests()).toHaveLength(1);
-  }, 30_000);
+    expect(fs.readdirSync(path.join(root, repo.name, '.numbers'))).toEqual(['1']);
+  }, 60_000);
+
+  it('control workers in separate processes racing on different branches get gap-free numbers', async () => {
+    const branches = ['a', 'a', 'b', 'b', 'c', 'c'].map((b) => `regatta/${b}`);
+    const numbers = await raceInSeparateProcesses(branches);
+    expect([numbers[0], numbers[2], numbers[4]].sort((x, y) => x - y)).toEqual([1, 2, 3]);
+    expect([numbers[1], numbers[3], numbers[5]]).toEqual([numbers[0], numbers[2], numbers[4]]);
+    expect((await forge.listChangeRequests()).map((r) => r.number)).toEqual([1, 2, 3]);
+  }, 60_000);
 
   it('concurrent change requests on different branches of one repository get distinct numbers', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => forge.findOrCreateChangeRequest(draft({ branch: `regatta/change-${i}` }))));
@@ -80,3 +81,26 @@ describe('local forge', () => {
     expect(localForgeRoot(root)).toBe(path.join(root, 'forge', 'local'));
   });
 });
+
+/** One process per branch, each loaded and waiting, then all released at once to find-or-create; returns their numbers. */
+async function raceInSeparateProcesses(branches: string[]): Promise<number[]> {
+  const script = `
+    const { LocalForge } = require(${JSON.stringify(path.resolve(__dirname, '../../src/forges/local'))});
+    const forge = new LocalForge(process.argv[1]);
+    const draft = JSON.parse(process.argv[2]);
+    console.log('ready');
+    process.stdin.once('data', () => forge.findOrCreateChangeRequest(draft).then((cr) => { console.log(cr.number); process.exit(0); }));
+  `;
+  const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+  const racers = branches.map((branch) => spawn(tsx, ['-e', script, root, JSON.stringify(draft({ branch }))], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const lines = racers.map((racer) => {
+    const seen: string[] = [];
+    racer.stdout.on('data', (chunk: Buffer) => seen.push(...chunk.toString().split('\n').filter(Boolean)));
+    return seen;
+  });
+  const exited = racers.map((racer) => new Promise((resolve) => racer.once('exit', resolve)));
+  await eventually(async () => lines.every((seen) => seen.includes('ready')), Boolean, 45_000);
+  racers.forEach((racer) => racer.stdin.write('go\n'));
+  await Promise.all(exited);
+  return lines.map((seen) => Number(seen.at(-1)));
+}

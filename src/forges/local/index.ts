@@ -119,22 +119,31 @@ export class LocalForge implements Forge {
   }
 
   /**
-   * Numbers are claimed with exclusive creates, so concurrent publishes to one repository never share one; a retry
-   * after a crash between claim and record finds the number it claimed for its branch.
+   * Numbers are claimed in order by linking a complete claim file (the branch's name) into place, so a claim is never
+   * seen half-written: a racer that finds a number taken reads whose it is and stops at its own branch's claim, so a
+   * branch holds one number and none is skipped. A retry after a crash between claim and record finds its claim.
    */
   private claimNumber(repo: string, branch: string): number {
     const dir = path.join(this.root, repo, NUMBERS_DIR);
     fs.mkdirSync(dir, { recursive: true });
-    const claims = fs.readdirSync(dir).map(Number).filter(Number.isInteger);
-    const mine = claims.find((n) => fs.readFileSync(path.join(dir, String(n)), 'utf8') === branch);
+    const claims = fs.readdirSync(dir).filter((name) => /^\d+$/.test(name)).map(Number);
+    const claimant = (number: number) => fs.readFileSync(path.join(dir, String(number)), 'utf8');
+    const mine = claims.find((n) => claimant(n) === branch);
     if (mine !== undefined) return mine;
-    for (let number = Math.max(0, ...claims) + 1; ; number++) {
-      try {
-        fs.writeFileSync(path.join(dir, String(number)), branch, { flag: 'wx' });
-        return number;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const scratch = path.join(dir, `${randomUUID()}.tmp`);
+    fs.writeFileSync(scratch, branch);
+    try {
+      for (let number = Math.max(0, ...claims) + 1; ; number++) {
+        try {
+          fs.linkSync(scratch, path.join(dir, String(number)));
+          return number;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (claimant(number) === branch) return number;
+        }
       }
+    } finally {
+      fs.rmSync(scratch, { force: true });
     }
   }
 
