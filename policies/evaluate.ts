@@ -4,11 +4,12 @@
  */
 import type { FiredRule, PolicyDecision } from '../src/contracts';
 import type { DecisionSettings, PolicyBundle, PolicyRule, PolicySubject, RuleMatch } from './bundle';
-import { commandAllowed, globToRegExp, matchesAny } from './glob';
+import { describeRefusedCommand, type CommandPolicy } from './command-policy';
+import { globToRegExp, matchesAny } from './glob';
 
 const SEVERITY = { allow: 0, needs_approval: 1, deny: 2 } as const;
 
-export function evaluatePolicy(bundle: PolicyBundle, bundleHash: string, subject: PolicySubject): PolicyDecision {
+export function evaluatePolicy(bundle: PolicyBundle, bundleHash: string, subject: PolicySubject, commands: CommandPolicy): PolicyDecision {
   let settings: DecisionSettings = { ...bundle.defaults };
   let verdict: PolicyDecision['verdict'] = 'allow';
   const fired: FiredRule[] = [];
@@ -21,13 +22,13 @@ export function evaluatePolicy(bundle: PolicyBundle, bundleHash: string, subject
   }
 
   const scope = narrowScope(subject.requestedPaths, settings);
-  const deniedCommands = subject.commands.filter((c) => !commandAllowed(c, settings.allowedCommands));
+  const deniedCommands = subject.commands.map((c) => commands.check(c, settings.allowedCommands)).filter((refusals) => refusals.length > 0);
   const builtIn: FiredRule[] = [];
   if (scope.outside.length > 0) {
     builtIn.push({ id: 'builtin-scope', effect: 'deny', reason: `requested paths outside the policy's allowed paths: ${scope.outside.join(', ')}` });
   }
   if (deniedCommands.length > 0) {
-    builtIn.push({ id: 'builtin-commands', effect: 'deny', reason: `commands not in the allowlist: ${deniedCommands.join(' | ')}` });
+    builtIn.push({ id: 'builtin-commands', effect: 'deny', reason: `commands not in the allowlist: ${deniedCommands.map(describeRefusedCommand).join(' | ')}` });
   }
   if (builtIn.length > 0) verdict = 'deny';
 

@@ -1,8 +1,8 @@
-/** Glob matching for paths and commands; pure, so workflows and the evaluator share it. */
+/** Glob matching for paths; pure, so workflows and the evaluator share it. Commands: see command-policy.ts. */
 
 const cache = new Map<string, RegExp>();
 
-/** `**` crosses directories, `*` and `?` stay within one path segment (for commands: within the line). */
+/** `**` crosses directories, `*` and `?` stay within one path segment. */
 export function globToRegExp(glob: string): RegExp {
   let re = cache.get(glob);
   if (re) return re;
@@ -24,25 +24,4 @@ export function globToRegExp(glob: string): RegExp {
 
 export function matchesAny(value: string, globs: readonly string[]): boolean {
   return globs.some((glob) => globToRegExp(glob).test(value));
-}
-
-const SUBSTITUTION = /\$\(|`|<\(|>\(/;
-
-/**
- * A command is allowed when every part of it (split at `;`, `&&`, `||`, `|` and newlines) matches a pattern,
- * where `*` spans anything; command substitution is never allowed, since it would hide a command inside another.
- */
-export function commandAllowed(command: string, allowlist: readonly string[]): boolean {
-  if (SUBSTITUTION.test(command)) return false;
-  const parts = command.split(/&&|\|\||[;|\n]/).map((part) => part.trim().replace(/\s+/g, ' ')).filter(Boolean);
-  return parts.length > 0 && parts.every((part) => allowlist.some((pattern) => commandPattern(pattern).test(part)));
-}
-
-function commandPattern(pattern: string): RegExp {
-  const source = pattern
-    .trim()
-    .split('*')
-    .map((piece) => piece.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 's');
 }

@@ -35,7 +35,7 @@ import type {
 import { hashSpec } from '../src/contracts/hash';
 import { DOCKER_ENGINE_UNAVAILABLE } from '../src/temporal/failure-types';
 import { approvalDecidedSignal, publishHeldSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
-import { checkScope, missingPublishEvidence } from './evidence';
+import { checkScope, missingPublishEvidence, refusedBySplitting } from './evidence';
 import { buildExecutionSpec } from './execution-spec';
 import { governorPermitGrantedSignal } from './publish-governor';
 import { RunJournal } from './run-journal';
@@ -46,6 +46,7 @@ interface ExecutionActivities {
 
 interface ControlActivities {
   decidePolicy(request: RunRequest): Promise<PolicyDecision>;
+  checkCommands(input: { commands: string[]; allowlist: string[] }): Promise<string[]>;
   publishChangeRequest(request: PublishRequest): Promise<PublishOutcome>;
 }
 
@@ -131,7 +132,7 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       const wanted = [...(asked.paths ?? []).map((p) => `path ${p}`), ...(asked.commands ?? []).map((c) => `command ${c}`)].join(', ');
       if (!(await awaitApproval(`the agent asks for more scope (${wanted || 'unspecified'}): ${asked.reason}`))) return;
     }
-    if (!(await acceptEvidence(run, run.decision, spec, result))) return;
+    if (!(await acceptEvidence(run, run.decision, spec, result, control))) return;
 
     if (request.preview) {
       await run.transition('changed', 'preview: evidence collected, nothing published');
@@ -265,8 +266,17 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
+/** Runs recorded before commands were read by the shell parser replay the line splitter they were checked with. */
+const COMMAND_PARSER_PATCH = 'command-policy-parser';
+
+/** The shell parser is WebAssembly, so the control plane reads reported commands in an activity, not here. */
+async function refusedCommands(control: ControlActivities, decision: PolicyDecision, result: ExecutionResult): Promise<string[]> {
+  if (!patched(COMMAND_PARSER_PATCH)) return refusedBySplitting(result.commands, decision.allowedCommands);
+  return result.commands.length > 0 ? control.checkCommands({ commands: result.commands, allowlist: decision.allowedCommands }) : [];
+}
+
 /** Evidence is accepted only from an attempt that executed exactly this spec and stayed within its scope. */
-async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult): Promise<boolean> {
+async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult, control: ControlActivities): Promise<boolean> {
   run.result = result;
   // The memo is what an operator sees first in the Web UI: where the evidence is, and who produced it.
   upsertMemo({
@@ -284,7 +294,7 @@ async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: E
     await run.fail(result.failure ?? { kind: 'infra', message: 'execution failed without a reason' });
     return false;
   }
-  const violation = checkScope(spec, decision, result);
+  const violation = checkScope(spec, decision, result, await refusedCommands(control, decision, result));
   if (violation) {
     await run.fail(violation);
     return false;

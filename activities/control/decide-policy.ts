@@ -2,7 +2,7 @@
 import type { ArtifactRef, PolicyDecision, RunRequest } from '../../src/contracts';
 import { RunRequest as RunRequestSchema } from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
-import { evaluatePolicy, loadPolicyBundle, type PolicySubject } from '../../policies';
+import { evaluatePolicy, loadCommandPolicy, loadPolicyBundle, type PolicySubject } from '../../policies';
 
 export interface DecisionRecorder {
   recordDecision(runId: string, decision: PolicyDecision): Promise<ArtifactRef>;
@@ -26,7 +26,7 @@ export function createDecidePolicy(policyFile: string | undefined, recorder?: De
     const request = parseContract(RunRequestSchema, input, 'run request');
     // Read on every decision, so an updated bundle applies to the next run and its hash says which one did.
     const policy = loadPolicyBundle(policyFile);
-    const decision = evaluatePolicy(policy.bundle, policy.hash, policySubject(request));
+    const decision = evaluatePolicy(policy.bundle, policy.hash, policySubject(request), await loadCommandPolicy());
     await recorder?.recordDecision(request.runId, decision);
     return decision;
   };

@@ -3,6 +3,7 @@ import type { ArtifactStore } from '../../src/artifacts/store';
 import { runArtifactKey } from '../../src/artifacts/store';
 import type { ChangeRequest, Target, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
+import { checkCommands } from './check-commands';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
 import { createGovernorActivities, type GovernorDeps } from './governor';
 import { createPublishChangeRequest, readingForge, type PublishDeps } from './publish';
@@ -24,6 +25,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
   };
   return {
     decidePolicy: createDecidePolicy(deps.policyFile, recorder),
+    checkCommands,
     ...(deps.publish ? publishingActivities(deps.publish) : {}),
     ...(deps.governor ? createGovernorActivities(deps.governor) : {}),
   };

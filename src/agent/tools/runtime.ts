@@ -2,7 +2,7 @@
  * The tool runtime: every call the model makes is checked (tool allowed, arguments, path scope, command allowlist,
  * remaining tool calls), done or denied, and recorded as a StepEvent. Repeated denials end the run.
  */
-import { commandAllowed } from '../../../policies/glob';
+import { explainRefusals, loadCommandPolicy } from '../../../policies/command-policy';
 import { AGENT_TOOLS, type AgentTool, type Failure, type StepEvent, type VerificationReport } from '../../contracts';
 import type { CommandResult } from '../../sandbox/driver';
 import { TOOL_ARGUMENTS, type ScopeRequest, type ToolArguments } from './definitions';
@@ -185,8 +185,10 @@ export class ToolRuntime {
   }
 
   private async runCommand(a: ToolArguments['run_command']): Promise<Handled> {
-    if (!commandAllowed(a.command, this.options.scope.allowedCommands)) {
-      throw new ToolDenied(`the command ${JSON.stringify(a.command.slice(0, 200))} is not in the allowlist (${this.options.scope.allowedCommands.join(', ') || 'empty'})`);
+    const refusals = (await loadCommandPolicy()).check(a.command, this.options.scope.allowedCommands);
+    if (refusals.length > 0) {
+      const why = explainRefusals(refusals);
+      throw new ToolDenied(`the command ${JSON.stringify(a.command.slice(0, 200))} is not in the allowlist${why ? `: ${why}` : ''} (allowed: ${this.options.scope.allowedCommands.join(', ') || 'nothing'})`);
     }
     const result = await this.options.runCommand(a.command, this.commandTimeout(a.timeout_seconds));
     this.commands.push(a.command);
