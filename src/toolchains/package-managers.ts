@@ -26,7 +26,7 @@ function packageOf(declared: DeclaredPackageManager): string {
   return berry ? '@yarnpkg/cli-dist' : 'yarn';
 }
 
-/** The pinned version, or the newest stable one whose `engines.node` accepts `nodeVersion`. */
+/** The pinned version, or the newest stable one, no newer than `latest`, whose `engines.node` accepts `nodeVersion`. */
 export async function resolvePackageManager(declared: DeclaredPackageManager, nodeVersion: string, registry: ToolchainRegistry): Promise<PackageManagerRelease> {
   const pkg = packageOf(declared);
   const candidates = await registry.versions(pkg, declared.version ?? '>=0');
@@ -35,8 +35,9 @@ export async function resolvePackageManager(declared: DeclaredPackageManager, no
     if (!pinned) throw new PackageManagerVersionError(`${declared.source} asks for ${declared.name}@${declared.version}, which the registry does not carry as ${pkg}`);
     return { name: declared.name, package: pkg, release: pinned };
   }
+  const latest = await registry.latest(pkg);
   const supported = candidates
-    .filter((c) => semver.valid(c.version) && semver.prerelease(c.version) === null)
+    .filter((c) => semver.valid(c.version) && semver.prerelease(c.version) === null && (!latest || semver.lte(c.version, latest)))
     .filter((c) => !c.engines?.node || semver.satisfies(nodeVersion, c.engines.node))
     .sort((a, b) => semver.rcompare(a.version, b.version));
   if (supported.length === 0) throw new PackageManagerVersionError(`no release of ${pkg} in the registry supports Node.js ${nodeVersion}`);

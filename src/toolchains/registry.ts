@@ -49,6 +49,12 @@ export class ToolchainRegistry {
       .map((row) => ({ version: row.version as string, integrity: row['dist.integrity'] as string, engines: row.engines as PackageVersion['engines'], bin: row.bin as PackageVersion['bin'] }));
   }
 
+  /** The version the `latest` dist-tag names: what the publisher calls current (`yarn` has 2.x releases, but 1.22 is latest). */
+  async latest(name: string): Promise<string | undefined> {
+    const view = await this.cached(`${name}@latest-tag`, ['view', name, 'dist-tags.latest', '--json']);
+    return typeof view === 'string' ? view : undefined;
+  }
+
   /** Downloads `name@version`'s tarball into `dir` with npm (which checks it against the registry's integrity); returns its path. */
   async pack(name: string, version: string, dir: string): Promise<string> {
     const result = await this.npm(['pack', `${name}@${version}`, '--pack-destination', dir, '--json']);

@@ -44,6 +44,18 @@ describe('change request body', () => {
     }
   });
 
+  it('names the toolchain the run used and what chose each version', () => {
+    const base = request(['package.json']);
+    const toolchain = [
+      { name: 'node', version: '22.23.5', source: 'engines.node', declared: '^22.12' },
+      { name: 'pnpm', version: '9.15.0', source: 'packageManager' },
+      { name: 'npm', version: '12.2.2', source: 'default' },
+    ];
+    const body = changeRequestBody({ ...base, evidence: { ...base.evidence, toolchain } }, 'http://ui/run');
+    expect(body).toContain('- toolchain: node 22.23.5 (engines.node `^22.12`), pnpm 9.15.0 (packageManager), npm 12.2.2 (default)\n');
+    expect(changeRequestBody(base, 'http://ui/run')).not.toContain('- toolchain:');
+  });
+
   it('lists at most two hundred files, keeps a pipe in a command inside its cell, and stays under the forge limit', () => {
     const files = Array.from({ length: 5000 }, (_, i) => `packages/p${i}/${'deep/'.repeat(10)}index.js`);
     const body = changeRequestBody(request(files, 'npm test | tee out.txt'), 'http://ui/run');
