@@ -166,6 +166,9 @@ export function networkProfiles(docker: Docker, options: EgressOptions): { netwo
         npm_config_registry: options.registryUrl,
         // Lockfiles name the registry they were made against; every tarball comes through the configured one instead.
         npm_config_replace_registry_host: 'always',
+        // The registry is one hop away: a failure (a certificate the sandbox does not trust) is reported in seconds, not minutes of back-off.
+        npm_config_fetch_retry_mintimeout: '1000',
+        npm_config_fetch_retry_maxtimeout: '4000',
         npm_config_audit: 'false',
         npm_config_fund: 'false',
       };
