@@ -106,7 +106,10 @@ export const NpmUpgradeStep = z.strictObject({
   recipe: z.literal('npm-upgrade'),
   name: z.string().min(1).optional(),
   package: z.string().regex(/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/, 'expected an npm package name'),
-  version: z.string().min(1),
+  /** An exact version, a range or a dist-tag; the newest version it admits is what the repository moves to. */
+  version: z.string().regex(/^[\w.^~<>=|*+ -]+$/, 'expected a version, a range or a dist-tag such as 2.1.0, ^2.0.0 or latest'),
+  /** How package.json's spec changes, as Renovate names it: absent keeps the repository's style (exact stays exact, ^ and ~ kept). */
+  rangeStrategy: z.enum(['pin', 'bump', 'replace']).optional(),
 });
 
 export const Step = z.discriminatedUnion('recipe', [CommandStep, ReplaceStep, NpmUpgradeStep]);
