@@ -28,6 +28,40 @@ const SERVICES = [
   { repo: 'acme/catalog', files: service('catalog', { engines: { node: '>=18' } }), major: 24, source: 'spec', spec: { node: '24' } },
 ];
 
+/** A small N-API addon, as a library that hashes keys natively ships it: binding.gyp, one C++ file, a loader and a test. */
+const HASHER_FILES: Record<string, string> = {
+  'binding.gyp': `${JSON.stringify({ targets: [{ target_name: 'fnv1a', sources: ['src/fnv1a.cc'] }] }, null, 2)}\n`,
+  'src/fnv1a.cc': [
+    '#include <node_api.h>',
+    '',
+    'static napi_value Hash(napi_env env, napi_callback_info info) {',
+    '  size_t argc = 1;',
+    '  napi_value argv[1];',
+    '  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);',
+    '  char text[1024];',
+    '  size_t length = 0;',
+    '  napi_get_value_string_utf8(env, argv[0], text, sizeof text, &length);',
+    '  uint32_t hash = 2166136261u;',
+    '  for (size_t i = 0; i < length; i++) hash = (hash ^ static_cast<unsigned char>(text[i])) * 16777619u;',
+    '  napi_value result;',
+    '  napi_create_uint32(env, hash, &result);',
+    '  return result;',
+    '}',
+    '',
+    'static napi_value Init(napi_env env, napi_value exports) {',
+    '  napi_value hash;',
+    '  napi_create_function(env, "fnv1a", NAPI_AUTO_LENGTH, Hash, nullptr, &hash);',
+    '  napi_set_named_property(env, exports, "fnv1a", hash);',
+    '  return exports;',
+    '}',
+    '',
+    'NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)',
+    '',
+  ].join('\n'),
+  'index.js': "module.exports = require('./build/Release/fnv1a.node');\n",
+  'test.js': ["const assert = require('node:assert');", "const { fnv1a } = require('.');", 'assert.strictEqual(fnv1a(""), 0x811c9dc5);', 'assert.strictEqual(fnv1a("a"), 0xe40c292c);', "console.log('fnv1a native ok');", ''].join('\n'),
+};
+
 let fixture: ExecutionFixture;
 let git: GitServer;
 let root: string;
@@ -65,6 +99,39 @@ describe('a run gets the Node.js its repository or its campaign declares', () =>
     ]);
     const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as StepEvent[];
     expect(events.find((e) => e.kind === 'toolchain')).toMatchObject({ allowed: true, detail: expect.stringContaining(`node ${nodeVersion.output.trim().slice(1)} (${source}`) });
+  });
+
+  it('builds a native addon with node-gyp against the run\'s own Node.js headers, offline', async () => {
+    await createRepo(root, 'acme/hasher', { ...service('hasher', { engines: { node: '>=22' }, main: 'index.js' }), ...HASHER_FILES });
+    const url = `${git.baseUrl}/acme/hasher.git`;
+    const spec = specFor(url, [command('true')], {
+      repo: { name: 'acme/hasher', url, ref: 'main' },
+      verify: { commands: ['npm install --no-audit --no-fund', 'npm test'] },
+      limits: { runTimeoutMs: 600_000, commandTimeoutMs: 240_000, maxOutputBytes: 64 * 1024, memoryBytes: 1024 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 256 },
+    });
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    const [install, test] = result.verification.commands;
+    expect(install).toMatchObject({ exitCode: 0, output: expect.stringContaining('gyp info ok') });
+    expect(install.output).not.toMatch(/gyp http GET|Downloading/);
+    expect(test).toMatchObject({ exitCode: 0, output: expect.stringContaining('fnv1a native ok') });
+  });
+
+  it('provides pnpm at the version packageManager pins, with npm beside it', async () => {
+    await createRepo(root, 'acme/inventory', { ...service('inventory', { packageManager: 'pnpm@9.15.0' }), 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n  excludeLinksFromLockfile: false\n\nimporters:\n\n  .: {}\n" });
+    const url = `${git.baseUrl}/acme/inventory.git`;
+    const spec = specFor(url, [command('true')], { repo: { name: 'acme/inventory', url, ref: 'main' }, verify: { commands: ['pnpm --version', 'pnpm install --offline --frozen-lockfile', 'pnpm test'] } });
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(result.verification.commands.map((c) => [c.command, c.exitCode])).toEqual([
+      ['pnpm --version', 0],
+      ['pnpm install --offline --frozen-lockfile', 0],
+      ['pnpm test', 0],
+    ]);
+    expect(result.verification.commands[0].output.trim()).toBe('9.15.0');
+    expect(result.toolchain?.map((t) => [t.name, t.source])).toEqual([
+      ['node', 'default'],
+      ['pnpm', 'packageManager'],
+      ['npm', 'default'],
+    ]);
   });
 
   it('fails a repository whose declaration no build satisfies as a step failure, saying what it declared', async () => {
