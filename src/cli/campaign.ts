@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { RegattaClient, type CampaignProgress, type CampaignResult } from '../client';
 import { loadCampaignSpecFile } from '../client/spec-file';
-import { action, bar, emit, EXIT, table, type OutputOptions } from './output';
+import { action, bar, emit, EXIT, runReasons, table, type OutputOptions } from './output';
 
 export async function withClient<T>(use: (client: RegattaClient) => Promise<T>): Promise<T> {
   const client = await RegattaClient.connect();
@@ -33,7 +33,9 @@ export function registerCampaignCommands(program: Command): void {
             return EXIT.ok;
           }
           const result = await client.campaignResult(spec.id);
-          emit(opts, { ...started, result }, () => `campaign ${spec.id} finished\n${describeResult(result)}\n${started.uiUrl}`);
+          const reasons = await runReasons(client, result.runs);
+          const runs = result.runs.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
+          emit(opts, { ...started, result: { ...result, runs } }, () => `campaign ${spec.id} finished\n${describeResult(runs)}\n${started.uiUrl}`);
           return result.counts.failed ? EXIT.runsFailed : EXIT.ok;
         });
       }),
@@ -50,10 +52,12 @@ export function registerCampaignCommands(program: Command): void {
           for (;;) {
             const progress = await client.campaignProgress(campaignId);
             const burndown = await client.campaignBurndown(campaignId);
-            const runs = await client.listRuns(campaignId);
+            const listed = await client.listRuns(campaignId);
+            const reasons = await runReasons(client, listed);
+            const runs = listed.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
             if (opts.watch && !opts.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
             const burn = `burndown  done ${burndown.done}, open ${burndown.open} (${burndown.checksFailing} with failing checks), pending ${burndown.pending}, failed ${burndown.failed}`;
-            emit(opts, { progress, burndown, runs }, () => `${describeProgress(progress)}\n${burn}\n\n${table(runs.map((r) => ({ ...r })), ['repo', 'state', 'owner', 'runId'])}`);
+            emit(opts, { progress, burndown, runs }, () => `${describeProgress(progress)}\n${burn}\n\n${table(runs, ['repo', 'state', 'owner', 'runId', 'reason'])}`);
             const settled = progress.admitted === progress.total && progress.inFlight === 0 && !progress.counts.needs_approval && !progress.counts.publishing;
             if (!opts.watch || settled) return EXIT.ok;
             await new Promise((r) => setTimeout(r, 1000));
@@ -112,7 +116,6 @@ export function describeProgress(p: CampaignProgress): string {
   return lines.join('\n');
 }
 
-export function describeResult(result: CampaignResult): string {
-  const rows = result.runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.failure ? `${r.failure.kind}: ${r.failure.message}` : (r.changeRequestUrl ?? '') }));
-  return table(rows, ['repo', 'state', 'reason']);
+export function describeResult(runs: readonly (CampaignResult['runs'][number] & { reason?: string })[]): string {
+  return table(runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.reason })), ['repo', 'state', 'reason']);
 }

@@ -1,5 +1,7 @@
 /** How the CLI speaks: human text by default, JSON with --json, and exit codes that mean something. */
+import type { RegattaClient } from '../client';
 import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from '../client/errors';
+import type { Failure, RunState } from '../contracts';
 import { ScheduleNotFound } from '../client/schedules';
 import { ContractViolation } from '../contracts/validate';
 
@@ -17,6 +19,45 @@ export function table(rows: readonly Record<string, string | number | undefined>
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
+}
+
+/** States whose reason is worth a query: settled, and not a success. */
+const EXPLAINED_STATES: readonly RunState[] = ['policy_denied', 'no_changes', 'failed', 'changed', 'needs_approval', 'publish_failed', 'rejected', 'cancelled', 'skipped'];
+const REASON_QUERIES_AT_ONCE = 8;
+
+export interface ReasonSource {
+  runId: string;
+  state: RunState | 'unknown';
+  failure?: Failure;
+  changeRequestUrl?: string;
+}
+
+/**
+ * Why each run is where it is: its failure, else the change request, else (for a state that is not a success) the note
+ * of its last transition, asked of the run itself, so `policy_denied` shows the rule and the part it refused.
+ */
+export async function runReasons(client: RegattaClient, runs: readonly ReasonSource[]): Promise<Map<string, string>> {
+  const reasons = new Map<string, string>();
+  const toAsk: ReasonSource[] = [];
+  for (const run of runs) {
+    if (run.failure) reasons.set(run.runId, `${run.failure.kind}: ${run.failure.message}`);
+    else if (run.changeRequestUrl) reasons.set(run.runId, run.changeRequestUrl);
+    else if ((EXPLAINED_STATES as readonly string[]).includes(run.state)) toAsk.push(run);
+  }
+  for (let i = 0; i < toAsk.length; i += REASON_QUERIES_AT_ONCE) {
+    await Promise.all(toAsk.slice(i, i + REASON_QUERIES_AT_ONCE).map(async (run) => reasons.set(run.runId, await askReason(client, run.runId))));
+  }
+  return reasons;
+}
+
+async function askReason(client: RegattaClient, runId: string): Promise<string> {
+  try {
+    const summary = await client.runStatus(runId);
+    if (summary.failure) return `${summary.failure.kind}: ${summary.failure.message}`;
+    return summary.events.at(-1)?.note ?? '';
+  } catch (err) {
+    return `(reason unavailable: ${(err as Error).message})`;
+  }
 }
 
 export function bar(done: number, total: number, width = 30): string {

@@ -4,7 +4,7 @@ import { RUN_STATES, type RunState } from '../contracts';
 import { RunNotFoundError } from '../client/errors';
 import { campaignIdOfRun } from '../temporal/ids';
 import { withClient } from './campaign';
-import { action, emit, table, type OutputOptions } from './output';
+import { action, emit, runReasons, table, type OutputOptions } from './output';
 
 export function registerRunCommands(program: Command): void {
   program
@@ -23,8 +23,10 @@ export function registerRunCommands(program: Command): void {
           throw new Error(`--state: got "${opts.state}"; expected one of ${RUN_STATES.join(', ')}`);
         }
         return withClient(async (client) => {
-          const runs = await client.listRuns(opts.campaign, { state: opts.state as RunState | undefined, repo: opts.repo, owner: opts.owner });
-          emit(opts, runs, () => (runs.length ? table(runs.map((r) => ({ ...r })), ['repo', 'state', 'owner', 'status', 'runId']) : 'no runs match'));
+          const listed = await client.listRuns(opts.campaign, { state: opts.state as RunState | undefined, repo: opts.repo, owner: opts.owner });
+          const reasons = await runReasons(client, listed);
+          const runs = listed.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
+          emit(opts, runs, () => (runs.length ? table(runs, ['repo', 'state', 'owner', 'status', 'runId', 'reason']) : 'no runs match'));
         });
       }),
     );
