@@ -1,0 +1,144 @@
+/**
+ * Fault: the Docker engine is killed in the middle of a campaign and started again about ten seconds later.
+ * Asserted as for every fault: no run lost (each ends in a final state that says what happened), no duplicate
+ * change request, no sandbox container left, and the same result as the fault-free campaign run beside it.
+ *
+ * It kills the machine's shared dockerd, so it runs after the rest of the suite (scripts/test.sh runs test/faults/ last).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createControlActivities } from '../../activities/control';
+import { loadConfig } from '../../src/config';
+import type { CampaignSpecInput, RunSummary, Target } from '../../src/contracts';
+import { DOCKERD_SERVICE, ensureDockerEngine } from '../../src/dev/docker-engine';
+import { runningService } from '../../src/dev/processes';
+import { LocalForge } from '../../src/forges/local';
+import { dockerClient, MANAGED_LABEL, RUN_LABEL } from '../../src/sandbox/driver';
+import { engineAnswers } from '../../src/sandbox/engine';
+import { controlDeps } from '../../src/workers/control-deps';
+import { describeWorkerState, readWorkerState } from '../../src/workers/worker-state';
+import { eventually } from '../support/eventually';
+import { startHarness, type RegattaHarness } from '../support/harness';
+import { fixtureRepo, readStackInfo } from '../support/stack';
+
+const RUNS = 6;
+const ENGINE_DOWN_MS = 10_000;
+const FINAL_STATES = ['published', 'changed', 'no_changes', 'failed', 'policy_denied', 'rejected', 'publish_failed', 'cancelled'];
+const root = path.resolve(__dirname, '../..');
+const config = loadConfig();
+const docker = dockerClient();
+const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
+let harness: RegattaHarness;
+let worker: ChildProcess | undefined;
+
+beforeAll(async () => {
+  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)) });
+  worker = startWorkerProcess();
+});
+afterAll(async () => {
+  worker?.kill('SIGTERM');
+  await harness?.shutdown();
+});
+
+/** The production execution worker, as its own process on this test's queue, logging where a failure can be read. */
+function startWorkerProcess(): ChildProcess {
+  const log = fs.openSync(path.join(config.home, 'logs', `fault-docker-engine-worker-${harness.unique}.log`), 'a');
+  const env = { ...process.env, REGATTA_EXECUTION_QUEUE: harness.queues.execution, REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url };
+  return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], { cwd: root, env, stdio: ['ignore', log, log] });
+}
+
+function campaign(label: string, targets: Target[]): CampaignSpecInput {
+  return {
+    id: `${label}-${harness.unique}`,
+    title: 'Rename oldName to newName',
+    targets,
+    maxConcurrentRuns: RUNS,
+    steps: [
+      { recipe: 'replace', files: ['src/**/*.js', 'test.js'], find: 'oldName', replace: 'newName' },
+      // Long enough that the engine dies under every run's sandbox.
+      { recipe: 'command', run: `node -e "setTimeout(() => {}, 15000)"` },
+    ],
+    verify: { commands: ['npm test'] },
+  };
+}
+
+async function fleetOf(label: string): Promise<Target[]> {
+  return Promise.all(Array.from({ length: RUNS }, (_, i) => fixtureRepo(`fixtures/${label}-${i}-${harness.unique}`, {}, { owner: 'storefront', tier: 'production' })));
+}
+
+/** What a campaign ended with, per target in order, without names that differ between the two campaigns. */
+async function outcome(targets: Target[], runs: RunSummary[]) {
+  return Promise.all(
+    targets.map(async (target) => {
+      const run = runs.find((r) => r.repo === target.repo)!;
+      return { state: run.state, failure: run.failure?.kind, touchedFiles: run.touchedFiles, changeRequests: (await forge.listChangeRequests({ repo: target.repo })).length };
+    }),
+  );
+}
+
+async function runCampaign(spec: CampaignSpecInput, targets: Target[]): Promise<RunSummary[]> {
+  await harness.client.startCampaign(spec);
+  await harness.client.campaignResult(spec.id!);
+  return Promise.all(targets.map((t) => harness.client.runStatus(`run/${spec.id}/${t.repo}`)));
+}
+
+function sandboxesOf(campaignId: string): Promise<{ Id: string; State: string }[]> {
+  return docker
+    .listContainers({ all: true, filters: { label: [`${MANAGED_LABEL}=true`] } })
+    .then((containers) => containers.filter((c) => c.Labels[RUN_LABEL]?.startsWith(`run/${campaignId}/`)));
+}
+
+function dockerdPid(): number {
+  const record = runningService(config.home, DOCKERD_SERVICE);
+  if (record) return record.pid;
+  const found = fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .find((pid) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dockerd');
+  if (!found) throw new Error('no dockerd process to kill: the engine answering here is not a local dockerd');
+  return Number(found);
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+it('a campaign whose Docker engine is killed and restarted loses no run, duplicates no change request, leaves no sandbox, and ends as a fault-free one', async () => {
+  const baselineTargets = await fleetOf('engine-baseline');
+  const baselineStarted = Date.now();
+  const baseline = await runCampaign(campaign('engine-baseline', baselineTargets), baselineTargets);
+  const baselineMs = Date.now() - baselineStarted;
+
+  const targets = await fleetOf('engine-fault');
+  const spec = campaign('engine-fault', targets);
+  const started = Date.now();
+  await harness.client.startCampaign(spec);
+  await eventually(() => sandboxesOf(spec.id!), (containers) => containers.filter((c) => c.State === 'running').length >= RUNS / 2, 180_000);
+
+  process.kill(dockerdPid(), 'SIGKILL');
+  const killedAt = Date.now();
+  const paused = await eventually(async () => readWorkerState(config.home, worker!.pid!), (state) => state?.state === 'paused', 30_000);
+  console.log(`execution worker during the outage: ${describeWorkerState(paused!)}`);
+  const during = await Promise.all(targets.map((t) => harness.client.runStatus(`run/${spec.id}/${t.repo}`).catch(() => undefined)));
+  expect(during.filter((run) => run?.state === 'failed')).toEqual([]);
+
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + ENGINE_DOWN_MS - Date.now())));
+  await ensureDockerEngine(config.home);
+  expect(await engineAnswers(docker)).toBe(true);
+  const engineBackAt = Date.now();
+  await harness.client.campaignResult(spec.id!);
+  const runs = await Promise.all(targets.map((t) => harness.client.runStatus(`run/${spec.id}/${t.repo}`)));
+  const finishedAt = Date.now();
+
+  console.log(
+    [
+      `Docker engine fault: killed ${seconds(killedAt - started)} into the campaign, answering again ${seconds(engineBackAt - killedAt)} later;`,
+      `the campaign finished ${seconds(finishedAt - engineBackAt)} after the engine was back (${seconds(finishedAt - started)} in all; fault-free: ${seconds(baselineMs)});`,
+      `${runs.filter((r) => r.events.some((e) => e.note?.startsWith('resumed after waiting'))).length} of ${RUNS} runs waited for the engine.`,
+    ].join(' '),
+  );
+  expect(runs.every((run) => FINAL_STATES.includes(run.state))).toBe(true);
+  expect(await outcome(targets, runs)).toEqual(await outcome(baselineTargets, baseline));
+  expect(runs.map((run) => run.state)).toEqual(Array(RUNS).fill('published'));
+  expect(await eventually(() => sandboxesOf(spec.id!), (containers) => containers.length === 0, 120_000)).toEqual([]);
+  expect(readWorkerState(config.home, worker!.pid!)?.state).toBe('polling');
+}, 900_000);
