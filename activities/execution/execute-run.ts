@@ -1,11 +1,13 @@
 /**
- * executeRun (execution plane): clone → sandbox → recipe steps → verification → patch → artifacts → evidence.
+ * executeRun (execution plane): clone → toolchain → sandbox → recipe steps → verification → patch → artifacts → evidence.
  * It decides nothing: it does what the ExecutionSpec allows and hands back evidence for the control plane to judge.
  *
  * What fails how:
  * - A clone that fails is retried here a few times, then the run returns outcome `failed` (kind `infra`),
  *   never a thrown error: a Temporal retry would meet the same unreachable repository, and one bad target
  *   must not hold up its campaign. A ref or repository the server says does not exist is not retried.
+ * - A toolchain that cannot be prepared starts no sandbox: the run returns `failed`, kind `step` when no build
+ *   satisfies what the spec or repository declares, kind `infra` when the registry or the host's cache failed.
  * - Docker and artifact-store errors throw: they belong to this worker, so Temporal retries the attempt
  *   (possibly on another worker) from a fresh workspace and a fresh container.
  * - Cancellation removes the sandbox and throws CancelledFailure; the run deadline removes it and returns
