@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ToolchainRequest } from '../../src/contracts';
+import { CampaignSpec, ToolchainRequest } from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
 import { readRepositoryToolchain } from '../../src/toolchains/declarations';
 import { defaultNodeVersion, ltsMajors, resolveNodeVersion, supportedLtsMajors, type NodeCatalog } from '../../src/toolchains/node-versions';
@@ -80,9 +80,17 @@ describe('a campaign spec asking for a Node.js', () => {
   });
 
   it('refuses what is no version, naming the field, the value and what was expected', () => {
-    expect(() => parseContract(ToolchainRequest, { node: 'newest please' }, 'campaign spec')).toThrow(
-      'node: got "newest please"; expected a Node.js version or range, e.g. "22", "22.12.0", "^22.12", ">=20", "lts/*" or "node"',
+    const spec = {
+      id: 'node-22-everywhere',
+      title: 'Run the fleet on Node.js 22',
+      targets: [{ repo: 'acme/ledger', url: 'http://127.0.0.1:8480/acme/ledger.git' }],
+      steps: [{ recipe: 'command', run: 'npm test' }],
+      toolchain: { node: 'newest please' },
+    };
+    expect(() => parseContract(CampaignSpec, spec, 'campaign spec')).toThrow(
+      'toolchain.node: got "newest please"; expected a Node.js version or range, e.g. "22", "22.12.0", "^22.12", ">=20", "lts/*" or "node"',
     );
+    expect(parseContract(CampaignSpec, { ...spec, toolchain: { node: '22' } }, 'campaign spec').toolchain).toEqual({ node: '22' });
   });
 });
 
