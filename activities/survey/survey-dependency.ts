@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import git from 'isomorphic-git';
+import { gitAuthFor } from '../../src/git/credentials';
 import http from 'isomorphic-git/http/node';
 import type { DependencySurvey, Target } from '../../src/contracts';
 
@@ -24,7 +25,7 @@ export async function surveyDependency(input: { targets: Target[]; package: stri
 async function surveyOne(target: Target, pkg: string): Promise<DependencySurvey[number]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-survey-'));
   try {
-    await git.clone({ fs, http, dir, url: target.url, ref: target.ref, singleBranch: true, depth: 1, noCheckout: true, noTags: true });
+    await git.clone({ fs, http, dir, url: target.url, ref: target.ref, singleBranch: true, depth: 1, noCheckout: true, noTags: true, onAuth: gitAuthFor(target.url) });
     const oid = await git.resolveRef({ fs, dir, ref: 'HEAD' });
     const manifest = await readJson(dir, oid, 'package.json');
     const lock = await readJson(dir, oid, 'package-lock.json').catch(() => undefined);

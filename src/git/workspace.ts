@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import { gitAuthFor } from './credentials';
 import http from 'isomorphic-git/http/node';
 import { fileDiff } from './diff';
 
@@ -44,7 +45,7 @@ export interface CloneOptions extends WorkspaceDirs {
 export async function shallowClone(options: CloneOptions): Promise<ClonedWorkspace> {
   const gitdir = options.gitdir ?? path.join(options.dir, '.git');
   fs.mkdirSync(options.dir, { recursive: true });
-  await git.clone({ fs, http, cache: options.cache ?? sharedCache, dir: options.dir, gitdir, url: options.url, ref: options.ref, singleBranch: true, depth: 1, noTags: true });
+  await git.clone({ fs, http, cache: options.cache ?? sharedCache, dir: options.dir, gitdir, url: options.url, ref: options.ref, singleBranch: true, depth: 1, noTags: true, onAuth: gitAuthFor(options.url) });
   const commit = await git.resolveRef({ fs, gitdir, ref: 'HEAD' });
   return { dir: options.dir, gitdir, commit };
 }
