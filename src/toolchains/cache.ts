@@ -1,8 +1,9 @@
 /**
  * The execution host's toolchain cache, outside any sandbox: <root>/<tool>/<version>/, one registry package each,
  * unpacked and checksummed. An install is made in a temporary directory and renamed into place, so two runs
- * installing the same version never see half of one; every use checks the files against the install's manifest,
- * and a corrupt or partial install is moved aside and made again.
+ * installing the same version never see half of one; every use checks the files against the install's manifest
+ * (hashing them again whenever any file's stat changed since they were last hashed), and a corrupt or partial
+ * install is moved aside and made again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -40,8 +41,6 @@ export class ToolchainIntegrityError extends Error {
 export class ToolchainCache {
   /** Installs this process has under way, so concurrent runs on one worker share one download. */
   private readonly pending = new Map<string, Promise<InstalledToolchain>>();
-  /** Installs this process hashed in full, by a signature of their files' sizes, inodes and mtimes: unchanged, they are not hashed again. */
-  private readonly verified = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -65,17 +64,18 @@ export class ToolchainCache {
   private async ensureOnce(tool: string, pkg: string, release: PackageVersion): Promise<InstalledToolchain> {
     const dir = this.dirFor(tool, release.version);
     const signature = fs.existsSync(dir) ? statSignature(dir) : undefined;
-    if (signature && this.verified.get(`${dir}\n${release.integrity}`) === signature) return { dir, package: pkg, version: release.version, installed: false };
+    // Hashed in full before and not touched since (any write changes a file's ctime): no need to hash it again.
+    if (signature && this.readVerified(tool, release) === signature) return { dir, package: pkg, version: release.version, installed: false };
     const problem = signature ? verifyInstall(dir, pkg, release.integrity) : 'missing';
     if (problem === undefined) {
-      this.verified.set(`${dir}\n${release.integrity}`, signature!);
+      this.writeVerified(tool, release, signature!);
       return { dir, package: pkg, version: release.version, installed: false };
     }
     if (problem !== 'missing') this.moveAside(dir);
     await this.install(tool, pkg, release, dir);
     const after = verifyInstall(dir, pkg, release.integrity);
     if (after !== undefined) throw new ToolchainIntegrityError(`${pkg}@${release.version} in ${dir} is not intact right after installing it: ${after}`);
-    this.verified.set(`${dir}\n${release.integrity}`, statSignature(dir));
+    this.writeVerified(tool, release, statSignature(dir));
     return { dir, package: pkg, version: release.version, installed: true };
   }
 
@@ -106,6 +106,27 @@ export class ToolchainCache {
     }
   }
 
+  /** Where the stat signature of an install last hashed in full is kept: beside the installs, never inside one. */
+  private verifiedFile(tool: string, release: PackageVersion): string {
+    return path.join(this.root, '.verified', `${tool}-${release.version}-${createHash('sha256').update(release.integrity).digest('hex').slice(0, 16)}`);
+  }
+
+  private readVerified(tool: string, release: PackageVersion): string | undefined {
+    try {
+      return fs.readFileSync(this.verifiedFile(tool, release), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeVerified(tool: string, release: PackageVersion, signature: string): void {
+    const file = this.verifiedFile(tool, release);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(temp, signature);
+    fs.renameSync(temp, file);
+  }
+
   /** A corrupt install leaves by rename (sandboxes still using it keep their mount), then goes. */
   private moveAside(dir: string): void {
     const trash = path.join(this.root, '.staging', `corrupt-${path.basename(path.dirname(dir))}-${path.basename(dir)}-${randomBytes(4).toString('hex')}`);
@@ -129,7 +150,7 @@ function filesUnder(dir: string, prefix = ''): string[] {
   });
 }
 
-/** Every file's path, size, inode and mtime: any write, replacement or removal changes it. */
+/** Every file's path, size, inode, mtime and ctime: any write, replacement, removal or chmod changes it. */
 function statSignature(dir: string): string {
   const hash = createHash('sha256');
   for (const file of [MANIFEST_FILE, ...filesUnder(dir)]) {
