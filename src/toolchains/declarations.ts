@@ -7,7 +7,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Where a version came from, as evidence and the change request name it. */
-export type ToolchainSource = 'spec' | '.nvmrc' | '.node-version' | '.tool-versions' | 'volta.node' | 'engines.node' | 'packageManager' | 'package-lock.json' | 'npm-shrinkwrap.json' | 'pnpm-lock.yaml' | 'yarn.lock' | 'default';
+export type ToolchainSource =
+  | 'spec'
+  | '.nvmrc'
+  | '.node-version'
+  | '.tool-versions'
+  | 'volta.node'
+  | 'engines.node'
+  | 'packageManager'
+  | `volta.${PackageManagerName}`
+  | `engines.${PackageManagerName}`
+  | 'package-lock.json'
+  | 'npm-shrinkwrap.json'
+  | 'pnpm-lock.yaml'
+  | 'yarn.lock'
+  | 'default';
 
 export type PackageManagerName = 'npm' | 'pnpm' | 'yarn';
 
@@ -18,8 +32,10 @@ export interface Declared {
 
 export interface DeclaredPackageManager {
   name: PackageManagerName;
-  /** An exact version (from `packageManager`), or undefined for "a current one". */
+  /** An exact version (`packageManager`, `volta.<name>`), or undefined for "a current one". */
   version?: string;
+  /** A range the current one must satisfy (`engines.<name>`). */
+  range?: string;
   source: ToolchainSource;
   /** yarn.lock in Yarn 2+'s format (`__metadata`), which Yarn 1 cannot read. */
   berry?: boolean;
@@ -100,7 +116,17 @@ function parsePackageManagerField(field: string): { name: PackageManagerName; ve
   return match ? { name: match[1] as PackageManagerName, version: match[2] } : undefined;
 }
 
+/** The manager the repository uses, then the version its `volta` pin or `engines` range asks of that manager. */
 function declaredPackageManager(repoDir: string, pkg: Record<string, unknown>): DeclaredPackageManager {
+  const manager = packageManagerByName(repoDir, pkg);
+  if (manager.version) return manager;
+  const pinned = stringAt(pkg, 'volta', manager.name);
+  if (pinned && /^\d+\.\d+\.\d+$/.test(pinned)) return { ...manager, version: pinned, source: `volta.${manager.name}` };
+  const range = stringAt(pkg, 'engines', manager.name);
+  return range ? { ...manager, range, source: `engines.${manager.name}` } : manager;
+}
+
+function packageManagerByName(repoDir: string, pkg: Record<string, unknown>): DeclaredPackageManager {
   const field = typeof pkg.packageManager === 'string' ? parsePackageManagerField(pkg.packageManager) : undefined;
   const yarnLock = readRootFile(repoDir, 'yarn.lock');
   const berry = yarnLock !== undefined && /^__metadata:/m.test(yarnLock);

@@ -76,7 +76,7 @@ export class Toolchains {
     installed.set(manager.name, await this.cache.ensure(manager.name, manager.package, manager.release));
     const tools: ToolchainUse[] = [
       { name: 'node', version: nodeVersion, source: nodeDeclared?.source ?? 'default', ...(nodeDeclared ? { declared: nodeDeclared.value } : {}) },
-      { name: manager.name, version: manager.release.version, source: declared.packageManager.source },
+      { name: manager.name, version: manager.release.version, source: declared.packageManager.source, ...(declared.packageManager.range ? { declared: declared.packageManager.range } : {}) },
     ];
     // `npm test` and `npm run` are how most verification plans start, whatever installs the dependencies.
     if (manager.name !== 'npm') {

@@ -146,6 +146,9 @@ describe('what a repository declares', () => {
     ['Yarn 2+ from a berry yarn.lock', { 'yarn.lock': '__metadata:\n  version: 8\n  cacheKey: 10c0\n' }, { name: 'yarn', source: 'yarn.lock', berry: true }],
     ['npm from package-lock.json', { 'package-lock.json': '{"lockfileVersion":3}' }, { name: 'npm', source: 'package-lock.json' }],
     ['npm by default', {}, { name: 'npm', source: 'default' }],
+    ['npm at the version volta pins', { 'package.json': pkg({ volta: { node: '22.12.0', npm: '10.9.2' } }), 'package-lock.json': '{}' }, { name: 'npm', version: '10.9.2', source: 'volta.npm' }],
+    ['npm within the range engines.npm gives', { 'package.json': pkg({ engines: { node: '>=20', npm: '^10.8' } }) }, { name: 'npm', range: '^10.8', source: 'engines.npm' }],
+    ['packageManager over engines.pnpm', { 'package.json': pkg({ packageManager: 'pnpm@9.15.0', engines: { pnpm: '>=8' } }) }, { name: 'pnpm', version: '9.15.0', source: 'packageManager' }],
   ])('reads the package manager: %s', (_, files, expected) => {
     write(files);
     expect(readRepositoryToolchain(repo).packageManager).toEqual(expected);
