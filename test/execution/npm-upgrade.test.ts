@@ -11,6 +11,7 @@ import type { ExecutionResult, Step } from '../../src/contracts';
 import { createRepo } from '../../src/dev/fleet';
 import { networkProfiles } from '../../src/sandbox/egress';
 import { readStackInfo } from '../support/stack';
+import { integrityOf, pnpmLockfile } from '../support/lockfiles';
 import { readArtifact, runExecuteRun, specFor, startExecutionFixture, type ExecutionFixture } from './fixture';
 
 let fixture: ExecutionFixture;
@@ -109,32 +110,8 @@ it('fails as a step, naming the package, when the repository does not depend on 
 
 /** pnpm-lock.yaml as pnpm 9 writes it for one devDependency, with the registry's integrity for @acme/logger 1.0.0. */
 async function pnpmLockfileAt1(): Promise<string> {
-  const packument = (await (await fetch(`${readStackInfo().registryMirror.url}@acme%2flogger`)).json()) as { versions: Record<string, { dist: { integrity: string } }> };
-  return [
-    "lockfileVersion: '9.0'",
-    '',
-    'settings:',
-    '  autoInstallPeers: true',
-    '  excludeLinksFromLockfile: false',
-    '',
-    'importers:',
-    '',
-    '  .:',
-    '    devDependencies:',
-    "      '@acme/logger':",
-    '        specifier: ~1.0.0',
-    '        version: 1.0.0',
-    '',
-    'packages:',
-    '',
-    "  '@acme/logger@1.0.0':",
-    `    resolution: {integrity: ${packument.versions['1.0.0'].dist.integrity}}`,
-    '',
-    'snapshots:',
-    '',
-    "  '@acme/logger@1.0.0': {}",
-    '',
-  ].join('\n');
+  const integrity = await integrityOf(readStackInfo().registryMirror.url, '@acme/logger', '1.0.0');
+  return pnpmLockfile({ section: 'devDependencies', name: '@acme/logger', specifier: '~1.0.0', version: '1.0.0', integrity });
 }
 
 it('updates pnpm-lock.yaml with pnpm when the packageManager field names it', async () => {

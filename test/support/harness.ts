@@ -100,10 +100,11 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
 }
 
 /** The real execution plane for a test: Docker sandboxes from the stack's image, the configured artifact store. */
-export function realExecutionActivities() {
+/** `registryUrl`: a registry mirror of the test's own instead of the stack's. */
+export function realExecutionActivities(registryUrl = readStackInfo().registryMirror.url) {
   const config = loadConfig();
   const docker = dockerClient();
-  // The production path: sandboxes on registry_only reach the stack's read-only mirror, and trust the host's CA bundle.
-  const network = networkProfiles(docker, { registryUrl: readStackInfo().registryMirror.url });
+  // The production path: sandboxes on registry_only reach the host's read-only mirror, and trust the host's CA bundle.
+  const network = networkProfiles(docker, { registryUrl });
   return executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), networkFor: network.networkFor, caBundle: caBundleFromEnv() });
 }

@@ -22,6 +22,7 @@ export function fleetTarget(repo: string): Target {
  */
 export async function fixtureRepo(name: string, files: Record<string, string> = {}, extra: Partial<Target> = {}): Promise<Target> {
   const stack = readStackInfo();
-  await createRepo(stack.fleetRoot, name, { ...serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!), ...files });
+  // `extra.ref` is the repository's default branch, as real repositories name it (master, trunk…).
+  await createRepo(stack.fleetRoot, name, { ...serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!), ...files }, { branch: extra.ref ?? 'main' });
   return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', ...extra };
 }
