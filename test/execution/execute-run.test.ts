@@ -132,7 +132,7 @@ describe('executeRun', () => {
     }
     const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as { seq: number; kind: string }[];
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
-    expect(events.map((e) => e.kind)).toEqual(['workspace', 'command', 'step', 'patch']);
+    expect(events.map((e) => e.kind)).toEqual(['workspace', 'toolchain', 'command', 'step', 'patch']);
   });
 
   it('redacts secrets a step prints before the log is stored', async () => {
