@@ -27,8 +27,24 @@ describe('the local stack', () => {
       'git-server': true,
       'artifact-store': true,
       'package-registry': true,
+      'registry-mirror': true,
     });
   });
+
+  it('does not call the stack healthy while one of its workers is down, even after a dev up without workers', async () => {
+    await ensureStack({ workers: true });
+    expect((await stackStatus()).healthy).toBe(true);
+    await stopService(config.home, 'execution-worker');
+    try {
+      await ensureStack({ workers: false });
+      const status = await stackStatus();
+      expect(status.healthy).toBe(false);
+      expect(status.components.find((c) => c.name === 'execution-worker')).toMatchObject({ healthy: false, error: 'not running' });
+    } finally {
+      await ensureStack({ workers: true });
+    }
+    expect((await stackStatus()).healthy).toBe(true);
+  }, 300_000);
 
   it('serves every fleet repository over smart HTTP to isomorphic-git', async () => {
     const { targets } = readStackInfo();
@@ -43,7 +59,7 @@ describe('the local stack', () => {
     }
   });
 
-  it('builds a sandbox image that runs node as uid 10001 in /workspace', async () => {
+  it('builds a sandbox image that runs as uid 10001 in /workspace, with what node-gyp needs and no Node.js of its own', async () => {
     const docker = new Docker();
     const image = await docker.getImage(config.sandboxImage).inspect();
     expect(image.Config.User).toBe('10001:10001');
@@ -55,9 +71,9 @@ describe('the local stack', () => {
         done();
       },
     });
-    const [result] = (await docker.run(config.sandboxImage, ['sh', '-c', 'id -u; node -p 1+1'], sink, { Tty: true, Env: ['NODE_DISABLE_COLORS=1'], HostConfig: { AutoRemove: true, NetworkMode: 'none' } })) as [{ StatusCode: number }];
+    const [result] = (await docker.run(config.sandboxImage, ['sh', '-c', 'id -u; python3 -c "print(1+1)"; make --version | head -1; g++ --version | head -1; command -v node || echo no-node'], sink, { Tty: true, Env: ['NODE_DISABLE_COLORS=1'], HostConfig: { AutoRemove: true, NetworkMode: 'none' } })) as [{ StatusCode: number }];
     expect(result.StatusCode).toBe(0);
-    expect(Buffer.concat(logs).toString()).toMatch(/10001\s+2/);
+    expect(Buffer.concat(logs).toString()).toMatch(/10001\s+2\s+GNU Make [\d.]+\s+g\+\+ .*\s+no-node/);
   });
 
   it('is idempotent: bringing it up again, even twice at once, starts no second copy of any service', async () => {

@@ -74,6 +74,14 @@ export function readStackInfo(home = loadConfig().home): StackInfo {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as StackInfo;
 }
 
+function workersWereStarted(home: string): boolean {
+  try {
+    return readStackInfo(home).workers;
+  } catch {
+    return false;
+  }
+}
+
 export function gitBaseUrl(config: RegattaConfig): string {
   return `http://127.0.0.1:${config.gitPort}`;
 }
@@ -184,7 +192,8 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
       artifactStore: artifactStore.info,
       packageRegistry: packageRegistry.info,
       registryMirror: { url: mirror.url },
-      workers: Boolean(options.workers),
+      // A stack brought up with its workers keeps needing them, even when a later `dev up` (the tests') asks for none.
+      workers: Boolean(options.workers) || workersWereStarted(config.home),
       updatedAt: new Date().toISOString(),
     };
     fs.writeFileSync(stackInfoFile(config.home), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
@@ -249,5 +258,7 @@ export async function stopStack(config: RegattaConfig = loadConfig()): Promise<s
   for (const name of order) {
     if (runningService(config.home, name) && (await stopService(config.home, name))) stopped.push(name);
   }
+  // Stopped on purpose: the next stack is asked afresh whether it runs workers.
+  if (fs.existsSync(stackInfoFile(config.home))) fs.writeFileSync(stackInfoFile(config.home), `${JSON.stringify({ ...readStackInfo(config.home), workers: false }, null, 2)}\n`, { mode: 0o600 });
   return stopped;
 }
