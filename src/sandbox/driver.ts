@@ -104,6 +104,47 @@ function mergeEnv(...lists: string[][]): string[] {
   return [...merged.values()];
 }
 
+/** Bytes a marker of omitted output may take, so head + marker + tail stays within the cap. */
+const MARKER_BYTES = 64;
+
+/**
+ * Keeps a command's output within its cap: the first half and the last half, because tools print what matters at
+ * both ends (what ran, and the summary: a TAP plan, npm's failing script).
+ */
+class HeadAndTail {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+
+  constructor(private readonly cap: number) {}
+
+  add(chunk: Buffer): void {
+    const headRoom = Math.floor(this.cap / 2) - this.headBytes;
+    if (headRoom > 0) {
+      const part = chunk.subarray(0, headRoom);
+      this.head.push(part);
+      this.headBytes += part.length;
+      chunk = chunk.subarray(part.length);
+    }
+    if (chunk.length === 0) return;
+    const tailRoom = Math.max(0, this.cap - Math.floor(this.cap / 2) - MARKER_BYTES);
+    this.tail.push(chunk.subarray(Math.max(0, chunk.length - tailRoom)));
+    this.tailBytes += Math.min(chunk.length, tailRoom);
+    while (this.tailBytes - this.tail[0]!.length >= tailRoom) this.tailBytes -= this.tail.shift()!.length;
+  }
+
+  text(seen: number): string {
+    const head = Buffer.concat(this.head);
+    let tail = Buffer.concat(this.tail);
+    const tailRoom = Math.max(0, this.cap - Math.floor(this.cap / 2) - MARKER_BYTES);
+    if (tail.length > tailRoom) tail = tail.subarray(tail.length - tailRoom);
+    const omitted = seen - head.length - tail.length;
+    if (omitted <= 0) return Buffer.concat([head, tail]).toString('utf8');
+    return `${head.toString('utf8')}\n[regatta: ${omitted} bytes omitted]\n${tail.toString('utf8')}`;
+  }
+}
+
 export class Sandbox {
   private readonly user: string;
   private removal?: Promise<void>;
@@ -180,8 +221,7 @@ export class Sandbox {
     const exec = await this.container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, WorkingDir: '/workspace', User: this.user });
     const stream = await exec.start({ hijack: true, stdin: false });
     const cap = this.options.limits.maxOutputBytes;
-    const chunks: Buffer[] = [];
-    let kept = 0;
+    const kept = new HeadAndTail(cap);
     let seen = 0;
     let stopped: 'timeout' | 'output' | undefined;
     let killing: Promise<void> | undefined;
@@ -193,11 +233,7 @@ export class Sandbox {
     const sink = new PassThrough();
     sink.on('data', (chunk: Buffer) => {
       seen += chunk.length;
-      if (kept < cap) {
-        const part = chunk.subarray(0, cap - kept);
-        chunks.push(part);
-        kept += part.length;
-      }
+      kept.add(chunk);
       if (seen > cap * DRAIN_FACTOR) stop('output');
     });
     this.docker.modem.demuxStream(stream, sink, sink);
@@ -225,7 +261,7 @@ export class Sandbox {
     const leftovers = stopped ? 0 : await this.stopLeftovers();
     if (streamOpen) stream.destroy();
 
-    let output = Buffer.concat(chunks).toString('utf8');
+    let output = kept.text(seen);
     if (stopped === 'timeout') output += `\n[regatta: stopped after ${timeoutMs} ms]`;
     if (stopped === 'output') output += `\n[regatta: stopped after printing more than ${cap * DRAIN_FACTOR} bytes]`;
     if (leftovers > 0) output += `\n[regatta: the command exited and left ${leftovers} process(es) running; they were stopped]`;
@@ -234,7 +270,7 @@ export class Sandbox {
       exitCode: stopped ? 137 : (exit?.exitCode ?? 137),
       output,
       outputBytes: seen,
-      outputTruncated: seen > kept,
+      outputTruncated: seen > cap,
       timedOut: stopped === 'timeout',
       durationMs: Date.now() - started,
     };

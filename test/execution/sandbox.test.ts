@@ -97,12 +97,15 @@ except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
     expect(after.output.trim().split('\n')).toEqual(['0', 'hello']);
   });
 
-  it('caps what a command prints and records the cap', async () => {
-    const result = await sandbox.exec('head -c 100000 /dev/zero | tr "\\0" x; echo; echo done');
+  it('caps what a command prints, keeping its beginning and its end, and records the cap', async () => {
+    const result = await sandbox.exec('echo started; head -c 100000 /dev/zero | tr "\\0" x; echo; echo "# tests 171"');
     expect(result.exitCode).toBe(0);
     expect(result.outputTruncated).toBe(true);
     expect(result.outputBytes).toBeGreaterThan(100_000);
     expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(limits.maxOutputBytes);
+    expect(result.output.startsWith('started\n')).toBe(true);
+    expect(result.output).toMatch(/\[regatta: \d+ bytes omitted\]/);
+    expect(result.output.endsWith('# tests 171\n')).toBe(true);
   });
 
   it('stops a command printing without end long before it has printed gigabytes', async () => {
@@ -140,7 +143,7 @@ except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
   it('ends a command whose fork bomb fills the pids limit at once, with its exit code, and runs the next one in a clean process tree', async () => {
     const result = await sandbox.exec('bomb() { bomb | bomb & }; bomb; exit 5', 60_000);
     expect(result).toMatchObject({ exitCode: 5, timedOut: false });
-    expect(result.output).toMatch(/left \d+ process\(es\) running; they were stopped/);
+    // Whether any of the bomb is still alive when the command ends is a race; what follows it must find none.
     expect(result.durationMs).toBeLessThan(15_000);
     const after = await sandbox.exec('ps -e -o pid= | wc -l');
     expect(after.exitCode).toBe(0);
