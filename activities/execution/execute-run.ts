@@ -161,7 +161,8 @@ class Attempt {
   }
 
   private async execute(): Promise<ExecutionResult> {
-    this.workspace = createAttemptWorkspace(this.deps.workspaceRoot, this.spec.runId, this.attempt);
+    // Activity ids differ between the workflow's retries after an engine fault, whose attempt numbers start again at 1.
+    this.workspace = createAttemptWorkspace(this.deps.workspaceRoot, this.spec.runId, `${this.ctx.info.activityId}.${this.attempt}`);
     this.enter('cloning');
     const cloned = await cloneWithRetries({ url: this.spec.repo.url, ref: this.spec.repo.ref, dir: this.workspace.tree, gitdir: this.workspace.gitdir }, this.deps.cloneRetryDelaysMs, () => this.beat());
     if (!cloned.ok) {

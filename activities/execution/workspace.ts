@@ -1,6 +1,8 @@
 /**
  * One attempt's directory: `<root>/<run id, encoded>/<attempt>/` holding `tree/` (mounted into the sandbox)
- * and `git/` (the clone's git directory, which the sandbox never sees).
+ * and `git/` (the clone's git directory, which the sandbox never sees). The attempt may be a key rather than a
+ * number: after a Docker engine restart, a sandbox mounting the path a killed sandbox had mounted was measured to
+ * see that old, emptied directory, so an attempt never reuses a path an earlier execution of its run used.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +20,7 @@ export function encodeRunId(runId: string): string {
   return encodeURIComponent(runId).replace(/^\./, '%2E');
 }
 
-export function createAttemptWorkspace(root: string, runId: string, attempt: number): AttemptWorkspace {
+export function createAttemptWorkspace(root: string, runId: string, attempt: number | string): AttemptWorkspace {
   const runDir = path.join(root, encodeRunId(runId));
   const dir = path.join(runDir, String(attempt));
   // A retry of the same attempt number (a worker restarted mid-attempt) starts clean.

@@ -3,7 +3,8 @@
  * Asserted as for every fault: no run lost (each ends in a final state that says what happened), no duplicate
  * change request, no sandbox container left, and the same result as the fault-free campaign run beside it.
  *
- * It kills the machine's shared dockerd, so it runs after the rest of the suite (scripts/test.sh runs test/faults/ last).
+ * The engine killed is a dockerd of the test's own (its own socket and data root, the sandbox image loaded into it),
+ * so the machine's engine and the tests using it never notice; faults still run after the rest of the suite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,8 +12,8 @@ import path from 'node:path';
 import { createControlActivities } from '../../activities/control';
 import { loadConfig } from '../../src/config';
 import type { CampaignSpecInput, RunSummary, Target } from '../../src/contracts';
-import { DOCKERD_SERVICE, ensureDockerEngine } from '../../src/dev/docker-engine';
-import { runningService } from '../../src/dev/processes';
+import { dockerClientFor, ensureDockerEngine, isolatedDockerEngine } from '../../src/dev/docker-engine';
+import { runningService, stopService } from '../../src/dev/processes';
 import { LocalForge } from '../../src/forges/local';
 import { dockerClient, MANAGED_LABEL, RUN_LABEL } from '../../src/sandbox/driver';
 import { engineAnswers } from '../../src/sandbox/engine';
@@ -27,24 +28,38 @@ const ENGINE_DOWN_MS = 10_000;
 const FINAL_STATES = ['published', 'changed', 'no_changes', 'failed', 'policy_denied', 'rejected', 'publish_failed', 'cancelled'];
 const root = path.resolve(__dirname, '../..');
 const config = loadConfig();
-const docker = dockerClient();
+const engine = isolatedDockerEngine(config.home, 'fault');
+const docker = dockerClientFor(engine);
 const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
 let harness: RegattaHarness;
 let worker: ChildProcess | undefined;
 
 beforeAll(async () => {
+  await ensureDockerEngine(config.home, engine);
+  await loadSandboxImage();
   harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)) });
   worker = startWorkerProcess();
 });
 afterAll(async () => {
   worker?.kill('SIGTERM');
   await harness?.shutdown();
+  await stopService(config.home, engine.service);
 });
+
+/** The machine's sandbox image, copied into the test's engine once (its data root keeps it for the next run). */
+async function loadSandboxImage(): Promise<void> {
+  const machine = dockerClient();
+  const wanted = await machine.getImage(config.sandboxImage).inspect();
+  const present = await docker.getImage(config.sandboxImage).inspect().catch(() => undefined);
+  if (present?.Id === wanted.Id) return;
+  const loading = await docker.loadImage(await machine.getImage(config.sandboxImage).get());
+  await new Promise((resolve, reject) => docker.modem.followProgress(loading, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+}
 
 /** The production execution worker, as its own process on this test's queue, logging where a failure can be read. */
 function startWorkerProcess(): ChildProcess {
   const log = fs.openSync(path.join(config.home, 'logs', `fault-docker-engine-worker-${harness.unique}.log`), 'a');
-  const env = { ...process.env, REGATTA_EXECUTION_QUEUE: harness.queues.execution, REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url };
+  const env = { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}`, REGATTA_EXECUTION_QUEUE: harness.queues.execution, REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url };
   return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], { cwd: root, env, stdio: ['ignore', log, log] });
 }
 
@@ -90,14 +105,9 @@ function sandboxesOf(campaignId: string): Promise<{ Id: string; State: string }[
 }
 
 function dockerdPid(): number {
-  const record = runningService(config.home, DOCKERD_SERVICE);
-  if (record) return record.pid;
-  const found = fs
-    .readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .find((pid) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dockerd');
-  if (!found) throw new Error('no dockerd process to kill: the engine answering here is not a local dockerd');
-  return Number(found);
+  const record = runningService(config.home, engine.service);
+  if (!record) throw new Error(`the test's dockerd (${engine.service}) is not running`);
+  return record.pid;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -122,7 +132,7 @@ it('a campaign whose Docker engine is killed and restarted loses no run, duplica
   expect(during.filter((run) => run?.state === 'failed')).toEqual([]);
 
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + ENGINE_DOWN_MS - Date.now())));
-  await ensureDockerEngine(config.home);
+  await ensureDockerEngine(config.home, engine);
   expect(await engineAnswers(docker)).toBe(true);
   const engineBackAt = Date.now();
   await harness.client.campaignResult(spec.id!);
