@@ -18,7 +18,7 @@ import { reapContainersOfOutage } from '../sandbox/engine';
 import { networkProfiles, sandboxRegistry } from '../sandbox/egress';
 import { connectWorker } from './control-worker';
 import { runWhileEngineAnswers, workspaceRootFor } from './execution-worker';
-import { removeWorkerState, writeWorkerState } from './worker-state';
+import { pruneDeadWorkerStates, removeWorkerState, writeWorkerState } from './worker-state';
 
 const REAP_EVERY_MS = 60_000;
 /** Containers without a deadline label (made by older workers) are reaped once nothing could still run this long. */
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config.temporal);
   const network = networkProfiles(docker, sandboxRegistry());
   let polling = false;
+  pruneDeadWorkerStates(config.home);
 
   // Sandboxes of attempts whose worker died are removed once their own deadline has passed, by any worker on this engine.
   const reap = () =>

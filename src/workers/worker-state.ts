@@ -40,6 +40,24 @@ export function removeWorkerState(home: string, pid: number): void {
   fs.rmSync(workerStateFile(home, pid), { force: true });
 }
 
+/** Removes the state files of workers that died without cleaning up (killed), so a reused pid never inherits one. */
+export function pruneDeadWorkerStates(home: string): void {
+  const dir = path.dirname(workerStateFile(home, 0));
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const pid = Number(/^execution-worker\.(\d+)\.state\.json$/.exec(name)?.[1]);
+    if (pid && !isAlive(pid)) removeWorkerState(home, pid);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** One line for a status table: "polling since …" or "paused since …: <reason>". */
 export function describeWorkerState(state: ExecutionWorkerState): string {
   return state.state === 'polling' ? `polling since ${state.since}` : `paused since ${state.since}: ${state.reason ?? 'Docker engine unreachable'}`;
