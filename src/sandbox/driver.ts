@@ -364,6 +364,8 @@ export interface ReapFilter {
   belowAttempt?: number;
   /** Only containers whose attempt deadline (EXPIRES_LABEL) has passed. */
   expired?: boolean;
+  /** Only containers created before this moment (epoch ms) that no longer run (an engine outage killed them). */
+  stoppedBefore?: number;
 }
 
 /** Removes the sandboxes of crashed or cancelled attempts, found by label; returns the ids removed. */
@@ -376,6 +378,7 @@ export async function reapContainers(docker: Docker, filter: ReapFilter = {}): P
     if (info.Created * 1000 > now - (filter.olderThanMs ?? 0)) continue;
     if (filter.belowAttempt !== undefined && Number(info.Labels[ATTEMPT_LABEL]) >= filter.belowAttempt) continue;
     if (filter.expired && !(Number(info.Labels[EXPIRES_LABEL]) < now)) continue;
+    if (filter.stoppedBefore !== undefined && (info.State === 'running' || info.Created * 1000 > filter.stoppedBefore)) continue;
     await docker
       .getContainer(info.Id)
       .remove({ force: true, v: true })

@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { DOCKER_ENGINE_UNAVAILABLE } from '../temporal/failure-types';
-import { MANAGED_LABEL } from './driver';
+import { reapContainers } from './driver';
 
 export { DOCKER_ENGINE_UNAVAILABLE };
 
@@ -65,16 +65,6 @@ export async function asEngineFailure(docker: Docker, err: unknown): Promise<unk
  * Removes the sandboxes an engine outage left behind: containers that existed before it and no longer run (an engine
  * restarting without live-restore kills them all, and their attempts failed with it). Returns the ids removed.
  */
-export async function reapContainersOfOutage(docker: Docker, outageStartedMs: number): Promise<string[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${MANAGED_LABEL}=true`] } });
-  const reaped: string[] = [];
-  for (const info of containers) {
-    if (info.State === 'running' || info.Created * 1000 > outageStartedMs) continue;
-    await docker
-      .getContainer(info.Id)
-      .remove({ force: true, v: true })
-      .catch(() => undefined);
-    reaped.push(info.Id);
-  }
-  return reaped;
+export function reapContainersOfOutage(docker: Docker, outageStartedMs: number): Promise<string[]> {
+  return reapContainers(docker, { stoppedBefore: outageStartedMs });
 }
