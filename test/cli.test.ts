@@ -9,6 +9,7 @@ import { LocalArtifactStore } from '../src/artifacts';
 import { localForgeRoot } from '../src/forges';
 import { LocalForge } from '../src/forges/local';
 import { loadConfig } from '../src/config';
+import { eventually } from './support/eventually';
 import { startHarness, type RegattaHarness } from './support/harness';
 import { scriptedExecution, type ScriptedOutcome } from './support/scripted-execution';
 import { fixtureRepo, readStackInfo } from './support/stack';
@@ -72,7 +73,22 @@ describe('regatta CLI', () => {
     expect(JSON.parse(runs.stdout).map((r: { repo: string }) => r.repo)).toEqual(['acme/catalog', 'acme/checkout', 'acme/notifications']);
     const show = await regatta('run', 'show', `run/${spec.id}/acme/catalog`);
     expect(show.stdout).toContain(`run run/${spec.id}/acme/catalog (acme/catalog): changed`);
-    expect(show.stdout).toMatch(/pending\s+requested by unknown[\s\S]*executing[\s\S]*changed\s+preview: evidence collected/);
+    expect(show.stdout).toMatch(new RegExp(`pending\\s+requested by ${os.userInfo().username}[\\s\\S]*executing[\\s\\S]*changed\\s+preview: evidence collected`));
+  });
+
+  it('every run says who asked: --requested-by over the spec, else the OS user; a schedule records it for its firings', async () => {
+    const named = campaignSpec('cli-requester', { preview: true, requestedBy: 'bob' });
+    await regatta('campaign', 'start', '-f', specFile(named), '--requested-by', 'alice', '--wait');
+    expect((await regatta('run', 'show', `run/${named.id}/acme/catalog`)).stdout).toMatch(/pending\s+requested by alice\n/);
+
+    const scheduleId = `cli-requester-${harness.unique}`;
+    const schedule = { id: scheduleId, every: '7d', paused: true, campaign: { ...campaignSpec('unused'), id: 'weekly-requester', preview: true } };
+    expect((await regatta('schedule', 'create', '-f', specFile(schedule), '--requested-by', 'carol')).code).toBe(0);
+    await regatta('schedule', 'trigger', scheduleId);
+    const firing = await eventually(() => harness.client.schedules.describe(scheduleId), (d) => d.recentFirings.length > 0, 30_000);
+    const { campaignId } = await harness.client.schedules.firingResult(firing.recentFirings[0].workflowId);
+    expect((await regatta('run', 'show', `run/${campaignId}/acme/catalog`)).stdout).toMatch(/pending\s+requested by carol\n/);
+    await regatta('schedule', 'delete', scheduleId);
   });
 
   it('every state that is not a success says why, in campaign start --wait, campaign status and runs list', async () => {

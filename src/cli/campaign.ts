@@ -4,8 +4,8 @@ import { RegattaClient, type CampaignProgress, type CampaignResult } from '../cl
 import { loadCampaignSpecFile } from '../client/spec-file';
 import { action, bar, emit, EXIT, runReasons, table, type OutputOptions } from './output';
 
-export async function withClient<T>(use: (client: RegattaClient) => Promise<T>): Promise<T> {
-  const client = await RegattaClient.connect();
+export async function withClient<T>(use: (client: RegattaClient) => Promise<T>, options: { requestedBy?: string } = {}): Promise<T> {
+  const client = await RegattaClient.connect(undefined, options);
   try {
     return await use(client);
   } finally {
@@ -21,11 +21,12 @@ export function registerCampaignCommands(program: Command): void {
     .description('start a campaign from a YAML spec (idempotent by campaign id)')
     .requiredOption('-f, --file <spec.yaml>', 'campaign spec file')
     .option('--preview', 'collect evidence, never publish')
+    .option('--requested-by <name>', "who asks, recorded on every run (default: the spec's requestedBy, else your OS user)")
     .option('--wait', 'wait for the campaign to finish and print its outcomes')
     .option('--json', 'machine-readable output')
     .action(
-      action(async (opts: { file: string; preview?: boolean; wait?: boolean } & OutputOptions) => {
-        const spec = loadCampaignSpecFile(opts.file, { preview: opts.preview });
+      action(async (opts: { file: string; preview?: boolean; requestedBy?: string; wait?: boolean } & OutputOptions) => {
+        const spec = loadCampaignSpecFile(opts.file, { preview: opts.preview, requestedBy: opts.requestedBy });
         return withClient(async (client) => {
           const started = await client.startCampaign(spec, opts.file);
           if (!opts.wait) {
@@ -37,7 +38,7 @@ export function registerCampaignCommands(program: Command): void {
           const runs = result.runs.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
           emit(opts, { ...started, result: { ...result, runs } }, () => `campaign ${spec.id} finished\n${describeResult(runs)}\n${started.uiUrl}`);
           return result.counts.failed ? EXIT.runsFailed : EXIT.ok;
-        });
+        }, { requestedBy: opts.requestedBy });
       }),
     );
 

@@ -13,13 +13,17 @@ export function registerScheduleCommands(program: Command): void {
     .command('create')
     .description('create a schedule from a YAML spec (cron or every, desired state, campaign template)')
     .requiredOption('-f, --file <schedule.yaml>', 'schedule spec file')
+    .option('--requested-by <name>', "who asks, recorded on every firing's runs (default: the template's requestedBy, else your OS user)")
     .option('--json', 'machine-readable output')
     .action(
-      action(async (opts: { file: string } & OutputOptions) =>
-        withClient(async (client) => {
-          const listing = await client.schedules.create(parse(readFileSync(opts.file, 'utf8')), opts.file);
-          emit(opts, listing, () => `schedule ${listing.scheduleId} created; next firings: ${listing.nextFirings.slice(0, 3).join(', ') || 'none'}`);
-        }),
+      action(async (opts: { file: string; requestedBy?: string } & OutputOptions) =>
+        withClient(
+          async (client) => {
+            const listing = await client.schedules.create(parse(readFileSync(opts.file, 'utf8')), opts.file);
+            emit(opts, listing, () => `schedule ${listing.scheduleId} created; next firings: ${listing.nextFirings.slice(0, 3).join(', ') || 'none'}`);
+          },
+          { requestedBy: opts.requestedBy },
+        ),
       ),
     );
 

@@ -23,10 +23,12 @@ import {
   type CampaignProgress,
 } from '../../workflows/definitions';
 import { connectTemporalClient } from './connection';
+import { callerIdentity, withRequester } from './identity';
 import { RegattaSchedules } from './schedules';
 import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from './errors';
 
 export * from './errors';
+export { callerIdentity } from './identity';
 export { RegattaSchedules, ScheduleNotFound, validateScheduleSpec, type ScheduleListing } from './schedules';
 export type { CampaignProgress };
 export type { Burndown, CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
@@ -59,6 +61,8 @@ export interface RegattaClientOptions {
   namespace: string;
   /** Where run artifacts are read from; the configured store when absent. */
   artifacts?: ArtifactStore;
+  /** Who starts campaigns and schedules through this client, over any spec's `requestedBy`; else the spec's, else the OS user. */
+  requestedBy?: string;
 }
 
 export class RegattaClient {
@@ -69,18 +73,21 @@ export class RegattaClient {
     readonly temporal: Client,
     private readonly options: RegattaClientOptions,
   ) {
-    this.schedules = new RegattaSchedules(temporal, options.queues);
+    this.schedules = new RegattaSchedules(temporal, options.queues, options.requestedBy);
     this.artifacts = options.artifacts ?? artifactStoreFor(loadConfig());
   }
 
-  static async connect(config: RegattaConfig = loadConfig()): Promise<RegattaClient> {
+  static async connect(config: RegattaConfig = loadConfig(), options: { requestedBy?: string } = {}): Promise<RegattaClient> {
     const temporal = await connectTemporalClient(config.temporal);
-    return new RegattaClient(temporal, { queues: config.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace, artifacts: artifactStoreFor(config) });
+    return new RegattaClient(temporal, { queues: config.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace, artifacts: artifactStoreFor(config), requestedBy: options.requestedBy });
   }
 
-  /** Validates the spec, then starts the campaign; starting an existing campaign id returns that campaign. */
+  /**
+   * Validates the spec, then starts the campaign; starting an existing campaign id returns that campaign.
+   * The run records who asked: the client's `requestedBy`, else the spec's, else the OS user.
+   */
   async startCampaign(specInput: unknown, source?: string): Promise<StartedCampaign> {
-    const spec = validateCampaignSpec(specInput, source);
+    const spec = validateCampaignSpec(withRequester(specInput, { explicit: this.options.requestedBy, fallback: callerIdentity() }), source);
     const workflowId = campaignWorkflowId(spec.id);
     const input: CampaignInput = { spec, queues: this.options.queues, requestedAt: new Date().toISOString() };
     let started = true;

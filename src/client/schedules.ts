@@ -4,6 +4,7 @@ import { ScheduleSpec, type ScheduledFiringResult, type TaskQueues } from '../co
 import { ContractViolation, parseContract } from '../contracts/validate';
 import { scheduledFiringWorkflowId } from '../temporal/ids';
 import { InvalidSpecError } from './errors';
+import { callerIdentity, withRequester } from './identity';
 
 export interface ScheduleListing {
   scheduleId: string;
@@ -24,10 +25,12 @@ export class RegattaSchedules {
   constructor(
     private readonly temporal: Client,
     private readonly queues: TaskQueues,
+    /** Recorded as the requester of every firing's campaign, over the template's own; else the template's, else the OS user. */
+    private readonly requestedBy?: string,
   ) {}
 
   async create(input: unknown, source?: string): Promise<ScheduleListing> {
-    const schedule = validateScheduleSpec(input, source);
+    const schedule = validateScheduleSpec(withCampaignRequester(input, { explicit: this.requestedBy, fallback: callerIdentity() }), source);
     await this.temporal.schedule.create({
       scheduleId: schedule.id,
       spec: {
@@ -105,6 +108,12 @@ export class RegattaSchedules {
       throw err;
     }
   }
+}
+
+function withCampaignRequester(input: unknown, requester: { explicit?: string; fallback: string }): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const schedule = input as Record<string, unknown>;
+  return schedule.campaign === undefined ? schedule : { ...schedule, campaign: withRequester(schedule.campaign, requester) };
 }
 
 export function validateScheduleSpec(input: unknown, source?: string): ScheduleSpec {

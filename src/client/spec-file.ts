@@ -4,9 +4,11 @@ import { parse } from 'yaml';
 import type { CampaignSpec } from '../contracts';
 import { ContractViolation } from '../contracts/validate';
 import { InvalidSpecError } from './errors';
+import { callerIdentity, withRequester } from './identity';
 import { validateCampaignSpec } from './index';
 
-export function loadCampaignSpecFile(file: string, overrides: { preview?: boolean } = {}): CampaignSpec {
+/** Who asked: `overrides.requestedBy`, else the file's own `requestedBy`, else the OS user who loads it. */
+export function loadCampaignSpecFile(file: string, overrides: { preview?: boolean; requestedBy?: string } = {}): CampaignSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -20,6 +22,7 @@ export function loadCampaignSpecFile(file: string, overrides: { preview?: boolea
     throw fileProblem(file, '(yaml)', undefined, `expected valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
   if (overrides.preview !== undefined && data !== null && typeof data === 'object') data = { ...data, preview: overrides.preview };
+  data = withRequester(data, { explicit: overrides.requestedBy, fallback: callerIdentity() });
   return validateCampaignSpec(data, file);
 }
 
