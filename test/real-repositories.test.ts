@@ -15,6 +15,7 @@ import { realExecutionActivities, startHarness, type RegattaHarness } from './su
 import { integrityOf, pnpmLockfile } from './support/lockfiles';
 import { startCountingUpstream, startTestMirror, type CountingUpstream, type TestMirror } from './support/registry-mirror';
 import { fixtureRepo, readStackInfo } from './support/stack';
+import { HASHER_FILES } from './support/native-addon';
 import { makeTestCa, type TestCa } from './support/test-ca';
 import type { Target } from '../src/contracts';
 
@@ -36,36 +37,6 @@ afterAll(async () => {
   if (ca) fs.rmSync(ca.dir, { recursive: true, force: true });
 });
 
-const NATIVE_ADDON = {
-  'binding.gyp': `${JSON.stringify({ targets: [{ target_name: 'checksum', sources: ['src/checksum.c'] }] }, null, 2)}\n`,
-  'src/checksum.c': [
-    '#include <node_api.h>',
-    '',
-    'static napi_value Sum(napi_env env, napi_callback_info info) {',
-    '  size_t argc = 1;',
-    '  napi_value argv[1];',
-    '  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);',
-    '  char text[256];',
-    '  size_t length = 0;',
-    '  napi_get_value_string_utf8(env, argv[0], text, sizeof text, &length);',
-    '  uint32_t sum = 0;',
-    '  for (size_t i = 0; i < length; i++) sum = sum * 31 + (unsigned char)text[i];',
-    '  napi_value result;',
-    '  napi_create_uint32(env, sum, &result);',
-    '  return result;',
-    '}',
-    '',
-    'static napi_value Init(napi_env env, napi_value exports) {',
-    '  napi_value fn;',
-    '  napi_create_function(env, "sum", NAPI_AUTO_LENGTH, Sum, NULL, &fn);',
-    '  napi_set_named_property(env, exports, "sum", fn);',
-    '  return exports;',
-    '}',
-    '',
-    'NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)',
-    '',
-  ].join('\n'),
-};
 
 function manifest(name: string, fields: Record<string, unknown>): string {
   return `${JSON.stringify({ name: `@acme/${name}`, version: '3.1.0', private: true, main: 'src/index.js', ...fields, dependencies: { [LOGGER_PACKAGE]: '^1.0.0' } }, null, 2)}\n`;
@@ -93,10 +64,10 @@ async function fleet(suffix: string): Promise<Target[]> {
     fixtureRepo(
       `fixtures/checksum-${suffix}`,
       {
-        ...NATIVE_ADDON,
+        ...HASHER_FILES,
         '.gitignore': 'node_modules/\nbuild/\n',
-        'package.json': manifest('checksum', { gypfile: true, scripts: { pretest: 'npm install --no-audit --no-fund', test: 'node src/index.js' } }),
-        'src/index.js': INDEX('checksum', "const { sum } = require('../build/Release/checksum.node');\nif (sum('ab') !== 3105) throw new Error('native sum is wrong');\n"),
+        'package.json': manifest('checksum', { main: 'index.js', gypfile: true, scripts: { pretest: 'npm install --no-audit --no-fund', test: 'node test.js && node src/index.js' } }),
+        'src/index.js': INDEX('checksum'),
       },
       { ref: 'trunk' },
     ),
@@ -135,7 +106,7 @@ it('upgrades a fleet on three Node.js versions, pnpm and a native addon, through
   const verification = async (repo: string) => JSON.parse(await artifact(byRepo[repo]!, 'verification.json')) as { commands: Array<{ output: string }> };
   expect((await verification(targets[0]!.repo)).commands[0]!.output).toMatch(/\[acme\] info ledger on node 20\.\d+\.\d+[\s\S]*ledger ok/);
   expect((await verification(targets[1]!.repo)).commands[0]!.output).toMatch(/\[acme\] info inventory on node 22\.\d+\.\d+/);
-  expect((await verification(targets[2]!.repo)).commands[0]!.output).toMatch(/\[acme\] info checksum on node \d+\.\d+\.\d+/);
+  expect((await verification(targets[2]!.repo)).commands[0]!.output).toMatch(/fnv1a native ok[\s\S]*\[acme\] info checksum on node \d+\.\d+\.\d+/);
   expect(await artifact(byRepo[targets[1]!.repo]!, 'patch.diff')).toContain('diff --git a/pnpm-lock.yaml b/pnpm-lock.yaml');
   expect(await artifact(byRepo[targets[0]!.repo]!, 'patch.diff')).toContain(`+    "${LOGGER_PACKAGE}": "^2.0.0"`);
 

@@ -1,0 +1,35 @@
+/** A native addon fixture, built by node-gyp in the sandbox against the run's own Node.js headers. */
+
+/** A small N-API addon, as a library that hashes keys natively ships it: binding.gyp, one C++ file, a loader and a test. */
+export const HASHER_FILES: Record<string, string> = {
+  'binding.gyp': `${JSON.stringify({ targets: [{ target_name: 'fnv1a', sources: ['src/fnv1a.cc'] }] }, null, 2)}\n`,
+  'src/fnv1a.cc': [
+    '#include <node_api.h>',
+    '',
+    'static napi_value Hash(napi_env env, napi_callback_info info) {',
+    '  size_t argc = 1;',
+    '  napi_value argv[1];',
+    '  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);',
+    '  char text[1024];',
+    '  size_t length = 0;',
+    '  napi_get_value_string_utf8(env, argv[0], text, sizeof text, &length);',
+    '  uint32_t hash = 2166136261u;',
+    '  for (size_t i = 0; i < length; i++) hash = (hash ^ static_cast<unsigned char>(text[i])) * 16777619u;',
+    '  napi_value result;',
+    '  napi_create_uint32(env, hash, &result);',
+    '  return result;',
+    '}',
+    '',
+    'static napi_value Init(napi_env env, napi_value exports) {',
+    '  napi_value hash;',
+    '  napi_create_function(env, "fnv1a", NAPI_AUTO_LENGTH, Hash, nullptr, &hash);',
+    '  napi_set_named_property(env, exports, "fnv1a", hash);',
+    '  return exports;',
+    '}',
+    '',
+    'NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)',
+    '',
+  ].join('\n'),
+  'index.js': "module.exports = require('./build/Release/fnv1a.node');\n",
+  'test.js': ["const assert = require('node:assert');", "const { fnv1a } = require('.');", 'assert.strictEqual(fnv1a(""), 0x811c9dc5);', 'assert.strictEqual(fnv1a("a"), 0xe40c292c);', "console.log('fnv1a native ok');", ''].join('\n'),
+};
