@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createControlActivities } from '../activities/control';
-import { InvalidSpecError, type CampaignSpecInput } from '../src/client';
+import { CampaignSpecConflictError, InvalidSpecError, type CampaignSpecInput } from '../src/client';
 import { FLEET_RENAME } from '../src/dev/fleet';
 import { dockerClient, RUN_LABEL } from '../src/sandbox/driver';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
@@ -81,6 +81,18 @@ describe('walking skeleton', () => {
     const campaigns = [];
     for await (const wf of harness.client.temporal.workflow.list({ query: `WorkflowId = 'campaign/${spec.id}'` })) campaigns.push(wf);
     expect(campaigns).toHaveLength(1);
+  });
+
+  it('refuses to start an existing campaign id with a different spec, naming the campaign; another caller with the same spec gets it', async () => {
+    const spec = renameSpec('conflicting', { targets: readStackInfo().targets.slice(0, 1) });
+    await harness.client.startCampaign({ ...spec, requestedBy: 'alice' });
+    const sameSpecOtherCaller = await harness.client.startCampaign({ ...spec, requestedBy: 'bob' });
+    expect(sameSpecOtherCaller.started).toBe(false);
+    const widened = { ...spec, targets: readStackInfo().targets.slice(0, 2) };
+    await expect(harness.client.startCampaign(widened)).rejects.toThrow(new CampaignSpecConflictError(spec.id!));
+    await expect(harness.client.startCampaign(widened)).rejects.toThrow(`campaign "${spec.id}" already exists with a different spec`);
+    await harness.client.campaignResult(spec.id!);
+    expect((await harness.client.listRuns(spec.id!)).map((r) => r.repo)).toEqual(['acme/billing']);
   });
 
   it('rejects a malformed spec before anything starts, naming the field, the value and what was expected', async () => {

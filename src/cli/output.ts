@@ -1,6 +1,6 @@
 /** How the CLI speaks: human text by default, JSON with --json, and exit codes that mean something. */
 import type { RegattaClient } from '../client';
-import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from '../client/errors';
+import { CampaignNotFoundError, CampaignSpecConflictError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from '../client/errors';
 import type { Failure, RunState } from '../contracts';
 import { ScheduleNotFound } from '../client/schedules';
 import { ContractViolation } from '../contracts/validate';
@@ -80,6 +80,6 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number 
 function exitCodeFor(err: unknown): number {
   if (err instanceof InvalidSpecError || err instanceof ContractViolation) return EXIT.invalidInput;
   if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError || err instanceof ScheduleNotFound) return EXIT.notFound;
-  if (err instanceof RunNotAwaitingError) return EXIT.refused;
+  if (err instanceof RunNotAwaitingError || err instanceof CampaignSpecConflictError) return EXIT.refused;
   return EXIT.failure;
 }

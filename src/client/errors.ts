@@ -32,3 +32,14 @@ export class RunNotAwaitingError extends Error {
     this.name = 'RunNotAwaitingError';
   }
 }
+
+/** A campaign id already started with another spec: starting it again would silently answer for the first one. */
+export class CampaignSpecConflictError extends Error {
+  constructor(readonly campaignId: string) {
+    super(
+      `campaign "${campaignId}" already exists with a different spec; the id is the idempotency key, so starting it again ` +
+        'with other targets, steps or settings is refused. Give the new campaign its own id, or start the same spec to get the existing campaign',
+    );
+    this.name = 'CampaignSpecConflictError';
+  }
+}

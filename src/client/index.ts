@@ -25,7 +25,8 @@ import {
 import { connectTemporalClient } from './connection';
 import { callerIdentity, withRequester } from './identity';
 import { RegattaSchedules } from './schedules';
-import { CampaignNotFoundError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from './errors';
+import { CampaignNotFoundError, CampaignSpecConflictError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from './errors';
+import { hashSpec } from '../contracts/hash';
 
 export * from './errors';
 export { callerIdentity } from './identity';
@@ -65,6 +66,8 @@ export interface RegattaClientOptions {
   requestedBy?: string;
 }
 
+const SPEC_HASH_MEMO = 'specHash';
+
 export class RegattaClient {
   readonly schedules: RegattaSchedules;
   private readonly artifacts: ArtifactStore;
@@ -89,6 +92,8 @@ export class RegattaClient {
   async startCampaign(specInput: unknown, source?: string): Promise<StartedCampaign> {
     const spec = validateCampaignSpec(withRequester(specInput, { explicit: this.options.requestedBy, fallback: callerIdentity() }), source);
     const workflowId = campaignWorkflowId(spec.id);
+    // Who asks does not make it another campaign; what it would do does.
+    const specHash = hashSpec({ ...spec, requestedBy: undefined });
     const input: CampaignInput = { spec, queues: this.options.queues, requestedAt: new Date().toISOString() };
     let started = true;
     try {
@@ -103,12 +108,24 @@ export class RegattaClient {
         ],
         staticSummary: `Campaign ${spec.id}: ${spec.title}`,
         staticDetails: `${spec.targets.length} target(s), task ${spec.taskType}, requested by ${spec.requestedBy}${spec.preview ? ', preview' : ''}`,
+        memo: { [SPEC_HASH_MEMO]: specHash },
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       started = false;
+      const existing = await this.startedSpecHash(workflowId);
+      if (existing !== undefined && existing !== specHash) throw new CampaignSpecConflictError(spec.id);
     }
     return { campaignId: spec.id, workflowId, started, uiUrl: this.campaignUiUrl(spec.id) };
+  }
+
+  /** The spec hash a campaign was started with, from its first run's memo (continue-as-new runs may not carry it). */
+  private async startedSpecHash(workflowId: string): Promise<string | undefined> {
+    const latest = await this.temporal.workflow.getHandle(workflowId).describe();
+    const fromMemo = (d: { memo?: Record<string, unknown> }) => d.memo?.[SPEC_HASH_MEMO] as string | undefined;
+    if (fromMemo(latest)) return fromMemo(latest);
+    const firstRunId = latest.raw.workflowExecutionInfo?.firstRunId;
+    return firstRunId ? fromMemo(await this.temporal.workflow.getHandle(workflowId, firstRunId).describe()) : undefined;
   }
 
   async campaignResult(campaignId: string): Promise<CampaignResult> {
