@@ -7,4 +7,5 @@ module.exports = {
   testTimeout: 180_000,
   maxWorkers: 1,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  testSequencer: '<rootDir>/test/support/faults-last-sequencer.js',
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing (npm packages, host tools), then runs the suite on the real local
-# stack (jest's global setup brings it up). Extra arguments go to jest, e.g. `npm test -- test/compose.test.ts`.
+# stack (jest's global setup brings it up), then the fault tests of test/faults/. Extra arguments go to one jest run
+# instead, e.g. `npm test -- test/compose.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-node-modules.sh
@@ -8,4 +9,11 @@ source scripts/ensure-node-modules.sh
 ensure_node_modules
 node --require tsx/cjs src/dev/ensure-tools-main.ts --for-tests
 # --forceExit: a suite's long-lived clients (Docker sockets, Temporal connections) must not keep a finished run alive.
-exec npx jest --runInBand --forceExit "$@"
+jest=(npx jest --runInBand --forceExit)
+if [ $# -gt 0 ]; then exec "${jest[@]}" "$@"; fi
+# Fault tests kill workers, a Temporal server and the Docker engine: they run after the rest, in a jest of their own
+# (docker-engine.test.ts last of all, by the sequencer), so a fault can never make another test flaky.
+status=0
+"${jest[@]}" --testPathIgnorePatterns '/test/faults/' || status=$?
+"${jest[@]}" test/faults || status=$?
+exit "$status"
