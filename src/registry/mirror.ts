@@ -47,7 +47,7 @@ export function verdaccioConfig(settings: MirrorSettings): string {
     '    max_users: -1',
     'uplinks:',
     `  upstream: ${uplink(settings.upstreams.default)}`,
-    ...scopes.map(([scope, url], i) => `  scope${i}: ${uplink(url)}`),
+    ...scopes.map(([, url], i) => `  scope${i}: ${uplink(url)}`),
     'packages:',
     ...scopes.flatMap(([scope], i) => [`  '${scope}/*':`, '    access: $all', '    publish: nobody', '    unpublish: nobody', `    proxy: scope${i}`]),
     "  '**':",
