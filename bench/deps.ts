@@ -5,8 +5,10 @@
  * `npm config get registry`), no lockfile, installed
  *   (a) on the host, straight from the upstream, with an empty npm cache;
  *   (b) in a sandbox on registry_only (egress proxy → the host's registry mirror), the mirror's cache cold;
- *   (c) the same in a fresh sandbox, the mirror's cache warm (the sandbox's own npm cache is empty every time).
- * Prints the three times, the package count, and `ratio sandbox warm / host: R`.
+ *   (c) the same in a fresh sandbox, the mirror's cache warm (the sandbox's own npm cache is empty every time);
+ *   (d) with `--connect`, also the path before the mirror: the sandbox tunnelling through the egress proxy's CONNECT
+ *       straight to the HTTPS upstream, with the host's CA bundle.
+ * Prints the times, the package count, and `ratio sandbox warm / host: R`.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,12 +53,12 @@ function onHost(): { ms: number; packages: number } {
   return { ms, packages };
 }
 
-async function inSandbox(mirrorUrl: string, round: string): Promise<{ ms: number; packages: number }> {
+async function inSandbox(registryUrl: string, round: string): Promise<{ ms: number; packages: number }> {
   const docker = dockerClient();
   const dir = project();
   const toolchain = await hostToolchains().prepare(dir);
   const trust = sandboxTrust(caBundleFromEnv());
-  const network = networkProfiles(docker, { registryUrl: mirrorUrl });
+  const network = networkProfiles(docker, { registryUrl });
   const sandbox = await Sandbox.start(docker, {
     image: loadConfig().sandboxImage,
     workspaceDir: dir,
@@ -89,6 +91,10 @@ async function main(): Promise<void> {
     console.log(`(a) host, straight from the upstream:   ${s(host.ms)}`);
     console.log(`(b) sandbox, mirror cache cold:          ${s(cold.ms)}`);
     console.log(`(c) sandbox, mirror cache warm:          ${s(warm.ms)}`);
+    if (process.argv.includes('--connect')) {
+      const tunnel = await inSandbox(hostRegistry(), 'connect');
+      console.log(`(d) sandbox, CONNECT to the upstream:    ${s(tunnel.ms)}  (ratio to host ${(tunnel.ms / host.ms).toFixed(2)})`);
+    }
     console.log(`ratio sandbox cold / host: ${(cold.ms / host.ms).toFixed(2)}`);
     console.log(`ratio sandbox warm / host: ${(warm.ms / host.ms).toFixed(2)}`);
   } finally {
