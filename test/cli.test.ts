@@ -59,9 +59,13 @@ describe('regatta CLI', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`campaign ${spec.id} finished\\nREPO +STATE +REASON\\nacme/catalog +changed`));
 
-    const again = await regatta('campaign', 'start', '-f', file, '--json');
+    const again = await regatta('campaign', 'start', '-f', file, '--preview', '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ campaignId: spec.id, started: false });
+    // Without --preview it would be another campaign under the same id: refused, not silently answered by the first.
+    const notPreview = await regatta('campaign', 'start', '-f', file);
+    expect(notPreview.code).toBe(4);
+    expect(notPreview.stderr).toContain(`campaign "${spec.id}" already exists with a different spec`);
 
     const status = await regatta('campaign', 'status', spec.id);
     expect(status.stdout).toContain(`campaign ${spec.id}\nsettled   [##############################] 3/3`);

@@ -3,6 +3,7 @@
  * the local forge. Each test gets fresh fixture repositories served by the stack's git server.
  */
 import fs from 'node:fs';
+import { version as defaultPolicyVersion } from '../policies/default.json';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +123,7 @@ describe('publishing change requests', () => {
     expect(record.body).toContain('approved by alice');
     expect(record.body).toContain('### Verification: passed\n| command | result | duration |\n|---|---|---|\n| `npm test` | passed |');
     expect(record.body).toContain('- `src/labels.js`');
-    expect(record.body).toMatch(/- policy: regatta-default@2026\.11\.1 \(`[0-9a-f]{12}`\)/);
+    expect(record.body).toMatch(new RegExp(`- policy: regatta-default@${defaultPolicyVersion.replace(/\./g, '\\.')} \\(\`[0-9a-f]{12}\`\\)`));
     expect(record.body).toContain(`/namespaces/default/workflows/${encodeURIComponent(runId)}`);
     const links = [...record.body.matchAll(/\]\((file:\/\/[^)]+)\)/g)].map((m) => m[1]);
     expect(links.length).toBeGreaterThanOrEqual(4);
