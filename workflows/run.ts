@@ -63,6 +63,13 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
     startToCloseTimeout: '5 minutes',
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ContractViolation'] },
   });
+  // Publishing heartbeats: a control worker that dies mid-publish loses it in seconds, not at the 5-minute limit.
+  const publishing = proxyActivities<ControlActivities>({
+    taskQueue: request.queues.control,
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ContractViolation'] },
+  });
 
   let approval: ApprovalDecision | undefined;
   let permitGranted = false;
@@ -151,7 +158,7 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       await awaitPublishPermit(request, () => permitGranted);
       globalPermitGranted = false;
       if (await askGovernor(() => governor.requestGlobalPublishPermit({ host: forgeHost(request), runId: request.runId }))) await condition(() => globalPermitGranted);
-      const outcome = await publishOnce(control, publishRequestFor(request, run, result));
+      const outcome = await publishOnce(publishing, publishRequestFor(request, run, result));
       publishAttempts++;
       if (outcome.ok) {
         run.changeRequest = outcome.changeRequest;

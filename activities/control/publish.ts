@@ -32,15 +32,30 @@ export interface PublishDeps {
 
 type Failed = Extract<PublishOutcome, { ok: false }>;
 
+/** Publishing says it is alive this often; its heartbeat timeout is a few of these. */
+const PUBLISH_HEARTBEAT_MS = 5_000;
+
+/** Heartbeats when called as an activity; tests that call publishing directly have no activity context. */
+function beat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // Not in an activity.
+  }
+}
+
 export function createPublishChangeRequest(deps: PublishDeps) {
   return async function publishChangeRequest(input: PublishRequest): Promise<PublishOutcome> {
     const request = parseContract(PublishRequestSchema, input, 'publish request');
+    const heartbeat = setInterval(beat, PUBLISH_HEARTBEAT_MS);
     try {
       return await publish(deps, request);
     } catch (err) {
       if (err instanceof ForgeRateLimited) return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
       if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
       throw permanentGitFailure(err, request) ?? err;
+    } finally {
+      clearInterval(heartbeat);
     }
   };
 }
