@@ -211,10 +211,9 @@ class Attempt {
       this.log.commands.push(...outcome.commands);
       this.log.emit({ kind: 'step', name, allowed: true, exitCode: outcome.ok ? 0 : 1, detail: outcome.detail });
       if (!outcome.ok) {
-        const timedOut = outcome.results.some((r) => r.timedOut);
-        const unreachable = registryFault(outcome.results.map((r) => r.output).join('\n'));
-        if (unreachable && !timedOut) return this.finish({ kind: 'infra', message: `step "${name}" failed: ${unreachable.message}` }, baseCommit);
         const stopped = outcome.results.find((r) => r.timedOut);
+        const unreachable = stopped ? undefined : registryFault(outcome.results.map((r) => r.output).join('\n'));
+        if (unreachable) return this.finish({ kind: 'infra', message: `step "${name}" failed: ${unreachable.message}` }, baseCommit);
         if (stopped) return this.finish({ kind: 'timeout', message: `step "${name}" was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${stopped.command}` }, baseCommit);
         return this.finish({ kind: 'step', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
       }

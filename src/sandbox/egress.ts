@@ -28,8 +28,6 @@ export interface EgressOptions {
 export interface EgressProxy {
   url: string;
   allowed: ReadonlySet<string>;
-  /** Requests refused, as `host:port`, for tests. */
-  refused: string[];
   /** The refusals of one sandbox address since a moment (epoch ms), for its run's evidence. */
   refusalsFrom(address: string, sinceMs: number): EgressRefusal[];
   close(): Promise<void>;
@@ -48,10 +46,8 @@ export function allowedDestinations(options: EgressOptions): Set<string> {
 
 /** A forward proxy (plain HTTP and CONNECT) that lets through only the allowed `host:port` pairs, and only reads over plain HTTP. */
 export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<string>): Promise<EgressProxy> {
-  const refused: string[] = [];
   const log: EgressRefusal[] = [];
   const refuse = (from: string | undefined, refusal: Omit<EgressRefusal, 'at' | 'from'>) => {
-    refused.push(refusal.destination);
     log.push({ at: Date.now(), from: from ?? 'unknown', ...refusal });
     if (log.length > REFUSALS_KEPT) log.splice(0, log.length - REFUSALS_KEPT);
   };
@@ -119,7 +115,6 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
   return {
     url: `http://${listenHost}:${port}`,
     allowed,
-    refused,
     refusalsFrom: (address, sinceMs) => log.filter((r) => r.from === address && r.at >= sinceMs),
     close: () =>
       new Promise((resolve) => {
