@@ -8,8 +8,8 @@ import path from 'node:path';
 import { commandSucceeds, runChecked, runCommand } from './command';
 
 export const APT_PACKAGES = ['docker.io', 'debootstrap', 'git'] as const;
-/** Only the test suite needs these: the Web UI test drives Debian's Chromium headless. */
-export const TEST_APT_PACKAGES = ['chromium'] as const;
+/** Only the test suite needs these: the Web UI test drives Debian's Chromium headless; the HTTPS registry tests make a CA with openssl. */
+export const TEST_APT_PACKAGES = ['chromium', 'openssl'] as const;
 
 export interface GoTool {
   binary: string;
