@@ -95,9 +95,15 @@ function matches(body: Buffer, expected: NonNullable<ReturnType<typeof expectedI
   return createHash(expected.algorithm).update(body).digest(expected.encoding) === expected.digest;
 }
 
-/** Least-recently-served eviction over the stored tarballs (atime is set by the guard on every serve). */
+/**
+ * Least-recently-served eviction over the stored tarballs. The guard sets atime on every serve, which carries the
+ * order across restarts; within one process the order of serves is kept in memory as well, because a filesystem's
+ * timestamps may be too coarse (whole seconds, say) to tell two serves apart.
+ */
 export class TarballCache {
   private total?: number;
+  private readonly served = new Map<string, number>();
+  private serves = 0;
 
   constructor(
     private readonly storage: string,
@@ -108,11 +114,13 @@ export class TarballCache {
   async settle(name: string, file: string, addedBytes: number): Promise<string[]> {
     for (let waited = 0; !this.has(name, file) && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     this.touch(name, file);
-    return addedBytes > 0 ? this.added(addedBytes) : [];
+    return addedBytes > 0 ? this.added(addedBytes, path.join(this.storage, name, file)) : [];
   }
 
   touch(name: string, file: string): void {
     const full = path.join(this.storage, name, file);
+    this.served.delete(full);
+    this.served.set(full, ++this.serves);
     try {
       const stat = fs.statSync(full);
       fs.utimesSync(full, new Date(), stat.mtime);
@@ -121,17 +129,22 @@ export class TarballCache {
     }
   }
 
-  /** Called after a tarball may have been added: evicts down to 90% of the bound when it is exceeded. */
-  added(bytes: number): string[] {
+  /**
+   * Called after a tarball was added: evicts down to 90% of the bound when it is exceeded, least recently served first
+   * (tarballs not served since this process started come first, by atime), never the tarball just added.
+   */
+  added(bytes: number, justAdded?: string): string[] {
     // The first count is a scan, which already holds the new file.
     this.total = this.total === undefined ? this.scan().reduce((sum, f) => sum + f.size, 0) : this.total + bytes;
     if (this.total <= this.maxBytes) return [];
-    const files = this.scan().sort((a, b) => a.atimeMs - b.atimeMs);
+    const files = this.scan().sort((a, b) => (this.served.get(a.path) ?? 0) - (this.served.get(b.path) ?? 0) || a.atimeMs - b.atimeMs);
     let total = files.reduce((sum, f) => sum + f.size, 0);
     const evicted: string[] = [];
     for (const f of files) {
       if (total <= this.maxBytes * 0.9) break;
+      if (f.path === justAdded) continue;
       fs.rmSync(f.path, { force: true });
+      this.served.delete(f.path);
       total -= f.size;
       evicted.push(path.relative(this.storage, f.path));
     }
