@@ -2,6 +2,7 @@
  * The control plane on the real Temporal dev server: policy, scope, budget, circuit breaker, cancellation and
  * fan-out at fleet scale. The execution queue is served by a scripted execution plane (see scripted-execution.ts).
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import type { CampaignSpecInput, Target } from '../src/contracts';
 import { campaignWorkflowId } from '../src/temporal/ids';
 import { createControlActivities } from '../activities/control';
@@ -105,6 +106,35 @@ describe('control plane', () => {
     await harness.client.cancelCampaign(spec.id!, 'test');
   });
 
+  it('tells verification failures apart by command and first error line: three different ones do not pause, three alike do', async () => {
+    const failingTests = (error: string): ScriptedOutcome => ({
+      verification: {
+        verdict: 'failed',
+        commands: [
+          {
+            command: 'npm test',
+            exitCode: 1,
+            durationMs: 40,
+            output: `> svc@1.0.0 test\n> node test.js\n\n${error}\n    at Object.<anonymous> (/work/test.js:3:8)\nnpm error Lifecycle script \`test\` failed with error:\nnpm error code 1\n`,
+            outputTruncated: false,
+          },
+        ],
+      },
+    });
+    const errors = ['TypeError: sum is not a function', 'AssertionError [ERR_ASSERTION]: Expected values to be strictly equal', 'ReferenceError: fetch is not defined'];
+    // Runs 0-2 fail three different ways; runs 3 and 4 fail as run 0 did, which makes three alike.
+    script = (repo) => failingTests(errors[Number(repo.slice(-4))] ?? errors[0]);
+    const spec = campaign('signatures-apart', fleet(7), { maxConcurrentRuns: 1, circuitBreaker: { consecutiveFailures: 10, sameSignature: 3 } });
+    await harness.client.startCampaign(spec);
+    const paused = await eventually(() => harness.client.campaignProgress(spec.id!), (p) => p.paused, 120_000);
+    expect(paused.pausedReason).toBe('circuit breaker: 3 runs failed with the same signature "verification: verification failed: `npm test` exited #: TypeError: sum is not a function"');
+    expect(paused.admitted).toBe(5);
+    expect(paused.counts).toEqual({ failed: 5 });
+    const [first] = await harness.client.listRuns(spec.id!, { repo: 'acme/svc-0001' });
+    expect((await harness.client.runStatus(first.runId)).failure?.message).toBe(`verification failed: \`npm test\` exited 1: ${errors[1]}`);
+    await harness.client.cancelCampaign(spec.id!, 'test');
+  });
+
   it('cancels running runs and admits no more', async () => {
     script = () => ({ holdMs: 60_000 });
     const spec = campaign('cancel', fleet(4), { maxConcurrentRuns: 2 });
@@ -114,6 +144,20 @@ describe('control plane', () => {
     expect(progress.counts).toEqual({ cancelled: 2, skipped: 2 });
     expect(progress.stoppedReason).toBe('cancelled by operator: wrong target list');
     const runs = await eventually(() => harness.client.listRuns(spec.id!), (r) => r.every((x) => x.status === 'CANCELLED'));
+    expect(runs.map((r) => r.state)).toEqual(['cancelled', 'cancelled']);
+  });
+
+  it('cancelling the campaign workflow itself, as the Web UI or `temporal workflow cancel` does, cancels its runs and starts no more', async () => {
+    script = () => ({ holdMs: 60_000 });
+    const spec = campaign('cancel-workflow', fleet(4), { maxConcurrentRuns: 2 });
+    await harness.client.startCampaign(spec);
+    await eventually(() => harness.client.listRuns(spec.id!, { state: 'executing' }), (runs) => runs.length === 2);
+    const handle = harness.client.temporal.workflow.getHandle(campaignWorkflowId(spec.id!));
+    await handle.cancel();
+
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const runs = await eventually(() => harness.client.listRuns(spec.id!), (r) => r.every((x) => x.status === 'CANCELLED'), 60_000);
     expect(runs.map((r) => r.state)).toEqual(['cancelled', 'cancelled']);
   });
 

@@ -115,7 +115,10 @@ describe('publishing change requests', () => {
     const runId = await awaitingApproval(spec.id!, target.repo);
     expect(await forge.listChangeRequests({ repo: target.repo })).toEqual([]);
 
-    await harness.client.approveRun(spec.id!, runId, 'alice', 'looks right');
+    const approved = await harness.client.approveRun(spec.id!, runId, 'alice', 'looks right');
+    // The answer is the run after the decision, not the stale needs_approval.
+    expect(approved).toMatchObject({ runId, state: 'publishing' });
+    await expect(harness.client.approveRun(spec.id!, runId, 'carol')).rejects.toThrow(new RegExp(`run ${runId} is (publishing|published), not awaiting approval`));
     const result = await harness.client.campaignResult(spec.id!);
     expect(result.runs[0]).toMatchObject({ state: 'published', changeRequestUrl: expect.stringContaining(target.repo) });
 
@@ -138,7 +141,8 @@ describe('publishing change requests', () => {
     const target = await service('reject', 'production-critical');
     const spec = renameCampaign('reject', [target]);
     await harness.client.startCampaign(spec);
-    await harness.client.rejectRun(spec.id!, await awaitingApproval(spec.id!, target.repo), 'bob', 'not this quarter');
+    const rejected = await harness.client.rejectRun(spec.id!, await awaitingApproval(spec.id!, target.repo), 'bob', 'not this quarter');
+    expect(rejected).toMatchObject({ state: 'rejected' });
     const result = await harness.client.campaignResult(spec.id!);
     expect(result.runs[0].state).toBe('rejected');
     expect(Object.keys(await remoteBranches(target))).toEqual(['main']);

@@ -19,6 +19,8 @@ export interface LedgerState {
   /** Every published change, which the change tracker watches once the campaign ends. */
   published: TrackedChange[];
   reservedUsd: Record<string, number>;
+  /** What runs re-executing after an approved scope request were already charged for their first execution. */
+  chargedUsd?: Record<string, number>;
   spentUsd: number;
   paused: boolean;
   pausedReason?: string;
@@ -67,10 +69,14 @@ export class CampaignLedger {
   private readonly unsettledRuns = new Set<string>();
   private readonly perOwner = new Map<string, number>();
   private readonly counts: Partial<Record<RunState, number>> = {};
+  /** Listeners for one run's next reports (an approval waiting for the run to act); not carried across continue-as-new. */
+  private readonly reportListeners = new Map<string, (report: RunReport) => boolean>();
 
   constructor(
     readonly spec: CampaignSpec,
     readonly state: LedgerState,
+    /** False only where a campaign replays from before the precise breaker signatures. */
+    private readonly preciseSignatures = true,
   ) {
     for (const [runState, n] of Object.entries(state.archivedCounts)) this.counts[runState as RunState] = n;
     for (const report of Object.values(state.runs)) this.index(report, +1);
@@ -132,12 +138,25 @@ export class CampaignLedger {
     this.state.nextIndex = this.spec.targets.length;
   }
 
+  /** Calls `listener` with each report of `runId` until it returns true (the report it waited for has come). */
+  onReport(runId: string, listener: (report: RunReport) => boolean): void {
+    this.reportListeners.set(runId, listener);
+  }
+
   record(report: RunReport): void {
+    const listener = this.reportListeners.get(report.runId);
+    if (listener?.(report)) this.reportListeners.delete(report.runId);
     const previous = this.state.runs[report.runId];
     this.put(report);
+    if (previous?.state === 'needs_approval' && report.state === 'executing' && this.state.reservedUsd[report.runId] === undefined) {
+      // Re-executed after an approved scope request: reserve again what the run may still spend, and remember what it has been charged.
+      this.state.reservedUsd[report.runId] = Math.max(0, this.spec.runBudgetUsd - previous.costUsd);
+      this.state.chargedUsd = { ...this.state.chargedUsd, [report.runId]: previous.costUsd };
+    }
     if (report.state !== 'pending' && report.state !== 'executing' && this.state.reservedUsd[report.runId] !== undefined) {
       delete this.state.reservedUsd[report.runId];
-      this.state.spentUsd += report.costUsd;
+      this.state.spentUsd += report.costUsd - (this.state.chargedUsd?.[report.runId] ?? 0);
+      if (this.state.chargedUsd?.[report.runId] !== undefined) delete this.state.chargedUsd[report.runId];
     }
     if (previous?.state !== report.state) {
       if (report.state === 'failed') this.countFailure(report);
@@ -245,7 +264,7 @@ export class CampaignLedger {
   private countFailure(report: RunReport): void {
     const breaker = this.spec.circuitBreaker;
     this.state.consecutiveFailures++;
-    const signature = failureSignature(report);
+    const signature = failureSignature(report, this.preciseSignatures);
     this.state.failureSignatures[signature] = (this.state.failureSignatures[signature] ?? 0) + 1;
     if (this.state.consecutiveFailures >= breaker.consecutiveFailures) {
       this.pause(`circuit breaker: ${this.state.consecutiveFailures} consecutive failed runs (last: ${report.repo}, ${signature})`);
@@ -255,13 +274,26 @@ export class CampaignLedger {
   }
 }
 
-/** Failures with the same kind and message shape (URLs, numbers, hashes and quoted names aside) share a signature. */
-export function failureSignature(report: RunReport): string {
-  const message = (report.failure?.message ?? '')
-    .replace(/https?:\/\/\S+/g, '<url>')
-    .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')
-    .replace(/[0-9a-f]{7,}|\d+/g, '#')
-    .slice(0, 80);
+/**
+ * Failures that share a signature count towards the breaker together. A signature keeps the failing command and the
+ * first error line, and takes out only what differs between repositories for the same fault: the repository's own
+ * name, URLs, numbers and hashes. `precise` is false for campaigns started before signatures kept quoted text
+ * (patch `breaker-signature`), which grouped every verification failure under one signature.
+ */
+export function failureSignature(report: RunReport, precise = true): string {
+  const raw = report.failure?.message ?? '';
+  const message = precise
+    ? raw
+        .split(report.repo)
+        .join('<repo>')
+        .replace(/https?:\/\/\S+/g, '<url>')
+        .replace(/\b[0-9a-f]{7,}\b|\d+(\.\d+)*/g, '#')
+        .slice(0, 240)
+    : raw
+        .replace(/https?:\/\/\S+/g, '<url>')
+        .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')
+        .replace(/[0-9a-f]{7,}|\d+/g, '#')
+        .slice(0, 80);
   return `${report.failure?.kind ?? 'unknown'}: ${message}`;
 }
 

@@ -5,10 +5,13 @@
  */
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -16,7 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignInput, CampaignResult, RunRequest, Target, TrackedChange } from '../src/contracts';
+import type { CampaignInput, CampaignResult, RunReport, RunRequest, Target, TrackedChange } from '../src/contracts';
 import { changeTrackerWorkflowId, runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
 import { CampaignLedger, newLedger, type LedgerState } from './campaign-ledger';
@@ -46,8 +49,11 @@ export interface CampaignWorkflowInput extends CampaignInput {
   historyLimit?: number;
 }
 
+/** Campaigns started before failure signatures kept the failing command and error line replay the coarse ones. */
+const BREAKER_SIGNATURE_PATCH = 'breaker-signature';
+
 export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignResult> {
-  const ledger = new CampaignLedger(input.spec, input.ledger ?? newLedger());
+  const ledger = new CampaignLedger(input.spec, input.ledger ?? newLedger(), patched(BREAKER_SIGNATURE_PATCH));
   let heldUntil: number | undefined;
   const refreshDetails = () => {
     const p = ledger.progress(heldUntil);
@@ -68,21 +74,53 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   });
   setHandler(pauseCampaignSignal, ({ reason }) => ledger.pause(reason));
   setHandler(resumeCampaignSignal, () => ledger.resume());
-  setHandler(approveRunUpdate, (request) => decideApproval(ledger, request, true), { validator: (r) => assertAwaitingApproval(ledger, r) });
-  setHandler(rejectRunUpdate, (request) => decideApproval(ledger, request, false), { validator: (r) => assertAwaitingApproval(ledger, r) });
+  const deciding = new Map<string, string>();
+  setHandler(approveRunUpdate, (request) => decideApproval(ledger, deciding, request, true), { validator: (r) => assertAwaitingApproval(ledger, deciding, r) });
+  setHandler(rejectRunUpdate, (request) => decideApproval(ledger, deciding, request, false), { validator: (r) => assertAwaitingApproval(ledger, deciding, r) });
   setHandler(cancelCampaignUpdate, async ({ by, reason }) => {
-    ledger.state.cancelled = true;
-    ledger.skipRemaining(`cancelled by ${by}${reason ? `: ${reason}` : ''}`);
-    await Promise.all(ledger.unsettled().map((run) => getExternalWorkflowHandle(run.runId).cancel()));
+    await cancelRuns(ledger, `cancelled by ${by}${reason ? `: ${reason}` : ''}`);
     await condition(() => ledger.unsettledCount() === 0);
     return ledger.progress();
   });
 
+  try {
+    return await admitAndSettle(input, ledger, refreshDetails, (until) => {
+      heldUntil = until;
+      refreshDetails();
+    });
+  } catch (err) {
+    // Cancelling the workflow itself (Web UI, `temporal workflow cancel`, a schedule's overlap policy) cancels its runs too.
+    if (!isCancellation(err) || !patched(CANCEL_CASCADE_PATCH)) throw err;
+    await CancellationScope.nonCancellable(async () => {
+      await cancelRuns(ledger, 'the campaign workflow was cancelled');
+      await condition(() => ledger.unsettledCount() === 0, CANCELLED_RUNS_WAIT_MS);
+    });
+    throw err;
+  }
+}
+
+/** Campaigns started before a cancelled campaign workflow cancelled its runs replay without it. */
+const CANCEL_CASCADE_PATCH = 'campaign-cancel-cascade';
+/** How long a cancelled campaign waits for its runs to report their cancellation before it closes anyway. */
+const CANCELLED_RUNS_WAIT_MS = 10 * 60_000;
+/** Temporal refuses more than 2,000 pending cancellation requests per workflow; they are sent in batches well below it. */
+const CANCEL_BATCH = 500;
+
+/** Stops admission and asks every unsettled run to cancel, a batch at a time; a run that has just ended is left as it ended. */
+async function cancelRuns(ledger: CampaignLedger, reason: string): Promise<void> {
+  ledger.state.cancelled = true;
+  ledger.skipRemaining(reason);
+  const runIds = ledger.unsettled().map((run) => run.runId);
+  for (let i = 0; i < runIds.length; i += CANCEL_BATCH) {
+    await Promise.all(runIds.slice(i, i + CANCEL_BATCH).map((runId) => getExternalWorkflowHandle(runId).cancel().catch(() => undefined)));
+  }
+}
+
+async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedger, refreshDetails: () => void, onHeld: (until?: number) => void): Promise<CampaignResult> {
   let done = false;
-  const permits = grantPublishPermits(ledger, () => done, (until) => {
-    heldUntil = until;
-    refreshDetails();
-  });
+  const permits = grantPublishPermits(ledger, () => done, onHeld);
+  // A cancelled campaign ends in the admission loop; the permit loop's cancellation is then not an unhandled rejection.
+  permits.catch(() => undefined);
 
   const historyLimit = input.historyLimit ?? 10_000;
   const shouldContinue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
@@ -168,6 +206,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     publishRetryWindowMs: spec.publishRetryWindowMs,
     leaseTimeoutMs: spec.leaseTimeoutMs,
     dockerEngineWaitMs: spec.dockerEngineWaitMs,
+    runBudgetUsd: spec.runBudgetUsd,
     queues: input.queues,
   };
   try {
@@ -209,14 +248,28 @@ async function grantPublishPermits(ledger: CampaignLedger, done: () => boolean, 
   }
 }
 
-function assertAwaitingApproval(ledger: CampaignLedger, request: RunApprovalRequest): void {
+function assertAwaitingApproval(ledger: CampaignLedger, deciding: ReadonlyMap<string, string>, request: RunApprovalRequest): void {
   const run = ledger.state.runs[request.runId];
   if (!run) throw new Error(`run ${request.runId} is not part of campaign ${ledger.spec.id}`);
+  const decided = deciding.get(request.runId);
+  if (decided) throw new Error(`run ${request.runId} was already ${decided}; the decision is being applied`);
   if (run.state !== 'needs_approval') throw new Error(`run ${request.runId} is ${run.state}, not awaiting approval`);
 }
 
-async function decideApproval(ledger: CampaignLedger, request: RunApprovalRequest, approved: boolean) {
-  await getExternalWorkflowHandle(request.runId).signal(approvalDecidedSignal, { approved, by: request.by, comment: request.comment });
-  return ledger.state.runs[request.runId];
-}
+/** Campaigns started before approvals answered with the state after the decision answer with the report they had. */
+const APPROVAL_ANSWERS_AFTER_DECISION_PATCH = 'approval-answers-after-decision';
 
+/** Sends the decision to the run and answers with the run's report once the run has acted on it. */
+async function decideApproval(ledger: CampaignLedger, deciding: Map<string, string>, request: RunApprovalRequest, approved: boolean) {
+  await getExternalWorkflowHandle(request.runId).signal(approvalDecidedSignal, { approved, by: request.by, comment: request.comment });
+  if (!patched(APPROVAL_ANSWERS_AFTER_DECISION_PATCH)) return ledger.state.runs[request.runId];
+  deciding.set(request.runId, `${approved ? 'approved' : 'rejected'} by ${request.by}`);
+  let after: RunReport | undefined;
+  ledger.onReport(request.runId, (report) => {
+    if (report.state !== 'needs_approval') after = report;
+    return after !== undefined;
+  });
+  await condition(() => after !== undefined);
+  deciding.delete(request.runId);
+  return after!;
+}

@@ -33,7 +33,8 @@ export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision
             allowedTools: decision.allowedTools,
             allowedCommands: decision.allowedCommands,
             maxToolCalls: decision.maxToolCalls,
-            maxBudgetUsd: decision.maxBudgetUsd,
+            // The campaign reserved runBudgetUsd for this run: spending more would let the campaign overrun its budget.
+            maxBudgetUsd: request.runBudgetUsd === undefined ? decision.maxBudgetUsd : Math.min(decision.maxBudgetUsd, request.runBudgetUsd),
           }
         : undefined,
   };

@@ -13,6 +13,8 @@ export class RunJournal {
   specHash?: string;
   changeRequest?: ChangeRequest;
   approvedBy?: string;
+  /** What executions before the current one cost (a run re-executed after an approved scope request). */
+  priorCostUsd = 0;
 
   constructor(private readonly request: RunRequest) {
     this.events.push({ at: new Date().toISOString(), to: 'pending', note: `requested by ${request.requestedBy}` });
@@ -55,7 +57,7 @@ export class RunJournal {
       owner: this.request.target.owner,
       state: this.state,
       failure: this.failure,
-      costUsd: this.result?.cost.usd ?? 0,
+      costUsd: this.priorCostUsd + (this.result?.cost.usd ?? 0),
       changeRequestUrl: this.changeRequest?.url,
     };
     try {

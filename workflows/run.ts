@@ -35,7 +35,7 @@ import type {
 import { hashSpec } from '../src/contracts/hash';
 import { DOCKER_ENGINE_UNAVAILABLE } from '../src/temporal/failure-types';
 import { approvalDecidedSignal, publishHeldSignal, publishPermitGrantedSignal, publishPermitRequestedSignal, retryPublishUpdate, runStatusQuery, type ApprovalDecision } from './definitions';
-import { checkScope, missingPublishEvidence, refusedBySplitting } from './evidence';
+import { checkScope, firstErrorLine, missingPublishEvidence, refusedBySplitting, scopeRequestRefusal, widenScope } from './evidence';
 import { buildExecutionSpec } from './execution-spec';
 import { governorPermitGrantedSignal } from './publish-governor';
 import { RunJournal } from './run-journal';
@@ -129,15 +129,35 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       await run.transition('policy_denied', run.decision.reason);
       return;
     }
-    const spec = buildExecutionSpec(request, run.decision);
+    let spec = buildExecutionSpec(request, run.decision);
     run.specHash = hashSpec(spec);
 
-    const result = await execute(run, request, spec);
+    let result = await execute(run, request, spec);
     if (!result) return;
     if (result.scopeRequest) {
       const asked = result.scopeRequest;
+      const reexecutes = patched(SCOPE_APPROVAL_REEXECUTES_PATCH);
+      const refusal = reexecutes ? scopeRequestRefusal(spec, asked) : undefined;
+      if (refusal) {
+        await run.fail({ kind: 'policy', message: `scope request refused: ${refusal}` });
+        return;
+      }
       const wanted = [...(asked.paths ?? []).map((p) => `path ${p}`), ...(asked.commands ?? []).map((c) => `command ${c}`)].join(', ');
       if (!(await awaitApproval(`the agent asks for more scope (${wanted || 'unspecified'}): ${asked.reason}`))) return;
+      if (reexecutes) {
+        // The approval widens the scope of a new execution; the first one's unfinished work is not evidence.
+        spec = widenScope(spec, asked, run.approvedBy!, result.cost.usd);
+        run.specHash = hashSpec(spec);
+        run.priorCostUsd += result.cost.usd;
+        run.result = undefined;
+        result = await execute(run, request, spec, `approved by ${run.approvedBy}: ${wanted}`);
+        if (!result) return;
+        if (result.scopeRequest) {
+          await run.fail({ kind: 'policy', message: `the agent asked for more scope again after an approval (${result.scopeRequest.reason}); one widening per run` });
+          return;
+        }
+        run.approvedBy = undefined;
+      }
     }
     if (!(await acceptEvidence(run, run.decision, spec, result, control))) return;
 
@@ -190,13 +210,16 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
   }
 }
 
+/** Runs recorded before an approved scope request re-executed the run replay the old check of the unfinished result. */
+const SCOPE_APPROVAL_REEXECUTES_PATCH = 'scope-approval-reexecutes';
+
 /** Runs started before the engine wait replay the single call they were recorded with. */
 const ENGINE_WAIT_PATCH = 'docker-engine-wait';
 const DEFAULT_ENGINE_WAIT_MS = 10 * 60_000;
 const ENGINE_RETRY_FIRST_MS = 5_000;
 const ENGINE_RETRY_MAX_MS = 60_000;
 
-async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec): Promise<ExecutionResult | undefined> {
+async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec, why?: string): Promise<ExecutionResult | undefined> {
   const options: ActivityOptions = {
     taskQueue: request.queues.execution,
     // The heartbeat timeout is the lease: a worker that stops heartbeating loses the run to another worker.
@@ -206,7 +229,7 @@ async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['ContractViolation'] },
     summary: `execute ${request.target.repo} in a sandbox (${spec.network} network)`,
   };
-  await run.transition('executing', `on ${request.queues.execution}, policy ${spec.policy.version}`);
+  await run.transition('executing', `on ${request.queues.execution}, policy ${spec.policy.version}${why ? `, ${why}` : ''}`);
   if (!patched(ENGINE_WAIT_PATCH)) {
     try {
       return await proxyActivities<ExecutionActivities>(options).executeRun(spec);
@@ -277,9 +300,11 @@ function seconds(ms: number): string {
 const COMMAND_PARSER_PATCH = 'command-policy-parser';
 
 /** The shell parser is WebAssembly, so the control plane reads reported commands in an activity, not here. */
-async function refusedCommands(control: ControlActivities, decision: PolicyDecision, result: ExecutionResult): Promise<string[]> {
-  if (!patched(COMMAND_PARSER_PATCH)) return refusedBySplitting(result.commands, decision.allowedCommands);
-  return result.commands.length > 0 ? control.checkCommands({ commands: result.commands, allowlist: decision.allowedCommands }) : [];
+async function refusedCommands(control: ControlActivities, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult): Promise<string[]> {
+  // An approved scope request adds commands to the spec's allowlist; otherwise it is the policy's.
+  const allowlist = spec.approvedScope ? spec.agent!.allowedCommands : decision.allowedCommands;
+  if (!patched(COMMAND_PARSER_PATCH)) return refusedBySplitting(result.commands, allowlist);
+  return result.commands.length > 0 ? control.checkCommands({ commands: result.commands, allowlist }) : [];
 }
 
 /** Evidence is accepted only from an attempt that executed exactly this spec and stayed within its scope. */
@@ -301,7 +326,7 @@ async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: E
     await run.fail(result.failure ?? { kind: 'infra', message: 'execution failed without a reason' });
     return false;
   }
-  const violation = checkScope(spec, decision, result, await refusedCommands(control, decision, result));
+  const violation = checkScope(spec, decision, result, await refusedCommands(control, decision, spec, result));
   if (violation) {
     await run.fail(violation);
     return false;
@@ -390,9 +415,12 @@ async function publishOnce(control: ControlActivities, request: PublishRequest):
   }
 }
 
+/** What failed, as people read it, with the first error line of the failing command: the breaker tells failures apart by it. */
 function failedCommands(result: ExecutionResult): string {
-  if (result.verification.summary) return result.verification.summary;
-  return result.verification.commands.filter((c) => c.exitCode !== 0).map((c) => `\`${c.command}\` exited ${c.exitCode}`).join(', ');
+  const failing = result.verification.commands.filter((c) => c.exitCode !== 0);
+  const what = result.verification.summary ?? failing.map((c) => `\`${c.command}\` exited ${c.exitCode}`).join(', ');
+  const firstError = failing.map((c) => firstErrorLine(c.output)).find((line) => line !== undefined);
+  return firstError ? `${what}: ${firstError}` : what;
 }
 
 function classifyActivityFailure(err: unknown): Failure {

@@ -232,7 +232,13 @@ class Attempt {
       const outcome = await runAgent({
         task: agent.task,
         workspaceDir: this.workspace!.tree,
-        policy: { ...agent, allowedPaths: this.spec.allowedPaths, forbiddenPaths: this.spec.forbiddenPaths, maxDurationMs: this.spec.limits.runTimeoutMs },
+        policy: {
+          ...agent,
+          allowedPaths: [...this.spec.allowedPaths, ...(this.spec.approvedScope?.paths ?? [])],
+          forbiddenPaths: this.spec.forbiddenPaths,
+          approvedPaths: this.spec.approvedScope?.paths,
+          maxDurationMs: this.spec.limits.runTimeoutMs,
+        },
         runCommand: (command, timeoutMs) => this.exec(command, timeoutMs),
         verify: runVerifier,
         model: this.deps.model,

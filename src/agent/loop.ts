@@ -86,6 +86,8 @@ class AgentLoop {
   private promptTokens = 0;
   private completionTokens = 0;
   private turn = 0;
+  /** The price of the dearest model turn so far. */
+  private dearestTurnUsd = 0;
 
   constructor(
     private readonly input: AgentRunInput,
@@ -151,7 +153,9 @@ class AgentLoop {
       return failed('infra', `the model endpoint failed: ${redact((err as Error).message, this.secrets)}`);
     }
     this.recorder.record(this.messages, completion, requestStarted);
+    const before = this.cost().usd;
     this.countUsage(completion);
+    this.dearestTurnUsd = Math.max(this.dearestTurnUsd, this.cost().usd - before);
     const message = completion.choices?.[0]?.message;
     return message ?? failed('agent', 'the model returned no message');
   }
@@ -185,16 +189,22 @@ class AgentLoop {
     return this.cost().usd > this.input.policy.maxBudgetUsd;
   }
 
+  /** A turn costs more as the conversation grows, so the dearest turn so far is the best guess at the next one's price. */
+  private nextTurnUnaffordable(): boolean {
+    return this.cost().usd + this.dearestTurnUsd > this.input.policy.maxBudgetUsd;
+  }
+
   private limitReached(): RunStop | undefined {
     this.input.signal?.throwIfAborted();
     if (Date.now() >= this.deadline) return this.timeoutStop();
-    if (this.cost().usd >= this.input.policy.maxBudgetUsd) return this.budgetStop();
+    if (this.cost().usd >= this.input.policy.maxBudgetUsd || this.nextTurnUnaffordable()) return this.budgetStop();
     if (this.runtime.limitReached) return failed('budget', `the agent used all ${this.input.policy.maxToolCalls} tool calls the policy allows without finishing`);
     return undefined;
   }
 
   private budgetStop(): RunStop {
-    return failed('budget', `the agent spent $${this.cost().usd.toFixed(4)} of its $${this.input.policy.maxBudgetUsd} budget without finishing`);
+    const next = this.cost().usd < this.input.policy.maxBudgetUsd ? `; another turn (about $${this.dearestTurnUsd.toFixed(4)}) would overrun it` : '';
+    return failed('budget', `the agent spent $${this.cost().usd.toFixed(4)} of its $${this.input.policy.maxBudgetUsd} budget without finishing${next}`);
   }
 
   private timeoutStop(): RunStop {

@@ -228,6 +228,8 @@ export const RunRequest = z.strictObject({
   leaseTimeoutMs: z.number().int().positive(),
   /** Absent in requests made before the engine wait existed; the run then waits the default. */
   dockerEngineWaitMs: z.number().int().min(0).optional(),
+  /** What the campaign reserved for this run: the agent's cap is the smaller of this and the policy's. Absent in older requests. */
+  runBudgetUsd: z.number().nonnegative().optional(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;
@@ -257,6 +259,8 @@ export const ExecutionSpec = z.strictObject({
   forbiddenPaths: z.array(z.string().min(1)),
   maxPatchFiles: z.number().int().positive(),
   policy: z.strictObject({ version: z.string().min(1), hash: z.string().min(1) }),
+  /** Scope a human approved when the agent asked for it: these paths are writable even where policy forbids them (never .git). */
+  approvedScope: z.strictObject({ paths: z.array(z.string().min(1)), commands: z.array(z.string().min(1)), by: z.string().min(1) }).optional(),
   /** What the agent may do in this run, from the policy decision; absent when policy grants it no tools. */
   agent: z
     .strictObject({

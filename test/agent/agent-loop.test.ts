@@ -143,12 +143,21 @@ describe('agent loop', () => {
     }
   });
 
-  test('the budget stops the loop before the calls of a reply that overspends it', async () => {
+  test('the budget stops the loop before a turn it cannot afford, judged by the dearest turn so far', async () => {
     const listAgain: ScriptStep = { toolCalls: [{ name: 'list_files', arguments: {} }] };
-    // Each reply costs $0.40 at gpt-4.1-mini's price; the third one takes the run past its $1 budget.
+    // Each reply costs $0.40 at gpt-4.1-mini's price: after two ($0.80), a third would take the run past its $1 budget.
     const result = await run([listAgain, listAgain, listAgain, listAgain], { policy: agentPolicy({ maxBudgetUsd: 1 }) }, { prompt_tokens: 1_000_000, completion_tokens: 0 });
-    expect(result.failure).toEqual({ kind: 'budget', message: expect.stringMatching(/spent \$1\.2000 of its \$1 budget/) });
-    expect(result.cost.usd).toBeCloseTo(1.2);
+    expect(result.failure).toEqual({ kind: 'budget', message: 'the agent spent $0.8000 of its $1 budget without finishing; another turn (about $0.4000) would overrun it' });
+    expect(result.cost.usd).toBeCloseTo(0.8);
+    expect(model!.requests).toHaveLength(2);
+    expect(result.events).toHaveLength(2);
+  });
+
+  test('the budget stops the loop before the calls of a reply dearer than any before it that overspends it', async () => {
+    const listAgain = (promptTokens: number): ScriptStep => ({ toolCalls: [{ name: 'list_files', arguments: {} }], usage: { prompt_tokens: promptTokens, completion_tokens: 0 } });
+    // $0.04, $0.04, then a $1.20 reply: the third is the one that overspends, and its call is not made.
+    const result = await run([listAgain(100_000), listAgain(100_000), listAgain(3_000_000), listAgain(100_000)], { policy: agentPolicy({ maxBudgetUsd: 1 }) });
+    expect(result.failure).toEqual({ kind: 'budget', message: expect.stringMatching(/^the agent spent \$1\.2800 of its \$1 budget without finishing$/) });
     expect(model!.requests).toHaveLength(3);
     expect(result.events).toHaveLength(2);
   });

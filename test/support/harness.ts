@@ -3,7 +3,7 @@
  * real Temporal dev server, and a RegattaClient that talks to them.
  */
 import { randomUUID } from 'node:crypto';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { RegattaClient } from '../../src/client';
 import { artifactStoreFor } from '../../src/artifacts';
 import { loadConfig } from '../../src/config';
@@ -29,6 +29,8 @@ export interface RegattaHarness {
 export interface HarnessOptions {
   controlActivities: object;
   executionActivities?: object;
+  /** Another checkout's workflows (e.g. a release recording its histories); the shared bundle of this checkout's when absent. */
+  workflowBundle?: WorkflowBundleOption;
 }
 
 function quietRuntime(): void {
@@ -56,7 +58,7 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
     connection,
     namespace: config.temporal.namespace,
     taskQueue: queues.control,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities: options.controlActivities,
     identity: `test-control-${unique}`,
   });

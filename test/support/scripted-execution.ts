@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { ExecutionResult, ExecutionSpec } from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
 
-export type ScriptedOutcome = Partial<Pick<ExecutionResult, 'outcome' | 'failure' | 'touchedFiles' | 'commands' | 'verification'>> & {
+export type ScriptedOutcome = Partial<Pick<ExecutionResult, 'outcome' | 'failure' | 'touchedFiles' | 'commands' | 'verification' | 'scopeRequest'>> & {
   costUsd?: number;
   /** Keep the activity running (heartbeating) for this long before answering. */
   holdMs?: number;
@@ -41,6 +41,7 @@ export function scriptedExecution(script: (spec: ExecutionSpec) => ScriptedOutco
           touchedFiles: scripted.touchedFiles ?? (outcome === 'changed' ? ['README.md'] : []),
           commands: scripted.commands ?? [],
           verification: scripted.verification ?? { verdict: 'passed', commands: [] },
+          scopeRequest: scripted.scopeRequest,
           cost: { promptTokens: 0, completionTokens: 0, usd: scripted.costUsd ?? 0 },
           manifest: { runId: spec.runId, attempt: 1, artifacts: [] },
           worker: { identity: 'scripted', hostname: 'test' },

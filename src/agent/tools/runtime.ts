@@ -20,6 +20,8 @@ export interface ToolScope {
   allowedCommands: readonly string[];
   allowedPaths: readonly string[];
   forbiddenPaths: readonly string[];
+  /** Paths a human approved after the agent asked for them (request_scope), writable despite forbiddenPaths. */
+  approvedPaths?: readonly string[];
   maxToolCalls: number;
 }
 
@@ -67,7 +69,7 @@ export class ToolRuntime {
   private deniedInARow = 0;
 
   constructor(private readonly options: ToolRuntimeOptions) {
-    this.files = new WorkspaceFiles(options.workspaceDir, { allowedPaths: options.scope.allowedPaths, forbiddenPaths: options.scope.forbiddenPaths });
+    this.files = new WorkspaceFiles(options.workspaceDir, { allowedPaths: options.scope.allowedPaths, forbiddenPaths: options.scope.forbiddenPaths, approvedPaths: options.scope.approvedPaths });
   }
 
   get toolCalls(): number {

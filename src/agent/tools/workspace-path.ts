@@ -29,6 +29,8 @@ export const CONTAINER_WORKSPACE = '/workspace';
 export interface WriteScope {
   allowedPaths: readonly string[];
   forbiddenPaths: readonly string[];
+  /** Paths a human approved for this run, writable even where forbiddenPaths would refuse them. */
+  approvedPaths?: readonly string[];
 }
 
 /** Normalizes a path the model sent into a workspace-relative POSIX path ("." for the root), or refuses it. */
@@ -51,7 +53,7 @@ function refuseGitDirectory(relative: string, requested: string): void {
 export function checkWritable(relative: string, scope: WriteScope): void {
   if (relative === '.') throw new ToolDenied('the workspace root is not a file');
   if (!matchesAny(relative, scope.allowedPaths)) throw new ToolDenied(`writing ${relative} is outside the allowed paths (${scope.allowedPaths.join(', ') || 'none'})`);
-  if (matchesAny(relative, scope.forbiddenPaths)) throw new ToolDenied(`writing ${relative} is forbidden by policy (${scope.forbiddenPaths.join(', ')})`);
+  if (matchesAny(relative, scope.forbiddenPaths) && !matchesAny(relative, scope.approvedPaths ?? [])) throw new ToolDenied(`writing ${relative} is forbidden by policy (${scope.forbiddenPaths.join(', ')})`);
 }
 
 /** The workspace root, resolved once; everything opened must resolve under it. */
