@@ -207,6 +207,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     leaseTimeoutMs: spec.leaseTimeoutMs,
     dockerEngineWaitMs: spec.dockerEngineWaitMs,
     runBudgetUsd: spec.runBudgetUsd,
+    executionStartTimeoutMs: spec.executionStartTimeoutMs,
     queues: input.queues,
   };
   try {

@@ -248,7 +248,8 @@ async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec
       // Lost leases are retried by Temporal at once; an unreachable engine is waited out below, for the run's window.
       retry: { ...options.retry, nonRetryableErrorTypes: ['ContractViolation', DOCKER_ENGINE_UNAVAILABLE] },
       // While waiting, a retry may sit queued because every worker's engine is down: that time counts against the window too.
-      scheduleToStartTimeout: waitingSince === undefined ? undefined : Math.max(1_000, waitingSince + waitMs - Date.now()),
+      // Otherwise a run waits executionStartTimeoutMs for a worker to take it, then fails as infra, naming the queue.
+      scheduleToStartTimeout: waitingSince === undefined ? request.executionStartTimeoutMs : Math.max(1_000, waitingSince + waitMs - Date.now()),
     });
     try {
       const result = await executeRun(spec);
@@ -258,7 +259,7 @@ async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec
       if (isCancellation(err)) throw err;
       const reason = engineUnavailableReason(err, waitingSince !== undefined);
       if (reason === undefined) {
-        await run.fail(classifyActivityFailure(err));
+        await run.fail(noWorkerTookIt(err) ? noExecutionWorkerFailure(request) : classifyActivityFailure(err));
         return undefined;
       }
       waitingSince ??= Date.now();
@@ -285,6 +286,17 @@ function engineUnavailableReason(err: unknown, alreadyWaiting: boolean): string 
   if (cause instanceof ApplicationFailure && cause.type === DOCKER_ENGINE_UNAVAILABLE) return cause.message;
   if (alreadyWaiting && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START') return 'no execution worker with a reachable Docker engine took the run';
   return undefined;
+}
+
+function noWorkerTookIt(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+}
+
+function noExecutionWorkerFailure(request: RunRequest): Failure {
+  return {
+    kind: 'infra',
+    message: `no execution worker took the run from task queue ${request.queues.execution} within ${request.executionStartTimeoutMs} ms (executionStartTimeoutMs); start one on that queue (\`regatta dev status\` shows the workers)`,
+  };
 }
 
 /** A wait for the engine is kept in the run's record without changing its state. */

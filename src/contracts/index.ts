@@ -186,6 +186,8 @@ export const CampaignSpec = z.strictObject({
   leaseTimeoutMs: z.number().int().min(1000).default(30_000),
   /** How long a run waits (retrying with backoff) for an execution worker's unreachable Docker engine before it fails as `infra`. */
   dockerEngineWaitMs: z.number().int().min(0).default(10 * 60_000),
+  /** How long a run waits for an execution worker to take it from the execution queue before it fails as `infra`. */
+  executionStartTimeoutMs: z.number().int().min(1000).default(2 * 3600_000),
   /** After publishing, how often and how long the campaign's change requests are watched for the burndown. */
   tracking: z
     .strictObject({ pollMs: z.number().int().min(100), forMs: z.number().int().min(0) })
@@ -230,6 +232,8 @@ export const RunRequest = z.strictObject({
   dockerEngineWaitMs: z.number().int().min(0).optional(),
   /** What the campaign reserved for this run: the agent's cap is the smaller of this and the policy's. Absent in older requests. */
   runBudgetUsd: z.number().nonnegative().optional(),
+  /** Absent in requests made before the limit existed; such a run waits for an execution worker without end. */
+  executionStartTimeoutMs: z.number().int().positive().optional(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;
