@@ -42,6 +42,11 @@ const Env = z.object({
   REGATTA_S3_ENDPOINT: z.url().optional(),
   REGATTA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   REGATTA_GIT_PORT: z.coerce.number().int().min(1).max(65535).default(8480),
+  REGATTA_EXECUTION_SLOTS: z
+    .string()
+    .regex(/^[1-9]\d*$/, 'expected a positive integer: how many runs this execution worker takes at once')
+    .transform(Number)
+    .optional(),
 });
 
 export interface RegattaConfig {
@@ -62,6 +67,8 @@ export interface RegattaConfig {
   commitAuthor: { name: string; email: string };
   /** The policy bundle the control plane decides with; the default bundle when absent. */
   policyFile?: string;
+  /** Runs an execution worker takes at once; derived from its engine's host when absent (src/workers/execution-slots.ts). */
+  executionSlots?: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig {
@@ -85,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     commitAuthor: parseAuthor(e.REGATTA_COMMIT_AUTHOR),
     forge: forgeConfig(e),
     publishGovernor: { max: e.REGATTA_PUBLISH_MAX, windowMs: e.REGATTA_PUBLISH_WINDOW_MS },
+    executionSlots: e.REGATTA_EXECUTION_SLOTS,
   };
 }
 

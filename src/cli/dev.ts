@@ -1,6 +1,9 @@
 /** `regatta dev up|status|down`: the local stack on real components, started and reported by the project itself. */
 import type { Command } from 'commander';
+import { loadConfig } from '../config';
 import { ensureStack, stackStatus, stopStack, type StackStatus } from '../dev/stack';
+import { executionWorkerSlots, workerServiceName } from '../dev/workers';
+import { describeExecutionSlots } from '../workers/execution-slots';
 import { action, emit, EXIT, table, type OutputOptions } from './output';
 
 export function registerDevCommands(program: Command): void {
@@ -18,7 +21,7 @@ export function registerDevCommands(program: Command): void {
           if (!opts.json) process.stderr.write(`• ${message}\n`);
         };
         const info = await ensureStack({ workers: opts.workers, log });
-        const status = await stackStatus();
+        const status = withExecutionSlots(await stackStatus());
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         emit(opts, { info, status }, () => `${describeStatus(status)}\n\nstack up in ${seconds}s\nTemporal Web UI: ${info.uiUrl}\nfleet: ${info.targets.map((t) => t.url).join('\n       ')}`);
         return status.healthy ? EXIT.ok : EXIT.failure;
@@ -31,7 +34,7 @@ export function registerDevCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: OutputOptions) => {
-        const status = await stackStatus();
+        const status = withExecutionSlots(await stackStatus());
         emit(opts, status, () => describeStatus(status));
         return status.healthy ? EXIT.ok : EXIT.failure;
       }),
@@ -48,6 +51,14 @@ export function registerDevCommands(program: Command): void {
         return EXIT.ok;
       }),
     );
+}
+
+/** The execution worker's row also says how many runs it takes at once, and whether the setting or its host chose that. */
+export function withExecutionSlots(status: StackStatus, config = loadConfig()): StackStatus {
+  const slots = executionWorkerSlots(config);
+  if (!slots) return status;
+  const row = workerServiceName('execution');
+  return { ...status, components: status.components.map((c) => (c.name === row ? { ...c, detail: `${c.detail}, ${describeExecutionSlots(slots)}` } : c)) };
 }
 
 export function describeStatus(status: StackStatus): string {

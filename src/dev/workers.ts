@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { RegattaConfig } from '../config';
+import type { ExecutionSlots } from '../workers/execution-slots';
 import { describeWorkerState, readWorkerState } from '../workers/worker-state';
 import { registryMirrorUrl } from './registry-mirror';
 import { runningService, servicePaths, startService, stopService, waitUntil } from './processes';
@@ -24,6 +25,8 @@ export interface WorkerStatus {
   error?: string;
   /** What the worker says it is doing ("polling since …", "paused since …: the Docker engine … does not answer"). */
   state?: string;
+  /** An execution worker's runs at once, and whether the setting or its host's size gave the number. */
+  slots?: ExecutionSlots;
 }
 
 const SOURCE_DIRS = ['src', 'workflows', 'activities', 'policies'];
@@ -139,6 +142,13 @@ export async function workerStatus(config: RegattaConfig, role: WorkerRole): Pro
   // A paused worker's pollers linger in Temporal's list for a while; its own word is what counts.
   const own = role === 'execution' ? readWorkerState(config.home, record.pid) : undefined;
   const state = own ? describeWorkerState(own) : undefined;
-  if (own?.state === 'paused') return { role, taskQueue, healthy: false, pid: record.pid, pollers: pollers.length, available, state, error: `takes no runs: ${state}` };
-  return { role, taskQueue, healthy: pollers.length > 0, pid: record.pid, pollers: pollers.length, available, state, error: pollers.length ? undefined : 'running but not polling yet' };
+  const slots = own?.slots;
+  if (own?.state === 'paused') return { role, taskQueue, healthy: false, pid: record.pid, pollers: pollers.length, available, state, slots, error: `takes no runs: ${state}` };
+  return { role, taskQueue, healthy: pollers.length > 0, pid: record.pid, pollers: pollers.length, available, state, slots, error: pollers.length ? undefined : 'running but not polling yet' };
+}
+
+/** How many runs the stack's execution worker takes at once, from its own state file; undefined while none runs. */
+export function executionWorkerSlots(config: RegattaConfig): ExecutionSlots | undefined {
+  const record = runningService(config.home, workerServiceName('execution'));
+  return record ? readWorkerState(config.home, record.pid)?.slots : undefined;
 }

@@ -13,6 +13,8 @@ export interface ExecutionWorkerOptions {
   taskQueue: string;
   deps: ExecutionDeps;
   identity?: string;
+  /** Runs this worker executes at once: what its host can hold (execution-slots.ts), never the SDK's default. */
+  runSlots: number;
 }
 
 export function executionActivities(deps: ExecutionDeps) {
@@ -26,6 +28,8 @@ export async function createExecutionWorker(options: ExecutionWorkerOptions): Pr
     taskQueue: options.taskQueue,
     identity: options.identity,
     activities: executionActivities({ ...options.deps, identity: options.identity }),
+    // Only activity slots matter: this worker registers no workflows, so it polls no workflow tasks.
+    maxConcurrentActivityTaskExecutions: options.runSlots,
     // Cancellation and lease loss reach an activity through heartbeats; send them promptly.
     maxHeartbeatThrottleInterval: '2 seconds',
   });

@@ -5,6 +5,9 @@
  * and reports the cancellation, so Temporal retries the run on another worker at once instead of waiting for
  * the lease to lapse.
  *
+ * Capacity: it takes at most REGATTA_EXECUTION_SLOTS runs at once, by default what its engine's host can hold
+ * (execution-slots.ts); the startup log and `regatta dev status` say how many and where the number came from.
+ *
  * Engine outages: while the Docker engine does not answer, the worker polls nothing (runs wait in the queue, not
  * fail), says so in its state file for `regatta dev status`, and when the engine is back removes the sandboxes the
  * outage killed before it polls again.
@@ -18,6 +21,7 @@ import { reapContainersOfOutage } from '../sandbox/engine';
 import { networkProfiles, sandboxRegistry } from '../sandbox/egress';
 import { connectWorker } from './control-worker';
 import { runWhileEngineAnswers, workspaceRootFor } from './execution-worker';
+import { describeExecutionSlots, engineHostCapacity, executionSlots } from './execution-slots';
 import { pruneDeadWorkerStates, removeWorkerState, writeWorkerState } from './worker-state';
 
 const REAP_EVERY_MS = 60_000;
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
   const identity = `execution@${os.hostname()}/${process.pid}`;
   const connection = await connectWorker(config.temporal);
   const network = networkProfiles(docker, sandboxRegistry());
+  const slots = executionSlots(config.executionSlots, await engineHostCapacity(docker));
   let polling = false;
   pruneDeadWorkerStates(config.home);
 
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         taskQueue: config.queues.execution,
         identity,
+        runSlots: slots.slots,
         deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor },
       },
       {
@@ -66,9 +72,9 @@ async function main(): Promise<void> {
         onState: (state, since, reason) => {
           const wasPolling = polling;
           polling = state === 'polling';
-          writeWorkerState(config.home, { state, since: since.toISOString(), reason, identity, taskQueue: config.queues.execution, pid: process.pid });
+          writeWorkerState(config.home, { state, since: since.toISOString(), reason, identity, taskQueue: config.queues.execution, pid: process.pid, slots });
           if (polling) {
-            console.log(`execution worker ${identity} polling ${config.queues.execution} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+            console.log(`execution worker ${identity} polling ${config.queues.execution} on ${config.temporal.address} (namespace ${config.temporal.namespace}), taking ${describeExecutionSlots(slots)}`);
             if (!wasPolling) void reap();
           } else console.error(`execution worker ${identity} paused since ${since.toISOString()}: ${reason}; it takes no runs until the engine answers`);
         },

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { describeExecutionSlots, type ExecutionSlots } from './execution-slots';
 
 export interface ExecutionWorkerState {
   state: 'polling' | 'paused';
@@ -14,6 +15,8 @@ export interface ExecutionWorkerState {
   identity: string;
   taskQueue: string;
   pid: number;
+  /** How many runs it takes at once and where that number came from; absent in files of older workers. */
+  slots?: ExecutionSlots;
 }
 
 export function workerStateFile(home: string, pid: number): string {
@@ -58,7 +61,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** One line for a status table: "polling since …" or "paused since …: <reason>". */
+/** One line for a status table: "polling since …, 4 runs at once (…)" or "paused since …: <reason>". */
 export function describeWorkerState(state: ExecutionWorkerState): string {
-  return state.state === 'polling' ? `polling since ${state.since}` : `paused since ${state.since}: ${state.reason ?? 'Docker engine unreachable'}`;
+  if (state.state === 'paused') return `paused since ${state.since}: ${state.reason ?? 'Docker engine unreachable'}`;
+  return `polling since ${state.since}${state.slots ? `, ${describeExecutionSlots(state.slots)}` : ''}`;
 }

@@ -76,7 +76,8 @@ describe('limits and the end of a run', () => {
   });
 
   it('ends a run whose step leaves a fork bomb promptly, with the step\'s outcome, and verifies in a clean sandbox', async () => {
-    const bomb = "sed -i 's/oldName/newName/' README.md && bomb() { bomb | bomb & }; bomb; exit 0";
+    // `bomb &`: the step's own shell forks once, before the bomb fills the table, so it exits as it says, not on a refused fork.
+    const bomb = "sed -i 's/oldName/newName/' README.md && bomb() { bomb | bomb & }; bomb & exit 0";
     const spec = specFor(fixture.repoUrl, [command(bomb, 'bomb')], {
       verify: { commands: ['node test.js'] },
       limits: { ...specFor(fixture.repoUrl, []).limits, runTimeoutMs: 240_000, commandTimeoutMs: 120_000 },
@@ -90,7 +91,7 @@ describe('limits and the end of a run', () => {
   });
 
   it('fails a run whose step exits non-zero after starting a fork bomb as that step, not at the deadline', async () => {
-    const spec = specFor(fixture.repoUrl, [command('bomb() { bomb | bomb & }; bomb; exit 3', 'bomb')], {
+    const spec = specFor(fixture.repoUrl, [command('bomb() { bomb | bomb & }; bomb & exit 3', 'bomb')], {
       verify: { commands: ['node test.js'] },
       limits: { ...specFor(fixture.repoUrl, []).limits, runTimeoutMs: 240_000, commandTimeoutMs: 120_000 },
     });

@@ -116,9 +116,19 @@ except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
     expect(result.durationMs).toBeLessThan(30_000);
   });
 
-  it('contains a fork bomb with its pids limit', async () => {
-    const result = await sandbox.exec('bomb() { bomb | bomb & }; bomb; sleep 2; echo survived', 5_000);
+  it('contains a fork bomb with its pids limit: forks are refused, and the command goes on to finish long before its time limit', async () => {
+    // The command's own shell forks once, for the bomb; then it runs only builtins (a refused fork would end it) until
+    // the kernel's pids controller has refused a fork, and keeps that count in the workspace.
+    const command =
+      'events=/sys/fs/cgroup/pids/pids.events; [ -r $events ] || events=/sys/fs/cgroup/pids.events; ' +
+      'bomb() { bomb | bomb & }; bomb & ' +
+      'until read -r refused < $events && [ "$refused" != "max 0" ]; do :; done; ' +
+      'echo "$refused" > /workspace/pids-refused';
+    const result = await sandbox.exec(command, 60_000);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false });
     expect(result.durationMs).toBeLessThan(30_000);
+    expect(result.output).toMatch(/Cannot fork|Resource temporarily unavailable/);
+    expect(fs.readFileSync(path.join(workspace, 'pids-refused'), 'utf8')).toMatch(/^max [1-9]\d*\n$/);
     const after = await sandbox.exec('echo alive');
     expect(after).toMatchObject({ exitCode: 0, output: 'alive\n' });
   });
@@ -141,7 +151,8 @@ except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
   });
 
   it('ends a command whose fork bomb fills the pids limit at once, with its exit code, and runs the next one in a clean process tree', async () => {
-    const result = await sandbox.exec('bomb() { bomb | bomb & }; bomb; exit 5', 60_000);
+    // `bomb &`: the command's own shell forks once, before the bomb fills the table, so its exit is its own, not a refused fork's.
+    const result = await sandbox.exec('bomb() { bomb | bomb & }; bomb & exit 5', 60_000);
     expect(result).toMatchObject({ exitCode: 5, timedOut: false });
     // Whether any of the bomb is still alive when the command ends is a race; what follows it must find none.
     expect(result.durationMs).toBeLessThan(15_000);

@@ -59,7 +59,14 @@ async function loadSandboxImage(): Promise<void> {
 /** The production execution worker, as its own process on this test's queue, logging where a failure can be read. */
 function startWorkerProcess(): ChildProcess {
   const log = fs.openSync(path.join(config.home, 'logs', `fault-docker-engine-worker-${harness.unique}.log`), 'a');
-  const env = { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}`, REGATTA_EXECUTION_QUEUE: harness.queues.execution, REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url };
+  const env = {
+    ...process.env,
+    DOCKER_HOST: `unix://${engine.socketPath}`,
+    REGATTA_EXECUTION_QUEUE: harness.queues.execution,
+    REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url,
+    // Every run executes at once, so the engine dies under all of them whatever this host's default slots are.
+    REGATTA_EXECUTION_SLOTS: String(RUNS),
+  };
   return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], { cwd: root, env, stdio: ['ignore', log, log] });
 }
 

@@ -82,6 +82,8 @@ export async function startFaultWorkers(temporal: TemporalEndpoint = loadConfig(
     REGATTA_CONTROL_QUEUE: queues.control,
     REGATTA_EXECUTION_QUEUE: queues.execution,
     REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url,
+    // Every run executes at once, so the fault lands on all of them whatever this host's default slots are.
+    REGATTA_EXECUTION_SLOTS: String(REPOS_PER_CAMPAIGN),
   };
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `fault-workers-${unique}-`));
   const control = new WorkerProcess('control', env, path.join(logDir, 'control.log'));

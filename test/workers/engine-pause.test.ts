@@ -44,6 +44,8 @@ function startWorker(): Promise<void> {
         namespace: config.temporal.namespace,
         taskQueue: harness.queues.execution,
         identity: `engine-pause-${harness.unique}`,
+        // The interrupted run and the one queued during the outage execute side by side once the engine is back.
+        runSlots: 2,
         deps: { docker: proxy.docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) },
       },
       {
@@ -59,9 +61,11 @@ function startWorker(): Promise<void> {
 }
 
 it('pauses while the engine is unreachable, leaves new runs queued, and finishes every run once the engine is back', async () => {
-  const slow = await fixtureRepo(`fixtures/engine-pause-slow-${harness.unique}`);
-  const queued = await fixtureRepo(`fixtures/engine-pause-queued-${harness.unique}`);
-  const step = (ms: number) => [{ recipe: 'command' as const, run: `node -e "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), ${ms})"` }];
+  // A named script: policy refuses inline code (`node -e`).
+  const script = { 'touch-later.js': "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), Number(process.argv[2]));\n" };
+  const slow = await fixtureRepo(`fixtures/engine-pause-slow-${harness.unique}`, script);
+  const queued = await fixtureRepo(`fixtures/engine-pause-queued-${harness.unique}`, script);
+  const step = (ms: number) => [{ recipe: 'command' as const, run: `node touch-later.js ${ms}` }];
   const slowSpec = { id: `engine-pause-slow-${harness.unique}`, title: 'A step the outage interrupts', targets: [slow], steps: step(20_000), preview: true };
   const queuedSpec = { id: `engine-pause-queued-${harness.unique}`, title: 'A run asked for during the outage', targets: [queued], steps: step(0), preview: true };
   const slowRunId = `run/${slowSpec.id}/${slow.repo}`;

@@ -2,8 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeStatus, withExecutionSlots } from '../../src/cli/dev';
 import { loadConfig } from '../../src/config';
 import { startService, stopService } from '../../src/dev/processes';
+import { stackStatus } from '../../src/dev/stack';
 import { workerServiceName, workerStatus } from '../../src/dev/workers';
 import { writeWorkerState } from '../../src/workers/worker-state';
 
@@ -37,4 +39,15 @@ it('reports what a polling worker says it does', async () => {
 
   expect(status.state).toBe('polling since 2026-12-03T09:14:00.000Z');
   expect(status.error ?? '').not.toContain('takes no runs');
+});
+
+it('shows in `regatta dev status` how many runs the execution worker takes at once, and where that number came from', async () => {
+  const slots = { slots: 1, source: 'REGATTA_EXECUTION_SLOTS' };
+  writeWorkerState(config.home, { state: 'polling', since: '2026-12-03T09:15:00.000Z', identity: 'execution@test', taskQueue: config.queues.execution, pid, slots });
+
+  const table = describeStatus(withExecutionSlots(await stackStatus(config), config));
+
+  const row = table.split('\n').find((line) => line.startsWith('execution-worker'));
+  expect(row).toMatch(new RegExp(`pid ${pid}, \\d+ poller\\(s\\), 1 run at once \\(REGATTA_EXECUTION_SLOTS\\)`));
+  expect((await workerStatus(config, 'execution')).state).toBe('polling since 2026-12-03T09:15:00.000Z, 1 run at once (REGATTA_EXECUTION_SLOTS)');
 });
