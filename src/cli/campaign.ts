@@ -1,7 +1,8 @@
 /** `regatta campaign …`: start, follow, pause, resume and cancel campaigns. */
 import type { Command } from 'commander';
-import { RegattaClient, type CampaignProgress, type CampaignResult } from '../client';
+import { DEFAULT_CAMPAIGN_LIST_LIMIT, RegattaClient, type CampaignListing, type CampaignProgress, type CampaignResult } from '../client';
 import { loadCampaignSpecFile } from '../client/spec-file';
+import { ContractViolation } from '../contracts/validate';
 import { action, bar, emit, EXIT, runReasons, table, type OutputOptions } from './output';
 
 export async function withClient<T>(use: (client: RegattaClient) => Promise<T>, options: { requestedBy?: string } = {}): Promise<T> {
@@ -39,6 +40,22 @@ export function registerCampaignCommands(program: Command): void {
           emit(opts, { ...started, result: { ...result, runs } }, () => `campaign ${spec.id} finished\n${describeResult(runs)}\n${started.uiUrl}`);
           return result.counts.failed ? EXIT.runsFailed : EXIT.ok;
         }, { requestedBy: opts.requestedBy });
+      }),
+    );
+
+  campaign
+    .command('list')
+    .description('campaigns, newest first, with status, start time and their runs by state')
+    .option('--running', 'only campaigns still running (paused ones included)')
+    .option('--limit <n>', `at most this many (1 to ${MAX_CAMPAIGN_LIST_LIMIT})`, String(DEFAULT_CAMPAIGN_LIST_LIMIT))
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (opts: { running?: boolean; limit: string } & OutputOptions) => {
+        const limit = parseLimit(opts.limit);
+        return withClient(async (client) => {
+          const listed = await client.listCampaigns({ running: opts.running, limit });
+          emit(opts, listed, () => describeCampaigns(listed, opts.running));
+        });
       }),
     );
 
@@ -98,6 +115,28 @@ export function registerCampaignCommands(program: Command): void {
         }),
       ),
     );
+}
+
+const MAX_CAMPAIGN_LIST_LIMIT = 1000;
+
+function parseLimit(value: string): number {
+  const limit = Number(value);
+  if (!/^\d+$/.test(value.trim()) || limit < 1 || limit > MAX_CAMPAIGN_LIST_LIMIT) {
+    throw new ContractViolation('option', [{ path: '--limit', value, expected: `expected a whole number from 1 to ${MAX_CAMPAIGN_LIST_LIMIT}` }]);
+  }
+  return limit;
+}
+
+function describeCampaigns(campaigns: readonly CampaignListing[], running?: boolean): string {
+  if (campaigns.length === 0) return running ? 'no running campaigns' : 'no campaigns';
+  const rows = campaigns.map((c) => ({
+    campaign: c.campaignId,
+    status: c.status,
+    started: c.startedAt,
+    runs: c.runs.total,
+    states: Object.entries(c.runs.byState).map(([state, n]) => `${state}=${n}`).join(' '),
+  }));
+  return table(rows, ['campaign', 'status', 'started', 'runs', 'states']);
 }
 
 export function describeProgress(p: CampaignProgress): string {

