@@ -5,6 +5,7 @@ export type ForgeErrorKind = 'auth' | 'not_found' | 'already_exists' | 'invalid'
 export class ForgeRequestError extends Error {
   constructor(
     message: string,
+    /** The HTTP status, or 0 when no answer came (a timeout, no connection). */
     readonly status: number,
     /** Auth and not-found errors will not fix themselves; retrying them only spends rate limit. */
     readonly retryable: boolean,

@@ -22,6 +22,8 @@ interface Pull {
 export interface Fault {
   status: 403 | 429;
   retryAfterSeconds: number;
+  /** Send Retry-After as an HTTP-date that many seconds ahead instead of as delta-seconds. */
+  retryAfterAsDate?: boolean;
   /** Only requests with this method and a path containing this text fail. */
   method: string;
   pathIncludes: string;
@@ -41,6 +43,10 @@ export interface FakeGitHub {
   unrequestable: string[];
   /** Pulls per page when listing, so pagination through `Link` is exercised. */
   pageSize: number;
+  /** GitHub's primary rate limit: a window opens with the first request after the last one closed; `x-ratelimit-*` on every answer, 403 past the limit. */
+  rateLimit?: { limit: number; windowMs: number };
+  /** Requests per rate-limit window (keyed by the window's start, epoch ms), refused ones included. */
+  rateWindows: Map<number, { count: number; refused: number }>;
   close(): Promise<void>;
 }
 
@@ -54,21 +60,29 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
     raceNextCreate: false,
     unrequestable: [],
     pageSize: 100,
+    rateWindows: new Map(),
   };
   const server = http.createServer(async (req, res) => {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+    let answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       state.requests.push({ method: req.method ?? '', path: url.pathname + url.search, at: Date.now(), status });
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(payload));
     };
     if (req.headers.authorization !== `Bearer ${state.token}`) return answer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    if (state.rateLimit) {
+      const { headers, refused } = spendRateLimit(state.rateLimit, state.rateWindows);
+      if (refused) return answer(403, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/rate-limit' }, headers);
+      const send = answer;
+      answer = (status, payload, extra = {}) => send(status, payload, { ...headers, ...extra });
+    }
     const fault = state.faults.find((f) => f.times > 0 && f.method === req.method && url.pathname.includes(f.pathIncludes));
     if (fault) {
       fault.times--;
       const message = fault.status === 403 ? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' : 'Too Many Requests';
-      return answer(fault.status, { message }, { 'retry-after': String(fault.retryAfterSeconds) });
+      const retryAfter = fault.retryAfterAsDate ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString() : String(fault.retryAfterSeconds);
+      return answer(fault.status, { message }, { 'retry-after': retryAfter });
     }
     const match = /^\/repos\/([^/]+\/[^/]+)\/(.*)$/.exec(url.pathname);
     const pulls = match && state.pulls.get(match[1]);
@@ -133,6 +147,28 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
     apiUrl: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
+}
+
+/** Counts one request against the current window and says what GitHub would. */
+function spendRateLimit(rateLimit: { limit: number; windowMs: number }, windows: FakeGitHub['rateWindows']) {
+  const now = Date.now();
+  let start = [...windows.keys()].at(-1);
+  if (start === undefined || now >= start + rateLimit.windowMs) {
+    start = now;
+    windows.set(start, { count: 0, refused: 0 });
+  }
+  const window = windows.get(start)!;
+  window.count++;
+  const refused = window.count > rateLimit.limit;
+  if (refused) window.refused++;
+  const headers = {
+    'x-ratelimit-limit': String(rateLimit.limit),
+    'x-ratelimit-remaining': String(Math.max(0, rateLimit.limit - window.count)),
+    'x-ratelimit-used': String(Math.min(window.count, rateLimit.limit)),
+    'x-ratelimit-reset': String(Math.ceil((start + rateLimit.windowMs) / 1000)),
+    'x-ratelimit-resource': 'core',
+  };
+  return { headers, refused };
 }
 
 function newPull(pulls: Pull[], body: Record<string, unknown>): Pull {

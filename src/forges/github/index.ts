@@ -1,10 +1,13 @@
 /**
  * The `github` forge over the REST API (github.com or a GitHub Enterprise base URL): find-or-create pull requests
- * by head branch, drafts for draft_only autonomy, labels, reviewers, body updates, state and checks.
+ * by head branch, drafts for draft_only autonomy, labels, reviewers, body updates, state and checks. Every request
+ * has a deadline, and requests are paced by GitHub's rate-limit headers (rate-limit.ts) so fleet-sized reads wait for
+ * the reset instead of being refused.
  */
 import type { ChangeRequest } from '../../contracts';
 import { ForgeRateLimited, ForgeRequestError } from '../errors';
 import type { ChangeRequestDraft, Forge } from '../types';
+import { RateLimitPacer, retryAfterMs } from './rate-limit';
 
 export { ForgeRateLimited, ForgeRequestError } from '../errors';
 
@@ -12,7 +15,17 @@ export interface GitHubForgeOptions {
   /** https://api.github.com, or https://<ghe-host>/api/v3. */
   apiUrl: string;
   token: string;
+  /** A request without a whole answer by then fails as `unavailable` (retryable). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Requests of the hourly allowance never spent, left for people and other tools on the token. Default 100. */
+  rateLimitReserve?: number;
+  /** The longest rate-limit wait slept in-process; a longer one fails at once as ForgeRateLimited. Default 60 s. */
+  maxRateLimitWaitMs?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_RATE_LIMIT_RESERVE = 100;
+const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 60_000;
 
 interface PullRequest {
   number: number;
@@ -26,9 +39,17 @@ interface PullRequest {
 export class GitHubForge implements Forge {
   readonly provider = 'github';
   private readonly apiUrl: string;
+  private readonly requestTimeoutMs: number;
+  private readonly pacer: RateLimitPacer;
 
   constructor(private readonly options: GitHubForgeOptions) {
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.pacer = new RateLimitPacer({
+      host: this.hostOf(),
+      reserve: options.rateLimitReserve ?? DEFAULT_RATE_LIMIT_RESERVE,
+      maxWaitMs: options.maxRateLimitWaitMs ?? DEFAULT_MAX_RATE_LIMIT_WAIT_MS,
+    });
   }
 
   hostOf(): string {
@@ -144,32 +165,58 @@ export class GitHubForge implements Forge {
   }
 
   private async send<T>(method: string, url: string, body?: unknown): Promise<{ payload: T; next?: string }> {
-    const path = url.slice(this.apiUrl.length);
-    const response = await fetch(url, {
-      method,
-      headers: {
-        accept: 'application/vnd.github+json',
-        authorization: `Bearer ${this.options.token}`,
-        'x-github-api-version': '2022-11-28',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (response.ok) {
+    const where = `${method} ${url.slice(this.apiUrl.length)} on ${this.hostOf()}`;
+    await this.pacer.waitForTurn(where);
+    // One deadline for the answer and its body: a server that stalls mid-body must not hold an activity either.
+    const signal = AbortSignal.timeout(this.requestTimeoutMs);
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: {
+          accept: 'application/vnd.github+json',
+          authorization: `Bearer ${this.options.token}`,
+          'x-github-api-version': '2022-11-28',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+      this.pacer.observe(response.headers);
+      if (!response.ok) this.refused(where, response.status, response.headers, await response.text());
       const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
       const payload = (response.status === 204 ? undefined : await response.json()) as T;
       return { payload, next: next?.startsWith(this.apiUrl) ? next : undefined };
+    } catch (err) {
+      throw this.unanswered(err, where, signal) ?? err;
     }
-    const text = await response.text();
+  }
+
+  private refused(where: string, status: number, headers: Headers, text: string): never {
     const message = safeMessage(text);
-    const where = `${method} ${path} on ${this.hostOf()}`;
-    if (response.status === 429 || (response.status === 403 && /secondary rate limit|rate limit exceeded/i.test(message))) {
-      throw new ForgeRateLimited(this.hostOf(), retryAfterMs(response), message);
+    const exhausted = status === 403 && headers.get('x-ratelimit-remaining') === '0';
+    if (status === 429 || exhausted || (status === 403 && /secondary rate limit|rate limit exceeded/i.test(message))) {
+      const waitMs = retryAfterMs(headers);
+      this.pacer.hold(waitMs, `${status} on ${where}`);
+      throw new ForgeRateLimited(this.hostOf(), waitMs, message);
     }
-    if (response.status === 401) throw new ForgeRequestError(`${where}: 401 ${message}; check the forge token`, 401, false);
-    if (response.status === 404) throw new ForgeRequestError(`${where}: 404 ${message}; does the token see this repository?`, 404, false);
-    if (response.status === 422) throw new ForgeRequestError(`${where}: 422 ${message}`, 422, false, /already exists/i.test(message) ? 'already_exists' : 'invalid');
-    throw new ForgeRequestError(`${where}: ${response.status} ${message}`, response.status, response.status >= 500);
+    if (status === 401) throw new ForgeRequestError(`${where}: 401 ${message}; check the forge token`, 401, false);
+    if (status === 404) throw new ForgeRequestError(`${where}: 404 ${message}; does the token see this repository?`, 404, false);
+    if (status === 422) throw new ForgeRequestError(`${where}: 422 ${message}`, 422, false, /already exists/i.test(message) ? 'already_exists' : 'invalid');
+    throw new ForgeRequestError(`${where}: ${status} ${message}`, status, status >= 500);
+  }
+
+  /** No answer at all (the deadline passed, or no connection): the forge is unavailable for now, and a retry may reach it. */
+  private unanswered(err: unknown, where: string, signal: AbortSignal): ForgeRequestError | undefined {
+    if (err instanceof ForgeRequestError || err instanceof ForgeRateLimited) return undefined;
+    if (signal.aborted) {
+      return new ForgeRequestError(`${where}: no answer within ${this.requestTimeoutMs / 1000} s; the forge is slow or unreachable, and a retry will ask again`, 0, true, 'unavailable');
+    }
+    // fetch reports a refused or dropped connection as a TypeError with the socket's error as its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (err instanceof TypeError && cause) {
+      return new ForgeRequestError(`${where}: cannot reach the forge (${cause.code ?? cause.message ?? err.message}); a retry will ask again`, 0, true, 'unavailable');
+    }
+    return undefined;
   }
 }
 
@@ -181,12 +228,4 @@ function safeMessage(text: string): string {
   } catch {
     return text.slice(0, 200);
   }
-}
-
-function retryAfterMs(response: Response): number {
-  const retryAfter = Number(response.headers.get('retry-after'));
-  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
-  const reset = Number(response.headers.get('x-ratelimit-reset'));
-  if (Number.isFinite(reset) && reset > 0) return Math.max(1000, reset * 1000 - Date.now());
-  return 60_000;
 }
