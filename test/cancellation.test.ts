@@ -1,9 +1,10 @@
-/** Cancelling a campaign stops its running sandboxes: real Temporal, real Docker, the local git fleet. */
+/** Cancelling a campaign stops its running sandboxes: real Temporal, real Docker, fixture repositories on the local git server. */
 import { createControlActivities } from '../activities/control';
 import { dockerClient, MANAGED_LABEL, RUN_LABEL } from '../src/sandbox/driver';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
-import { readStackInfo } from './support/stack';
 import { eventually } from './support/eventually';
+import { fixtureRepo } from './support/stack';
+import { WAIT_SCRIPT, waitCommand } from './support/step-scripts';
 
 let harness: RegattaHarness;
 const docker = dockerClient();
@@ -17,12 +18,12 @@ beforeAll(async () => {
 afterAll(async () => harness?.shutdown());
 
 it('cancelling a campaign cancels its running runs and removes their sandboxes', async () => {
-  const targets = readStackInfo().targets.filter((t) => t.repo !== 'acme/billing');
+  const targets = await Promise.all([0, 1, 2].map((i) => fixtureRepo(`fixtures/cancel-${i}-${harness.unique}`, WAIT_SCRIPT)));
   const spec = {
     id: `cancel-sandboxes-${harness.unique}`,
     title: 'a step that would run for minutes',
     targets,
-    steps: [{ recipe: 'command' as const, run: 'node -e "setTimeout(() => {}, 300000)"' }],
+    steps: [{ recipe: 'command' as const, run: waitCommand(300_000) }],
     preview: true,
     maxConcurrentRuns: 2,
   };

@@ -51,10 +51,15 @@ it('upgrades @acme/logger to 2.x from the internal registry, fixes the breaking 
 });
 
 it('on registry_only the proxy refuses every destination but the registry mirror', async () => {
-  const target = await fixtureRepo(`fixtures/egress-${harness.unique}`);
-  const probe = (url: string) =>
-    // One expression: the policy's command allowlist reads `;` as a command separator.
-    `node -e "require('http').get({host:new URL(process.env.HTTP_PROXY).hostname,port:new URL(process.env.HTTP_PROXY).port,path:'${url}'},r=>console.log('${url}',r.statusCode)).on('error',e=>console.log('${url}',e.code))"`;
+  // Asks the egress proxy for the URL it is given and prints the URL with the status, or the error code.
+  const probeScript = [
+    "const url = process.argv[2];",
+    "const proxy = new URL(process.env.HTTP_PROXY);",
+    "require('http').get({ host: proxy.hostname, port: proxy.port, path: url }, (r) => console.log(url, r.statusCode)).on('error', (e) => console.log(url, e.code));",
+    '',
+  ].join('\n');
+  const target = await fixtureRepo(`fixtures/egress-${harness.unique}`, { 'scripts/probe-egress.js': probeScript });
+  const probe = (url: string) => `node scripts/probe-egress.js '${url}'`;
   const registry = readStackInfo().registryMirror.url;
   const spec = {
     id: `egress-probe-${harness.unique}`,

@@ -31,12 +31,13 @@ function startWorkerProcess(): ChildProcess {
 }
 
 it('a run whose worker is killed is retried on another worker after the lease expires, and the dead attempt is reaped', async () => {
-  const target = await fixtureRepo(`fixtures/failover-${harness.unique}`);
+  const touchLater = { 'scripts/touch-later.js': "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), Number(process.argv[2]));\n" };
+  const target = await fixtureRepo(`fixtures/failover-${harness.unique}`, touchLater);
   const spec = {
     id: `failover-${harness.unique}`,
     title: 'A step that takes a while',
     targets: [target],
-    steps: [{ recipe: 'command' as const, run: `node -e "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), 8000)"` }],
+    steps: [{ recipe: 'command' as const, run: 'node scripts/touch-later.js 8000' }],
     preview: true,
     leaseTimeoutMs: 5_000,
   };

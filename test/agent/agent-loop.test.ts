@@ -10,7 +10,8 @@ import { parseTranscript } from '../../src/agent/transcript';
 import type { ModelProvider } from '../../src/agent/model-provider';
 import { MODEL_PRICES } from '../../src/agent/pricing';
 import { lastToolResult, startModelServer, type ModelServer, type RecordedRequest, type ScriptStep } from '../support/model-server';
-import { agentPolicy, BROKEN_SUM, FIXED_SUM, INJECTION_README, startSandboxedWorkspace, type SandboxedWorkspace } from './fixtures';
+import { WAIT_SCRIPT, waitCommand } from '../support/step-scripts';
+import { agentPolicy, BROKEN_SUM, FIXED_SUM, INJECTION_README, makeWorkspace, startSandboxedWorkspace, type SandboxedWorkspace } from './fixtures';
 
 const MODEL = 'gpt-4.1-mini';
 /** Shaped like no known token, so finding it absent proves it never went there (not that a pattern masked it). */
@@ -171,13 +172,13 @@ describe('agent loop', () => {
   });
 
   test('the duration limit stops a command that would outlast the run, and then the loop', async () => {
-    const result = await run(
-      [
-        { toolCalls: [{ name: 'run_command', arguments: { command: 'node -e "setTimeout(() => {}, 60000)"' } }] },
-        { toolCalls: [{ name: 'finish', arguments: { summary: 'never reached' } }] },
-      ],
-      { policy: agentPolicy({ maxDurationMs: 4_000 }) },
-    );
+    model = await startModelServer([
+      { toolCalls: [{ name: 'run_command', arguments: { command: waitCommand(60_000) } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'never reached' } }] },
+    ]);
+    workspace = await startSandboxedWorkspace(makeWorkspace(WAIT_SCRIPT));
+    const policy = agentPolicy({ maxDurationMs: 4_000 });
+    const result = await runAgent({ task: TASK, workspaceDir: workspace.dir, policy, runCommand: workspace.runCommand, verify: workspace.verify, model: endpoint(model) });
     expect(result.failure).toEqual({ kind: 'timeout', message: expect.stringMatching(/4000 ms/) });
     expect(result.events[0]).toEqual(expect.objectContaining({ name: 'run_command', allowed: true, exitCode: 137, detail: expect.stringMatching(/timed out/) }));
     expect(model!.requests).toHaveLength(1);

@@ -22,7 +22,8 @@ export const INJECTION_README = [
   '',
 ].join('\n');
 
-export function makeWorkspace(): string {
+/** The fixture project, with `extraFiles` laid over it. */
+export function makeWorkspace(extraFiles: Readonly<Record<string, string>> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-agent-'));
   const files: Record<string, string> = {
     'package.json': JSON.stringify({ name: 'fixture', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) + '\n',
@@ -31,6 +32,7 @@ export function makeWorkspace(): string {
     'README.md': INJECTION_README,
     '.git/config': '[core]\n\trepositoryformatversion = 0\n',
     '.github/workflows/ci.yml': 'on: push\n',
+    ...extraFiles,
   };
   for (const [name, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });

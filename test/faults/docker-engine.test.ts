@@ -22,6 +22,7 @@ import { describeWorkerState, readWorkerState } from '../../src/workers/worker-s
 import { eventually } from '../support/eventually';
 import { startHarness, type RegattaHarness } from '../support/harness';
 import { fixtureRepo, readStackInfo } from '../support/stack';
+import { WAIT_SCRIPT, waitCommand } from '../support/step-scripts';
 
 const RUNS = 6;
 const ENGINE_DOWN_MS = 10_000;
@@ -79,14 +80,14 @@ function campaign(label: string, targets: Target[]): CampaignSpecInput {
     steps: [
       { recipe: 'replace', files: ['src/**/*.js', 'test.js'], find: 'oldName', replace: 'newName' },
       // Long enough that the engine dies under every run's sandbox.
-      { recipe: 'command', run: `node -e "setTimeout(() => {}, 15000)"` },
+      { recipe: 'command', run: waitCommand(15_000) },
     ],
     verify: { commands: ['npm test'] },
   };
 }
 
 async function fleetOf(label: string): Promise<Target[]> {
-  return Promise.all(Array.from({ length: RUNS }, (_, i) => fixtureRepo(`fixtures/${label}-${i}-${harness.unique}`, {}, { owner: 'storefront', tier: 'production' })));
+  return Promise.all(Array.from({ length: RUNS }, (_, i) => fixtureRepo(`fixtures/${label}-${i}-${harness.unique}`, WAIT_SCRIPT, { owner: 'storefront', tier: 'production' })));
 }
 
 /** What a campaign ended with, per target in order, without names that differ between the two campaigns. */

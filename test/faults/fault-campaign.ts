@@ -20,6 +20,7 @@ import { dockerClient, MANAGED_LABEL, RUN_LABEL } from '../../src/sandbox/driver
 import { runWorkflowId } from '../../src/temporal/ids';
 import { eventually } from '../support/eventually';
 import { fixtureRepo, readStackInfo } from '../support/stack';
+import { WAIT_SCRIPT, waitCommand } from '../support/step-scripts';
 
 const root = path.resolve(__dirname, '../..');
 export const REPOS_PER_CAMPAIGN = 4;
@@ -123,14 +124,14 @@ export interface CampaignOutcome {
 /** Runs one campaign of REPOS_PER_CAMPAIGN fresh repositories to its end, with `fault` injected once it is underway. */
 export async function driveCampaign(workers: FaultWorkers, label: string, fault?: (campaign: RunningCampaign) => Promise<FaultTimings>): Promise<CampaignOutcome> {
   const id = `fault-${label}-${workers.unique}`;
-  const targets = await Promise.all(Array.from({ length: REPOS_PER_CAMPAIGN }, (_, i) => fixtureRepo(`fixtures/${id}-${i}`, {}, { owner: 'storefront', tier: 'production' })));
+  const targets = await Promise.all(Array.from({ length: REPOS_PER_CAMPAIGN }, (_, i) => fixtureRepo(`fixtures/${id}-${i}`, WAIT_SCRIPT, { owner: 'storefront', tier: 'production' })));
   const spec = {
     id,
     title: 'Rename oldName to newName, slowly',
     targets,
     steps: [
       { recipe: 'replace' as const, files: ['src/**/*.js', 'test.js'], find: 'oldName', replace: 'newName' },
-      { recipe: 'command' as const, run: `node -e "setTimeout(() => {}, ${STEP_SECONDS * 1000})"` },
+      { recipe: 'command' as const, run: waitCommand(STEP_SECONDS * 1000) },
     ],
     verify: { commands: ['npm test'] },
     maxConcurrentRuns: REPOS_PER_CAMPAIGN,
