@@ -18,7 +18,7 @@ import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worke
 import { createControlActivities } from '../activities/control';
 import { validateCampaignSpec, type CampaignSpecInput, type RunState } from '../src/client';
 import { connectTemporalClient } from '../src/client/connection';
-import type { Target } from '../src/contracts';
+import type { ExecutionSpec, Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
 import { FLEET, serviceFiles } from '../src/dev/fleet';
 import { campaignWorkflowId, changeTrackerWorkflowId, publishGovernorWorkflowId, runWorkflowId } from '../src/temporal/ids';
@@ -54,7 +54,7 @@ interface Recording {
 interface Recorder {
   harness: RegattaHarness;
   /** Campaigns whose runs the scripted execution plane answers, by campaign id. */
-  scripts: Map<string, (repo: string) => ScriptedOutcome>;
+  scripts: Map<string, (repo: string, spec: ExecutionSpec) => ScriptedOutcome>;
   forge: { down: boolean };
   /** The fleet-wide publish governor of this recording's control queue, for the local forge's host. */
   governorId: string;
@@ -115,10 +115,12 @@ async function recordApproval(r: Recorder): Promise<Recording[]> {
 /** A preview run whose agent asks for more scope (a CI workflow file); approved through the client. */
 async function recordScopeRequest(r: Recorder): Promise<Recording[]> {
   const spec = scriptedCampaign(r, 'scope-request', fakeFleet('scope', 1));
-  r.scripts.set(spec.id!, () => ({
-    commands: ['sed -i s/old/new/ README.md'],
-    scopeRequest: { paths: ['.github/workflows/ci.yml'], reason: 'the CI workflow pins the old name too' },
-  }));
+  // Releases since 2026.12.4 execute the run again with the approved scope; that execution finishes the change.
+  r.scripts.set(spec.id!, (_repo, executed) =>
+    executed.approvedScope
+      ? { commands: ['sed -i s/old/new/ README.md'], touchedFiles: ['README.md', '.github/workflows/ci.yml'] }
+      : { commands: ['sed -i s/old/new/ README.md'], scopeRequest: { paths: ['.github/workflows/ci.yml'], reason: 'the CI workflow pins the old name too' } },
+  );
   await r.harness.client.startCampaign(spec);
   const runId = runWorkflowId(spec.id!, spec.targets[0].repo);
   await awaitingApproval(r, spec.id!);
@@ -319,8 +321,8 @@ async function startRecorder(workflows: string | undefined): Promise<Recorder & 
   deps.publish!.afterPush = async () => {
     if (forge.down) throw ApplicationFailure.nonRetryable('the forge is down (injected)');
   };
-  const scripts = new Map<string, (repo: string) => ScriptedOutcome>();
-  const scripted = scriptedExecution((spec) => scripts.get(spec.campaignId)!(spec.repo.name));
+  const scripts = new Map<string, (repo: string, spec: ExecutionSpec) => ScriptedOutcome>();
+  const scripted = scriptedExecution((spec) => scripts.get(spec.campaignId)!(spec.repo.name, spec));
   const real = realExecutionActivities();
   // Control workers run the fleet-wide governor; without it a run records a refused permit request instead.
   const governor = { client: await connectTemporalClient(config.temporal), taskQueue: '', ...config.publishGovernor };

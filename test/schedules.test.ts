@@ -89,3 +89,28 @@ it('a second firing starts runs only for the repositories that drifted', async (
   expect(await forge.listChangeRequests({ repo: open.repo })).toHaveLength(1);
   await harness.client.schedules.delete(scheduleId);
 });
+
+it('surveys a fleet a batch of 100 repositories per activity, and reports the ones it cannot read as unknown', async () => {
+  // 250 repositories behind an address that refuses connections: each survey answer is quick, and an error.
+  const targets: Target[] = Array.from({ length: 250 }, (_, i) => ({ repo: `acme/gone-${i}`, url: `http://127.0.0.1:9/acme/gone-${i}.git`, ref: 'main' }));
+  const scheduleId = `survey-batches-${harness.unique}`;
+  await harness.client.schedules.create({
+    id: scheduleId,
+    every: '7d',
+    paused: true,
+    desired: { package: '@acme/logger', atLeast: '2.0' },
+    campaign: { id: 'survey-batches', title: 'survey only', targets, steps: [{ recipe: 'command', run: 'true' }] },
+  });
+  try {
+    const firing = await fire(scheduleId, 0);
+    expect(firing.unknown).toHaveLength(250);
+    expect(firing.started).toEqual([]);
+
+    const workflowId = (await harness.client.schedules.describe(scheduleId)).recentFirings[0].workflowId;
+    const history = await harness.client.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const surveys = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'surveyDependency');
+    expect(surveys.map((e) => harness.client.temporal.options.loadedDataConverter.payloadConverter.fromPayload<{ targets: Target[] }>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]).targets.length)).toEqual([100, 100, 50]);
+  } finally {
+    await harness.client.schedules.delete(scheduleId);
+  }
+}, 300_000);

@@ -2,7 +2,7 @@
  * The campaign's ledger: which runs are admitted, what they cost, how they ended, and whether to admit more.
  * Plain data plus pure rules, so it travels through continue-as-new unchanged.
  */
-import { SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target, type TrackedChange } from '../src/contracts';
+import { RUN_STATES, SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target, type TargetPageRef, type TrackedChange } from '../src/contracts';
 import type { CampaignProgress } from './definitions';
 
 export interface LedgerState {
@@ -16,8 +16,10 @@ export interface LedgerState {
   archivedCounts: Partial<Record<RunState, number>>;
   /** The latest failed runs of a large campaign, kept for the result; older ones are listed through visibility. */
   recentFailures: RunReport[];
-  /** Every published change, which the change tracker watches once the campaign ends. */
+  /** Published changes, which the change tracker watches once the campaign ends; a large campaign stores them a page at a time. */
   published: TrackedChange[];
+  /** Pages of published changes already stored (large campaigns), so continue-as-new carries at most part of a page. */
+  publishedPages?: TargetPageRef[];
   reservedUsd: Record<string, number>;
   /** What runs re-executing after an approved scope request were already charged for their first execution. */
   chargedUsd?: Record<string, number>;
@@ -33,10 +35,13 @@ export interface LedgerState {
   heldHosts: Record<string, { untilMs: number; reason: string }>;
   permitQueue: { runId: string; host: string }[];
   continuedAsNew: number;
+  /** A large campaign's stored target pages (after the one in spec.targets), the next to read, and the campaign's size. */
+  pages?: { refs: TargetPageRef[]; next: number; total: number };
 }
 
-export function newLedger(): LedgerState {
+export function newLedger(targetPages?: { total: number; refs: TargetPageRef[] }): LedgerState {
   return {
+    ...(targetPages ? { pages: { refs: targetPages.refs, next: 0, total: targetPages.total } } : {}),
     nextIndex: 0,
     admittedBefore: 0,
     runs: {},
@@ -61,6 +66,12 @@ const SLOT_STATES: readonly RunState[] = ['pending', 'executing'];
 const FINAL_STATES: readonly RunState[] = SETTLED_RUN_STATES.filter((s) => s !== 'publish_failed');
 /** Campaigns up to this size keep every run's report; larger ones keep counts, so continue-as-new stays small. */
 export const PER_RUN_DETAIL_LIMIT = 500;
+/** Published changes per stored page. */
+export const PUBLISHED_PAGE_SIZE = 500;
+/** For specs recorded before maxUnsettledRuns existed. */
+const DEFAULT_MAX_UNSETTLED_RUNS = 1000;
+/** States a run is still open in, as a child workflow of the campaign. */
+const OPEN_STATES: readonly RunState[] = RUN_STATES.filter((s) => !FINAL_STATES.includes(s));
 const RECENT_FAILURES_KEPT = 100;
 
 export class CampaignLedger {
@@ -73,10 +84,11 @@ export class CampaignLedger {
   private readonly reportListeners = new Map<string, (report: RunReport) => boolean>();
 
   constructor(
-    readonly spec: CampaignSpec,
+    /** Its targets are the page being admitted; loadPage replaces them with the next. */
+    public spec: CampaignSpec,
     readonly state: LedgerState,
-    /** False only where a campaign replays from before the precise breaker signatures. */
-    private readonly preciseSignatures = true,
+    /** False only where a campaign replays from before the rule it names (patches `breaker-signature`, `ledger-counts-once`). */
+    private readonly rules: { preciseSignatures: boolean; countsRunsOnce: boolean } = { preciseSignatures: true, countsRunsOnce: true },
   ) {
     for (const [runState, n] of Object.entries(state.archivedCounts)) this.counts[runState as RunState] = n;
     for (const report of Object.values(state.runs)) this.index(report, +1);
@@ -84,7 +96,47 @@ export class CampaignLedger {
 
   /** Whether every run's report is kept (small campaigns) or only counts (large ones). */
   keepsEveryRun(): boolean {
-    return this.state.admittedBefore + this.spec.targets.length <= PER_RUN_DETAIL_LIMIT;
+    return this.total() <= PER_RUN_DETAIL_LIMIT;
+  }
+
+  /** How many targets the campaign has, read or not. */
+  total(): number {
+    return this.state.pages?.total ?? this.state.admittedBefore + this.spec.targets.length;
+  }
+
+  /** The stored page to read once the targets in hand are all admitted, if any. */
+  nextPage(): TargetPageRef | undefined {
+    const pages = this.state.pages;
+    return this.nextTarget() === undefined && pages && pages.next < pages.refs.length ? pages.refs[pages.next] : undefined;
+  }
+
+  /** Whether any target is left to admit, in hand or in a stored page. */
+  hasMoreTargets(): boolean {
+    return this.nextTarget() !== undefined || this.nextPage() !== undefined;
+  }
+
+  /** Takes the next stored page as the targets in hand. */
+  loadPage(targets: Target[]): void {
+    this.state.admittedBefore += this.state.nextIndex;
+    this.state.nextIndex = 0;
+    this.state.pages!.next++;
+    this.spec = { ...this.spec, targets };
+  }
+
+  /** A full page of published changes to store, where the campaign is too large to carry them all. */
+  publishedPageReady(): TrackedChange[] | undefined {
+    return !this.keepsEveryRun() && this.state.published.length >= PUBLISHED_PAGE_SIZE ? this.state.published.slice(0, PUBLISHED_PAGE_SIZE) : undefined;
+  }
+
+  /** The page publishedPageReady gave is stored: it leaves the ledger, its reference stays. */
+  publishedPageStored(ref: TargetPageRef): void {
+    this.state.published = this.state.published.slice(ref.count);
+    this.state.publishedPages = [...(this.state.publishedPages ?? []), ref];
+  }
+
+  /** Runs admitted and still open (each an open child workflow), counted from the per-state counts. */
+  openRunCount(): number {
+    return OPEN_STATES.reduce((n, s) => n + (this.counts[s] ?? 0), 0);
   }
 
   /** Runs holding a window slot: admitted and not yet past execution. */
@@ -118,6 +170,8 @@ export class CampaignLedger {
       return `owner ${target.owner} at its limit of ${perOwner}`;
     }
     if (this.leftUsd() < this.spec.runBudgetUsd) return 'budget';
+    const maxOpen = this.spec.maxUnsettledRuns ?? DEFAULT_MAX_UNSETTLED_RUNS;
+    if (this.openRunCount() >= maxOpen) return `${maxOpen} runs are still open (awaiting approval or publishing): maxUnsettledRuns`;
     return undefined;
   }
 
@@ -136,6 +190,16 @@ export class CampaignLedger {
       this.archiveIfFinal(this.state.runs[runId]);
     }
     this.state.nextIndex = this.spec.targets.length;
+    // Pages never read are counted, not read: a campaign that large keeps counts only.
+    const pages = this.state.pages;
+    if (pages) {
+      const unread = pages.refs.slice(pages.next).reduce((n, ref) => n + ref.count, 0);
+      if (unread > 0) {
+        this.state.archivedCounts.skipped = (this.state.archivedCounts.skipped ?? 0) + unread;
+        this.counts.skipped = (this.counts.skipped ?? 0) + unread;
+      }
+      pages.next = pages.refs.length;
+    }
   }
 
   /** Calls `listener` with each report of `runId` until it returns true (the report it waited for has come). */
@@ -147,6 +211,9 @@ export class CampaignLedger {
     const listener = this.reportListeners.get(report.runId);
     if (listener?.(report)) this.reportListeners.delete(report.runId);
     const previous = this.state.runs[report.runId];
+    // A run's final state never changes: a later report (a cancellation that raced the run's end) is not counted again.
+    // A run the ledger no longer holds was archived final, so its late report is dropped too.
+    if (this.rules.countsRunsOnce && (!previous || FINAL_STATES.includes(previous.state))) return;
     this.put(report);
     if (previous?.state === 'needs_approval' && report.state === 'executing' && this.state.reservedUsd[report.runId] === undefined) {
       // Re-executed after an approved scope request: reserve again what the run may still spend, and remember what it has been charged.
@@ -216,7 +283,7 @@ export class CampaignLedger {
     const reservedUsd = sum(Object.values(this.state.reservedUsd));
     return {
       campaignId: this.spec.id,
-      total: this.state.admittedBefore + this.spec.targets.length,
+      total: this.total(),
       admitted: this.state.admittedBefore + this.state.nextIndex,
       inFlight: this.slotHolders.size,
       counts: { ...this.counts },
@@ -264,7 +331,7 @@ export class CampaignLedger {
   private countFailure(report: RunReport): void {
     const breaker = this.spec.circuitBreaker;
     this.state.consecutiveFailures++;
-    const signature = failureSignature(report, this.preciseSignatures);
+    const signature = failureSignature(report, this.rules.preciseSignatures);
     this.state.failureSignatures[signature] = (this.state.failureSignatures[signature] ?? 0) + 1;
     if (this.state.consecutiveFailures >= breaker.consecutiveFailures) {
       this.pause(`circuit breaker: ${this.state.consecutiveFailures} consecutive failed runs (last: ${report.repo}, ${signature})`);

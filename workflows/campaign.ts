@@ -12,6 +12,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   patched,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -19,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignInput, CampaignResult, RunReport, RunRequest, Target, TrackedChange } from '../src/contracts';
+import type { CampaignInput, CampaignResult, RunReport, RunRequest, Target, TargetPageRef, TrackedChange } from '../src/contracts';
 import { changeTrackerWorkflowId, runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
 import { CampaignLedger, newLedger, type LedgerState } from './campaign-ledger';
@@ -51,9 +52,14 @@ export interface CampaignWorkflowInput extends CampaignInput {
 
 /** Campaigns started before failure signatures kept the failing command and error line replay the coarse ones. */
 const BREAKER_SIGNATURE_PATCH = 'breaker-signature';
+/** Campaigns started before a late report of an ended run was ignored replay counting it again. */
+const COUNTS_RUNS_ONCE_PATCH = 'ledger-counts-once';
 
 export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignResult> {
-  const ledger = new CampaignLedger(input.spec, input.ledger ?? newLedger(), patched(BREAKER_SIGNATURE_PATCH));
+  const ledger = new CampaignLedger(input.spec, input.ledger ?? newLedger(input.targetPages), {
+    preciseSignatures: patched(BREAKER_SIGNATURE_PATCH),
+    countsRunsOnce: patched(COUNTS_RUNS_ONCE_PATCH),
+  });
   let heldUntil: number | undefined;
   const refreshDetails = () => {
     const p = ledger.progress(heldUntil);
@@ -116,18 +122,46 @@ async function cancelRuns(ledger: CampaignLedger, reason: string): Promise<void>
   }
 }
 
+/** Only large campaigns read stored target pages and store published ones; the activities are the control worker's. */
+interface PageActivities {
+  readTargetPage(ref: TargetPageRef): Promise<Target[]>;
+  storeTrackedChanges(input: { campaignId: string; page: number; changes: TrackedChange[] }): Promise<TargetPageRef>;
+}
+
+/** Campaigns started before published changes were stored in pages replay carrying them whole. */
+const PUBLISHED_PAGES_PATCH = 'published-pages';
+
+/** Stores each full page of published changes as it fills, until the campaign is done (or continues as new). */
+async function storePublishedPages(input: CampaignWorkflowInput, ledger: CampaignLedger, pages: PageActivities, done: () => boolean): Promise<void> {
+  for (;;) {
+    await condition(() => done() || ledger.publishedPageReady() !== undefined);
+    const changes = ledger.publishedPageReady();
+    if (!changes || !patched(PUBLISHED_PAGES_PATCH)) return;
+    const page = (ledger.state.publishedPages?.length ?? 0) + 1;
+    ledger.publishedPageStored(await pages.storeTrackedChanges({ campaignId: input.spec.id, page, changes }));
+  }
+}
+
 async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedger, refreshDetails: () => void, onHeld: (until?: number) => void): Promise<CampaignResult> {
+  const pages = proxyActivities<PageActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ContractViolation'] } });
   let done = false;
   const permits = grantPublishPermits(ledger, () => done, onHeld);
-  // A cancelled campaign ends in the admission loop; the permit loop's cancellation is then not an unhandled rejection.
+  const published = storePublishedPages(input, ledger, pages, () => done);
+  // A cancelled campaign ends in the admission loop; the other loops' cancellation is then not an unhandled rejection.
   permits.catch(() => undefined);
+  published.catch(() => undefined);
 
   const historyLimit = input.historyLimit ?? 10_000;
   const shouldContinue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
 
   while (!shouldContinue()) {
     const target = ledger.nextTarget();
-    if (!target) break;
+    if (!target) {
+      const page = ledger.nextPage();
+      if (!page) break;
+      ledger.loadPage(await pages.readTargetPage(page));
+      continue;
+    }
     await condition(
       () => ledger.admissionBlocker(target) === undefined || stopForBudget(ledger, target) || ledger.nextTarget() !== target || shouldContinue(),
     );
@@ -141,19 +175,21 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
   }
 
   // Before continuing as new, let executing runs finish: their stream of reports would keep rejecting the continue-as-new.
-  await condition(() => (ledger.nextTarget() === undefined && ledger.unsettledCount() === 0) || (shouldContinue() && ledger.inFlightCount() === 0));
+  await condition(() => (!ledger.hasMoreTargets() && ledger.unsettledCount() === 0) || (shouldContinue() && ledger.inFlightCount() === 0));
   done = true;
   await permits;
-  if (ledger.nextTarget() !== undefined || ledger.unsettledCount() > 0) {
+  await published;
+  if (ledger.hasMoreTargets() || ledger.unsettledCount() > 0) {
     await condition(allHandlersFinished);
     const next = ledger.carryOver();
-    await continueAsNew<typeof CampaignWorkflow>({ ...input, spec: next.spec, ledger: next.state });
+    // The ledger carries the stored pages from here on; the input need not repeat them.
+    await continueAsNew<typeof CampaignWorkflow>({ ...input, targetPages: undefined, spec: next.spec, ledger: next.state });
   }
   await condition(allHandlersFinished);
 
   const runs = [...Object.values(ledger.state.runs), ...ledger.state.recentFailures];
   const counts = ledger.progress().counts;
-  if (ledger.state.published.length > 0) await startChangeTracker(input, counts, ledger.state.published);
+  if (ledger.state.published.length > 0 || ledger.state.publishedPages?.length) await startChangeTracker(input, counts, ledger.state.published, ledger.state.publishedPages);
   return {
     campaignId: input.spec.id,
     detail: ledger.keepsEveryRun() ? 'per_run' : 'counts_only',
@@ -165,16 +201,17 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
 }
 
 /** Watching change requests takes weeks; a workflow of its own does it, so the campaign can finish. */
-async function startChangeTracker(input: CampaignWorkflowInput, counts: CampaignResult['counts'], changes: TrackedChange[]): Promise<void> {
+async function startChangeTracker(input: CampaignWorkflowInput, counts: CampaignResult['counts'], changes: TrackedChange[], changePages?: TargetPageRef[]): Promise<void> {
+  const total = changes.length + (changePages ?? []).reduce((n, ref) => n + ref.count, 0);
   const { spec } = input;
   await startChild(ChangeTrackerWorkflow, {
     workflowId: changeTrackerWorkflowId(spec.id),
     taskQueue: input.queues.control,
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ campaignId: spec.id, counts, changes, queues: input.queues, pollMs: spec.tracking.pollMs, untilMs: Date.now() + spec.tracking.forMs }],
+    args: [{ campaignId: spec.id, counts, changes, ...(changePages?.length ? { changePages } : {}), queues: input.queues, pollMs: spec.tracking.pollMs, untilMs: Date.now() + spec.tracking.forMs }],
     typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],
     staticSummary: `Change requests of campaign ${spec.id}`,
-    staticDetails: `${changes.length} change request(s), polled every ${spec.tracking.pollMs / 1000} s`,
+    staticDetails: `${total} change request(s), polled every ${spec.tracking.pollMs / 1000} s`,
   });
 }
 

@@ -2,8 +2,8 @@
  * ChangeTrackerWorkflow (`tracker/<campaignId>`): after a campaign publishes, polls its change requests until each is
  * merged or closed (or tracking ends), and answers the campaign's burndown.
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Burndown, CampaignResult, ChangeRequest, TaskQueues, TrackedChange } from '../src/contracts';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { Burndown, CampaignResult, ChangeRequest, ChangeRequestSummary, TargetPageRef, TaskQueues, TrackedChange } from '../src/contracts';
 
 type Counts = CampaignResult['counts'];
 
@@ -17,36 +17,87 @@ export interface ChangeTrackerInput {
   pollMs: number;
   /** Stop tracking at this time (epoch ms), merged or not. */
   untilMs: number;
-  latest?: Record<string, ChangeRequest | null>;
+  latest?: Record<string, ChangeRequestSummary | null>;
+  /** A large campaign's published changes beyond `changes`, stored a page at a time. */
+  changePages?: TargetPageRef[];
+  /** What the latest poll found in each stored page, counted (a page's changes are not kept between polls). */
+  pageTallies?: PageTally[];
+}
+
+/** The burndown's counts for one stored page of change requests. */
+export interface PageTally {
+  merged: number;
+  open: number;
+  checksFailing: number;
+  /** Closed unmerged, or gone from the forge. */
+  closed: number;
 }
 
 interface TrackingActivities {
   changeRequestStates(changes: TrackedChange[]): Promise<Record<string, ChangeRequest | null>>;
+  changeRequestSummaries(changes: TrackedChange[]): Promise<Record<string, ChangeRequestSummary | null>>;
+  readTrackedChanges(ref: TargetPageRef): Promise<TrackedChange[]>;
+}
+
+/** Reads each stored page of change requests and polls it, keeping only its counts. */
+async function pollPages(activities: TrackingActivities, refs: readonly TargetPageRef[]): Promise<PageTally[]> {
+  const tallies: PageTally[] = [];
+  for (const ref of refs) {
+    const states = Object.values(await pollInBatches(activities, await activities.readTrackedChanges(ref)));
+    tallies.push({
+      merged: states.filter((s) => s?.state === 'merged').length,
+      open: states.filter((s) => s?.state === 'open').length,
+      checksFailing: states.filter((s) => s?.state === 'open' && s.checks === 'failing').length,
+      closed: states.filter((s) => !s || s.state === 'closed').length,
+    });
+  }
+  return tallies;
+}
+
+/** Trackers started before polls were batched replay their single call for every change request. */
+const TRACKER_BATCHES_PATCH = 'tracker-batches';
+/** Change requests read per activity: each answer stays a few KB, and a failed batch is all that is read again. */
+const TRACKER_BATCH = 100;
+
+/** One poll, a batch of change requests per activity, each kept to what the burndown needs. */
+async function pollInBatches(activities: TrackingActivities, changes: TrackedChange[]): Promise<Record<string, ChangeRequestSummary | null>> {
+  const latest: Record<string, ChangeRequestSummary | null> = {};
+  for (let i = 0; i < changes.length; i += TRACKER_BATCH) Object.assign(latest, await activities.changeRequestSummaries(changes.slice(i, i + TRACKER_BATCH)));
+  return latest;
 }
 
 export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<Burndown> {
-  const { changeRequestStates } = proxyActivities<TrackingActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '5 minutes' });
+  const activities = proxyActivities<TrackingActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '5 minutes' });
   let latest = input.latest ?? {};
+  let pageTallies = input.pageTallies ?? [];
   let checkedAt: string | undefined;
-  const burndown = () => computeBurndown(input, latest, checkedAt);
+  const burndown = () => computeBurndown(input, latest, checkedAt, pageTallies);
   setHandler(burndownQuery, burndown);
 
   for (;;) {
-    latest = await changeRequestStates(input.changes);
+    latest = patched(TRACKER_BATCHES_PATCH) ? await pollInBatches(activities, input.changes) : await activities.changeRequestStates(input.changes);
+    if (input.changePages?.length) pageTallies = await pollPages(activities, input.changePages);
     checkedAt = new Date().toISOString();
     const b = burndown();
     setCurrentDetails(`done ${b.done}, open ${b.open} (${b.checksFailing} with failing checks), pending ${b.pending}, failed ${b.failed}`);
-    const allClosed = input.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open');
+    const allClosed = input.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open') && pageTallies.every((t) => t.open === 0);
     if (allClosed || Date.now() >= input.untilMs) return b;
     await sleep(input.pollMs);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof ChangeTrackerWorkflow>({ ...input, latest });
+      await continueAsNew<typeof ChangeTrackerWorkflow>({ ...input, latest, ...(pageTallies.length ? { pageTallies } : {}) });
     }
   }
 }
 
-export function computeBurndown(input: Pick<ChangeTrackerInput, 'campaignId' | 'counts' | 'changes'>, latest: Record<string, ChangeRequest | null>, checkedAt?: string): Burndown {
+/** The burndown: `changes` lists the change requests the tracker holds; counts also cover its stored pages. */
+export function computeBurndown(
+  input: Pick<ChangeTrackerInput, 'campaignId' | 'counts' | 'changes'>,
+  latest: Record<string, ChangeRequestSummary | null>,
+  checkedAt?: string,
+  pageTallies: readonly PageTally[] = [],
+): Burndown {
+  const paged = (key: keyof PageTally) => pageTallies.reduce((n, t) => n + t[key], 0);
   const { counts } = input;
   const changes = input.changes.map((c) => {
     const cr = latest[c.repo];
@@ -57,11 +108,11 @@ export function computeBurndown(input: Pick<ChangeTrackerInput, 'campaignId' | '
   const open = changes.filter((c) => c.state === 'open');
   return {
     campaignId: input.campaignId,
-    done: merged + (counts.no_changes ?? 0),
-    open: open.length,
-    checksFailing: open.filter((c) => c.checks === 'failing').length,
+    done: merged + paged('merged') + (counts.no_changes ?? 0),
+    open: open.length + paged('open'),
+    checksFailing: open.filter((c) => c.checks === 'failing').length + paged('checksFailing'),
     pending: (counts.pending ?? 0) + (counts.executing ?? 0) + (counts.needs_approval ?? 0) + (counts.publishing ?? 0),
-    failed: closed + (counts.failed ?? 0) + (counts.publish_failed ?? 0),
+    failed: closed + paged('closed') + (counts.failed ?? 0) + (counts.publish_failed ?? 0),
     changes,
     checkedAt,
   };

@@ -2,7 +2,7 @@
  * ScheduledCampaignWorkflow: one firing of a recurring desired-state campaign. It surveys the fleet, counts the
  * repositories already compliant or with an open change request, and starts a campaign for the rest only.
  */
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CampaignSpec, DependencySurvey, ScheduledFiringResult, ScheduleSpec, TaskQueues, Target } from '../src/contracts';
 import { satisfiesAtLeast } from '../src/desired-state/version';
 import { campaignWorkflowId } from '../src/temporal/ids';
@@ -52,6 +52,18 @@ export async function ScheduledCampaignWorkflow(input: ScheduledCampaignInput): 
   return outcome;
 }
 
+/** Firings recorded before the survey went a batch per activity replay the single survey of the whole fleet. */
+const SURVEY_BATCHES_PATCH = 'survey-batches';
+/** Repositories per activity: one activity's answer stays small, and a lost worker costs one batch. */
+const SURVEY_BATCH = 100;
+
+/** `read` over the targets a batch per activity, in order; one batch (and one activity) for a fleet of up to 100. */
+async function inBatches<R>(targets: Target[], read: (batch: Target[]) => Promise<R[]>): Promise<R[]> {
+  const found: R[] = [];
+  for (let i = 0; i < targets.length; i += SURVEY_BATCH) found.push(...(await read(targets.slice(i, i + SURVEY_BATCH))));
+  return found;
+}
+
 async function classifyFleet(input: ScheduledCampaignInput) {
   const desired = input.schedule.desired!;
   const targets = input.schedule.campaign.targets;
@@ -64,7 +76,7 @@ async function classifyFleet(input: ScheduledCampaignInput) {
   });
   const { reposWithOpenChangeRequest } = proxyActivities<ForgeQueries>({ taskQueue: input.queues.control, startToCloseTimeout: '5 minutes' });
 
-  const survey = await surveyDependency({ targets, package: desired.package });
+  const survey = patched(SURVEY_BATCHES_PATCH) ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, package: desired.package })) : await surveyDependency({ targets, package: desired.package });
   const byRepo = new Map(survey.map((entry) => [entry.repo, entry]));
   const compliant: string[] = [];
   const notApplicable: string[] = [];
@@ -78,7 +90,7 @@ async function classifyFleet(input: ScheduledCampaignInput) {
     else drifted.push(target);
   }
   const branch = `regatta/${input.schedule.campaign.changeKey ?? input.schedule.id}`;
-  const open = new Set(drifted.length ? await reposWithOpenChangeRequest({ targets: drifted, branch }) : []);
+  const open = new Set(drifted.length ? await inBatches(drifted, (batch) => reposWithOpenChangeRequest({ targets: batch, branch })) : []);
   return {
     compliant,
     notApplicable,

@@ -1,12 +1,16 @@
 /** The control plane's activities: decisions and publishing, never repository code. */
 import type { ArtifactStore } from '../../src/artifacts/store';
 import { runArtifactKey } from '../../src/artifacts/store';
-import type { ChangeRequest, Target, TrackedChange } from '../../src/contracts';
+import { artifactStoreFor } from '../../src/artifacts';
+import { readTargetPage, readTrackedChanges, storeTrackedChanges } from '../../src/artifacts/pages';
+import { loadConfig } from '../../src/config';
+import type { ChangeRequest, ChangeRequestSummary, Target, TargetPageRef, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
 import { checkCommands } from './check-commands';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
 import { createGovernorActivities, type GovernorDeps } from './governor';
 import { createPublishChangeRequest, readingForge, type PublishDeps } from './publish';
+import { mapInResumableBatches } from '../../src/temporal/resumable-batches';
 
 export interface ControlActivityDeps {
   /** The policy bundle file; the default bundle when absent. */
@@ -26,8 +30,24 @@ export function createControlActivities(deps: ControlActivityDeps) {
   return {
     decidePolicy: createDecidePolicy(deps.policyFile, recorder),
     checkCommands,
+    ...pageActivities(deps.artifacts),
     ...(deps.publish ? publishingActivities(deps.publish) : {}),
     ...(deps.governor ? createGovernorActivities(deps.governor) : {}),
+  };
+}
+
+/**
+ * A large campaign reads its targets a page at a time, and stores its published changes a page at a time for its
+ * tracker; the configured store holds them where the deps name none.
+ */
+function pageActivities(artifacts: ArtifactStore | undefined) {
+  let fallback: ArtifactStore | undefined;
+  const store = () => artifacts ?? (fallback ??= artifactStoreFor(loadConfig()));
+  return {
+    readTargetPage: (ref: TargetPageRef): Promise<Target[]> => readTargetPage(store(), ref),
+    storeTrackedChanges: (input: { campaignId: string; page: number; changes: TrackedChange[] }): Promise<TargetPageRef> =>
+      storeTrackedChanges(store(), input.campaignId, input.page, input.changes),
+    readTrackedChanges: (ref: TargetPageRef): Promise<TrackedChange[]> => readTrackedChanges(store(), ref),
   };
 }
 
@@ -36,18 +56,26 @@ function publishingActivities(publish: PublishDeps) {
     publishChangeRequest: createPublishChangeRequest(publish),
     /** Which of these repositories already have an open change request on the branch (for desired-state firings). */
     async reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]> {
-      const open: string[] = [];
-      for (const target of input.targets) {
+      const open = await mapInResumableBatches(input.targets, async (target) => {
         const found = await readingForge(() => publish.forge.findChangeRequest({ name: target.repo, url: target.url }, input.branch));
-        if (found?.state === 'open') open.push(target.repo);
-      }
-      return open;
+        return found?.state === 'open';
+      });
+      return input.targets.filter((_, i) => open[i]).map((t) => t.repo);
+    },
+    /** What the burndown needs of each tracked change request (null where the forge has none): a batch stays small. */
+    async changeRequestSummaries(changes: TrackedChange[]): Promise<Record<string, ChangeRequestSummary | null>> {
+      const read = (change: TrackedChange) => readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch));
+      const found = await mapInResumableBatches(changes, async (change) => {
+        const cr = await read(change);
+        return cr ? { state: cr.state, checks: cr.checks, url: cr.url } : null;
+      });
+      return Object.fromEntries(changes.map((change, i) => [change.repo, found[i]]));
     },
     /** The current state of each tracked change request (null where the forge has none). */
     async changeRequestStates(changes: TrackedChange[]): Promise<Record<string, ChangeRequest | null>> {
-      const states: Record<string, ChangeRequest | null> = {};
-      for (const change of changes) states[change.repo] = (await readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch))) ?? null;
-      return states;
+      const read = (change: TrackedChange) => readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch));
+      const found = await mapInResumableBatches(changes, async (change) => (await read(change)) ?? null);
+      return Object.fromEntries(changes.map((change, i) => [change.repo, found[i]]));
     },
   };
 }

@@ -5,21 +5,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
 import git from 'isomorphic-git';
 import { gitAuthFor } from '../../src/git/credentials';
 import http from 'isomorphic-git/http/node';
 import type { DependencySurvey, Target } from '../../src/contracts';
+import { mapInResumableBatches } from '../../src/temporal/resumable-batches';
 
 const MAX_MANIFEST_BYTES = 5 * 1024 * 1024;
 
+/** Heartbeats after every batch of repositories, and a retried attempt resumes where the last heartbeat left off. */
 export async function surveyDependency(input: { targets: Target[]; package: string }): Promise<DependencySurvey> {
-  const survey: DependencySurvey = [];
-  for (const target of input.targets) {
-    Context.current().heartbeat({ repo: target.repo });
-    survey.push(await surveyOne(target, input.package));
-  }
-  return survey;
+  return mapInResumableBatches(input.targets, (target) => surveyOne(target, input.package));
 }
 
 async function surveyOne(target: Target, pkg: string): Promise<DependencySurvey[number]> {

@@ -74,7 +74,7 @@ export function registerRunCommands(program: Command): void {
               verb === 'approve'
                 ? await client.approveRun(campaignId, runId, opts.by, opts.comment)
                 : await client.rejectRun(campaignId, runId, opts.by, opts.comment);
-            emit(opts, report, () => `run ${runId}: ${verb === 'approve' ? 'approved' : 'rejected'} by ${opts.by}`);
+            emit(opts, report, () => `run ${runId}: ${verb === 'approve' ? 'approved' : 'rejected'} by ${opts.by}; now ${report.state}`);
           });
         }),
       );

@@ -2,11 +2,12 @@
  * RegattaClient: the typed TypeScript SDK over the Temporal client. Start campaigns, follow them,
  * and find their runs through the search attributes.
  */
-import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { CampaignSpec, type Burndown, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
 import { ContractViolation, parseContract } from '../contracts/validate';
 import { artifactStoreFor, type ArtifactStore } from '../artifacts';
+import { PAGE_SIZE, storeTargetPages } from '../artifacts/pages';
 import { loadConfig, type RegattaConfig } from '../config';
 import { campaignWorkflowId, changeTrackerWorkflowId } from '../temporal/ids';
 import { burndownQuery, computeBurndown } from '../../workflows/change-tracker';
@@ -56,6 +57,28 @@ export interface RunFilter {
   owner?: string;
 }
 
+export interface CampaignListing {
+  campaignId: string;
+  workflowId: string;
+  /** The campaign workflow's status as Temporal names it: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT. */
+  status: string;
+  /** When the campaign started (its first workflow run, through any continue-as-new). */
+  startedAt: string;
+  closedAt?: string;
+  taskType?: string;
+  /** Runs admitted so far, and how many are in each state, from their search attributes. */
+  runs: { total: number; byState: Partial<Record<RunState | 'unknown', number>> };
+}
+
+export interface CampaignFilter {
+  /** Only campaigns whose workflow is still running (paused ones included). */
+  running?: boolean;
+  /** At most this many, newest first; default 20. */
+  limit?: number;
+}
+
+export const DEFAULT_CAMPAIGN_LIST_LIMIT = 20;
+
 export interface RegattaClientOptions {
   queues: RegattaConfig['queues'];
   uiUrl: string;
@@ -94,7 +117,7 @@ export class RegattaClient {
     const workflowId = campaignWorkflowId(spec.id);
     // Who asks does not make it another campaign; what it would do does.
     const specHash = hashSpec({ ...spec, requestedBy: undefined });
-    const input: CampaignInput = { spec, queues: this.options.queues, requestedAt: new Date().toISOString() };
+    const input = await this.campaignInput(spec, specHash);
     let started = true;
     try {
       await this.temporal.workflow.start('CampaignWorkflow', {
@@ -107,7 +130,7 @@ export class RegattaClient {
           { key: TaskTypeKey, value: spec.taskType },
         ],
         staticSummary: `Campaign ${spec.id}: ${spec.title}`,
-        staticDetails: `${spec.targets.length} target(s), task ${spec.taskType}, requested by ${spec.requestedBy}${spec.preview ? ', preview' : ''}`,
+        staticDetails: `${spec.targets.length} target(s)${input.targetPages ? ` (${input.targetPages.refs.length + 1} pages of ${PAGE_SIZE})` : ''}, task ${spec.taskType}, requested by ${spec.requestedBy}${spec.preview ? ', preview' : ''}`,
         memo: { [SPEC_HASH_MEMO]: specHash },
       });
     } catch (err) {
@@ -117,6 +140,14 @@ export class RegattaClient {
       if (existing !== undefined && existing !== specHash) throw new CampaignSpecConflictError(spec.id);
     }
     return { campaignId: spec.id, workflowId, started, uiUrl: this.campaignUiUrl(spec.id) };
+  }
+
+  /** A campaign larger than one page passes the rest of its targets by reference, stored before it starts. */
+  private async campaignInput(spec: CampaignSpec, specHash: string): Promise<CampaignInput> {
+    const requestedAt = new Date().toISOString();
+    if (spec.targets.length <= PAGE_SIZE) return { spec, queues: this.options.queues, requestedAt };
+    const refs = await storeTargetPages(this.artifacts, spec.id, specHash, spec.targets);
+    return { spec: { ...spec, targets: spec.targets.slice(0, PAGE_SIZE) }, queues: this.options.queues, requestedAt, targetPages: { total: spec.targets.length, refs } };
   }
 
   /** The spec hash a campaign was started with, from its first run's memo (continue-as-new runs may not carry it). */
@@ -226,6 +257,45 @@ export class RegattaClient {
     return runs.sort((a, b) => a.repo.localeCompare(b.repo));
   }
 
+  /**
+   * Campaigns, newest first, found through visibility (no worker is asked, so campaigns whose workers are gone list too),
+   * with the runs each has admitted counted by RunState: one list of campaign workflows and one of their runs.
+   */
+  async listCampaigns(filter: CampaignFilter = {}): Promise<CampaignListing[]> {
+    const limit = filter.limit ?? DEFAULT_CAMPAIGN_LIST_LIMIT;
+    // Earlier runs of a continued-as-new campaign carry its start time; the latest carries its status.
+    const statuses = filter.running ? ` AND (ExecutionStatus = 'Running' OR ExecutionStatus = 'ContinuedAsNew')` : '';
+    const chains = new Map<string, WorkflowExecutionInfo[]>();
+    for await (const wf of this.temporal.workflow.list({ query: `WorkflowType = 'CampaignWorkflow'${statuses}` })) {
+      chains.set(wf.workflowId, [...(chains.get(wf.workflowId) ?? []), wf]);
+    }
+    const campaigns = [...chains.values()]
+      .map(campaignOfChain)
+      .filter((c): c is Omit<CampaignListing, 'runs'> => c !== undefined && (!filter.running || c.status === 'RUNNING'))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.campaignId.localeCompare(b.campaignId))
+      .slice(0, limit);
+    const runs = await this.runCountsOf(campaigns.map((c) => c.campaignId));
+    return campaigns.map((c) => ({ ...c, runs: runs.get(c.campaignId) ?? { total: 0, byState: {} } }));
+  }
+
+  private async runCountsOf(campaignIds: readonly string[]): Promise<Map<string, CampaignListing['runs']>> {
+    const counts = new Map<string, CampaignListing['runs']>();
+    if (campaignIds.length === 0) return counts;
+    const seen = new Set<string>();
+    const query = `WorkflowType = 'RunWorkflow' AND ${CampaignIdKey.name} IN (${campaignIds.map(quote).join(', ')})`;
+    for await (const wf of this.temporal.workflow.list({ query })) {
+      const campaignId = wf.typedSearchAttributes.get(CampaignIdKey);
+      if (!campaignId || seen.has(wf.workflowId)) continue;
+      seen.add(wf.workflowId);
+      const state = (wf.typedSearchAttributes.get(RunStateKey) as RunState | undefined) ?? 'unknown';
+      const entry = counts.get(campaignId) ?? { total: 0, byState: {} };
+      entry.total++;
+      entry.byState[state] = (entry.byState[state] ?? 0) + 1;
+      counts.set(campaignId, entry);
+    }
+    return counts;
+  }
+
   campaignUiUrl(campaignId: string): string {
     const workflowId = encodeURIComponent(campaignWorkflowId(campaignId));
     return `${this.options.uiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${workflowId}`;
@@ -277,6 +347,21 @@ export function validateCampaignSpec(input: unknown, source?: string): CampaignS
 function asRefusal(err: unknown): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return new RunNotAwaitingError(err.cause.message);
   return err;
+}
+
+/** One campaign from the workflow runs of its id: the first start, and the latest run's status. */
+function campaignOfChain(chain: readonly WorkflowExecutionInfo[]): Omit<CampaignListing, 'runs'> | undefined {
+  const byStart = [...chain].sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  const latest = [...byStart].reverse().find((wf) => wf.status.name !== 'CONTINUED_AS_NEW') ?? byStart.at(-1);
+  if (!latest) return undefined;
+  return {
+    campaignId: latest.typedSearchAttributes.get(CampaignIdKey) ?? latest.workflowId,
+    workflowId: latest.workflowId,
+    status: latest.status.name,
+    startedAt: byStart[0].startTime.toISOString(),
+    closedAt: latest.closeTime?.toISOString(),
+    taskType: latest.typedSearchAttributes.get(TaskTypeKey),
+  };
 }
 
 function quote(value: string): string {

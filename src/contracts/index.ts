@@ -167,6 +167,11 @@ export const CampaignSpec = z.strictObject({
   preview: z.boolean().default(false),
   maxConcurrentRuns: z.number().int().min(1).max(500).default(4),
   maxRunsPerOwner: z.number().int().min(1).optional(),
+  /**
+   * Runs admitted and not yet final (executing, awaiting approval, publishing, failed to publish) at most; each is an
+   * open child workflow, and Temporal refuses more than 2,000 of those per campaign execution.
+   */
+  maxUnsettledRuns: z.number().int().min(1).max(1500).default(1000),
   maxBudgetUsd: z.number().nonnegative().default(50),
   /** What one run may cost at most; the campaign reserves it before admitting a run. */
   runBudgetUsd: z.number().nonnegative().default(2),
@@ -203,10 +208,17 @@ export const TaskQueues = z.strictObject({
 });
 export type TaskQueues = z.infer<typeof TaskQueues>;
 
+/** One stored page of a large campaign's targets: the artifact it is in, its digest, and how many targets it holds. */
+export const TargetPageRef = z.strictObject({ uri: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), count: z.number().int().positive() });
+export type TargetPageRef = z.infer<typeof TargetPageRef>;
+
 export const CampaignInput = z.strictObject({
+  /** For a large campaign, `spec.targets` holds the first page; the rest are in `targetPages`. */
   spec: CampaignSpec,
   queues: TaskQueues,
   requestedAt: z.iso.datetime(),
+  /** The targets after the first page, stored by reference so the workflow's input stays small. */
+  targetPages: z.strictObject({ total: z.number().int().positive(), refs: z.array(TargetPageRef) }).optional(),
 });
 export type CampaignInput = z.infer<typeof CampaignInput>;
 
@@ -293,7 +305,7 @@ export const StepEvent = z.strictObject({
 });
 export type StepEvent = z.infer<typeof StepEvent>;
 
-export const ARTIFACT_TYPES = ['patch', 'log', 'events', 'verification', 'transcript', 'policy', 'manifest'] as const;
+export const ARTIFACT_TYPES = ['patch', 'log', 'events', 'verification', 'transcript', 'policy', 'manifest', 'targets'] as const;
 export const ArtifactRef = z.strictObject({
   name: z.string().min(1),
   type: z.enum(ARTIFACT_TYPES),
@@ -477,6 +489,8 @@ export const ChangeRequest = z.strictObject({
   checks: z.enum(['passing', 'failing', 'pending', 'none']).optional(),
 });
 export type ChangeRequest = z.infer<typeof ChangeRequest>;
+/** What a burndown needs of a change request: a tracker of thousands keeps this much, not the whole record. */
+export type ChangeRequestSummary = Pick<ChangeRequest, 'state' | 'checks' | 'url'>;
 
 /** Everything the publishing activity needs, by reference: the patch is read back from the artifact store. */
 export const PublishRequest = z.strictObject({

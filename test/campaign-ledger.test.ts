@@ -1,0 +1,121 @@
+/**
+ * The campaign's ledger as pure rules: stored target pages, the cap on open runs, what a re-executed run is charged,
+ * and breaker signatures that tell failures apart. The workflow around it is tested on the real server elsewhere.
+ */
+import { CampaignSpec, type RunReport, type Target } from '../src/contracts';
+import { CampaignLedger, failureSignature, newLedger } from '../workflows/campaign-ledger';
+
+const sha = 'a'.repeat(64);
+const target = (i: number): Target => ({ repo: `acme/svc-${i}`, url: `http://127.0.0.1:9/acme/svc-${i}.git`, ref: 'main' });
+const spec = (extra: Partial<CampaignSpec> = {}) =>
+  CampaignSpec.parse({ id: 'ledger', title: 'ledger', targets: [target(0), target(1)], steps: [{ recipe: 'command', run: 'true' }], ...extra });
+const report = (runId: string, state: RunReport['state'], extra: Partial<RunReport> = {}): RunReport => ({ runId, repo: runId, state, costUsd: 0, ...extra });
+
+describe('stored target pages', () => {
+  it('reads the next page once the targets in hand are admitted, and counts the campaign whole', () => {
+    const ledger = new CampaignLedger(spec(), newLedger({ total: 5, refs: [{ uri: 'file:///p1', sha256: sha, count: 2 }, { uri: 'file:///p2', sha256: sha, count: 1 }] }));
+    expect(ledger.progress().total).toBe(5);
+    ledger.admit(target(0), 'r0');
+    expect(ledger.nextPage()).toBeUndefined();
+    ledger.admit(target(1), 'r1');
+    expect(ledger.nextPage()?.uri).toBe('file:///p1');
+    ledger.loadPage([target(2), target(3)]);
+    expect(ledger.nextTarget()?.repo).toBe('acme/svc-2');
+    expect(ledger.progress()).toMatchObject({ total: 5, admitted: 2 });
+    ledger.admit(target(2), 'r2');
+    expect(ledger.progress().admitted).toBe(3);
+    expect(ledger.hasMoreTargets()).toBe(true);
+  });
+
+  it('counts the targets of pages never read as skipped when the campaign stops', () => {
+    const ledger = new CampaignLedger(spec(), newLedger({ total: 1002, refs: [{ uri: 'file:///p1', sha256: sha, count: 500 }, { uri: 'file:///p2', sha256: sha, count: 500 }] }));
+    ledger.admit(target(0), 'r0');
+    ledger.skipRemaining('cancelled by test');
+    expect(ledger.hasMoreTargets()).toBe(false);
+    expect(ledger.progress().counts).toEqual({ pending: 1, skipped: 1001 });
+  });
+
+  it('carries the pages, not the targets admitted, across continue-as-new', () => {
+    const ledger = new CampaignLedger(spec(), newLedger({ total: 3, refs: [{ uri: 'file:///p1', sha256: sha, count: 1 }] }));
+    ledger.admit(target(0), 'r0');
+    const next = ledger.carryOver();
+    expect(next.spec.targets).toEqual([target(1)]);
+    const resumed = new CampaignLedger(next.spec, next.state);
+    expect(resumed.progress()).toMatchObject({ total: 3, admitted: 1 });
+    resumed.admit(target(1), 'r1');
+    expect(resumed.nextPage()?.uri).toBe('file:///p1');
+  });
+});
+
+it('admits no more while maxUnsettledRuns runs are open, whatever keeps them open', () => {
+  const ledger = new CampaignLedger(spec({ maxUnsettledRuns: 2, maxConcurrentRuns: 10, targets: [0, 1, 2, 3].map(target) }), newLedger());
+  ledger.admit(target(0), 'r0');
+  ledger.admit(target(1), 'r1');
+  ledger.record(report('r0', 'needs_approval'));
+  ledger.record(report('r1', 'publishing'));
+  expect(ledger.inFlightCount()).toBe(0);
+  expect(ledger.admissionBlocker(target(2))).toBe('2 runs are still open (awaiting approval or publishing): maxUnsettledRuns');
+  ledger.record(report('r1', 'published', { url: 'http://forge/pr/1' }));
+  expect(ledger.admissionBlocker(target(2))).toBeUndefined();
+});
+
+it('charges a run re-executed after an approved scope request for both executions, once', () => {
+  const ledger = new CampaignLedger(spec({ maxBudgetUsd: 10, runBudgetUsd: 2 }), newLedger());
+  ledger.admit(target(0), 'r0');
+  ledger.record(report('r0', 'executing'));
+  ledger.record(report('r0', 'needs_approval', { costUsd: 0.5 }));
+  expect(ledger.progress().budget).toMatchObject({ spentUsd: 0.5, reservedUsd: 0 });
+  ledger.record(report('r0', 'executing', { costUsd: 0.5 }));
+  expect(ledger.progress().budget).toMatchObject({ spentUsd: 0.5, reservedUsd: 1.5 });
+  ledger.record(report('r0', 'changed', { costUsd: 1.25 }));
+  expect(ledger.progress().budget).toMatchObject({ spentUsd: 1.25, reservedUsd: 0 });
+});
+
+describe('breaker signatures', () => {
+  const failed = (repo: string, message: string): RunReport => ({ ...report(repo, 'failed'), repo, failure: { kind: 'verification', message } });
+
+  it('keep the failing command and first error line, apart from what names the repository', () => {
+    const a = failureSignature(failed('acme/a', 'verification failed: `npm test` exited 1: TypeError: acme/a has no sum at line 12'));
+    const b = failureSignature(failed('acme/b', 'verification failed: `npm test` exited 1: TypeError: acme/b has no sum at line 40'));
+    const c = failureSignature(failed('acme/c', 'verification failed: `npm test` exited 1: ReferenceError: fetch is not defined'));
+    const d = failureSignature(failed('acme/d', 'verification failed: `npm run build` exited 2: TypeError: acme/d has no sum at line 3'));
+    expect(a).toBe('verification: verification failed: `npm test` exited #: TypeError: <repo> has no sum at line #');
+    expect(b).toBe(a);
+    expect(new Set([a, c, d]).size).toBe(3);
+  });
+
+  it('stay coarse for campaigns replaying from before precise signatures', () => {
+    const a = failureSignature(failed('acme/a', 'verification failed: `npm test` exited 1: TypeError: x'), false);
+    const c = failureSignature(failed('acme/c', 'verification failed: `npm run build` exited 2: ReferenceError: y'), false);
+    expect(a).toBe('verification: verification failed: … exited #: TypeError: x');
+    expect(c).not.toBe(a);
+  });
+});
+
+it('counts a run once when a cancellation races its end, in small and large campaigns alike', () => {
+  for (const total of [2, 5_000]) {
+    const ledger = new CampaignLedger(spec(), newLedger(total > 2 ? { total, refs: [{ uri: 'file:///p1', sha256: sha, count: total - 2 }] } : undefined));
+    ledger.admit(target(0), 'r0');
+    ledger.record(report('r0', 'no_changes'));
+    ledger.record(report('r0', 'cancelled'));
+    expect(ledger.progress().counts).toEqual({ no_changes: 1 });
+  }
+});
+
+it('hands a large campaign its published changes a page at a time, so continue-as-new carries at most part of one', () => {
+  const ledger = new CampaignLedger(spec(), newLedger({ total: 1_502, refs: [{ uri: 'file:///p1', sha256: sha, count: 1_500 }] }));
+  for (let i = 0; i < 501; i++) {
+    ledger.state.runs[`r${i}`] = report(`r${i}`, 'publishing', { repo: `acme/svc-${i}` });
+    ledger.record(report(`r${i}`, 'published', { repo: `acme/svc-${i}`, url: `http://forge/acme/svc-${i}/pull/1` }));
+  }
+  const page = ledger.publishedPageReady()!;
+  expect(page).toHaveLength(500);
+  ledger.publishedPageStored({ uri: 'file:///published-1', sha256: sha, count: page.length });
+  expect(ledger.state.published.map((c) => c.repo)).toEqual(['acme/svc-500']);
+  expect(ledger.state.publishedPages).toEqual([{ uri: 'file:///published-1', sha256: sha, count: 500 }]);
+  expect(ledger.publishedPageReady()).toBeUndefined();
+
+  const small = new CampaignLedger(spec(), newLedger());
+  expect(small.keepsEveryRun()).toBe(true);
+  expect(small.publishedPageReady()).toBeUndefined();
+});
