@@ -13,6 +13,13 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'policies/**/*.ts'],
+    ignores: ['src/dev/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/dev/*'], message: 'src/dev is the dev stack, not part of the SDK: move what both need out of it' }] }],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
-import { runChecked } from '../src/dev/command';
 import { createRepo } from '../src/dev/fleet';
 import { startGitServer } from '../src/dev/git-server';
 import { shallowClone } from '../src/git/workspace';
+import { runChecked } from '../src/host/command';
 import { dockerClient, Sandbox } from '../src/sandbox/driver';
 
 const LIMITS = { runTimeoutMs: 60_000, commandTimeoutMs: 30_000, maxOutputBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 256 };

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Language, Parser, type Node } from 'web-tree-sitter';
+import { escapeRegExp, wildcardSource } from '../src/text/glob';
 import { inlineCode, type InlineCode } from './inline-code';
 
 export type RefusalReason = 'not_allowlisted' | 'inline_code' | 'substitution' | 'redirection' | 'assignment' | 'unparsable';
@@ -252,7 +253,7 @@ function literalValue(node: Node): string | undefined {
 function namesInlineCode(pattern: string, inline: InlineCode): boolean {
   const literal = pattern.trim().split('*')[0];
   if (inline.flag === undefined) return !pattern.includes('*');
-  return new RegExp(`(^|\\s)${inline.flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=\\s|=|$)`).test(literal);
+  return new RegExp(`(^|\\s)${escapeRegExp(inline.flag)}(?=\\s|=|$)`).test(literal);
 }
 
 function inlineCodeRefusal(text: string, inline: InlineCode, matching: readonly string[]): string {
@@ -288,10 +289,7 @@ function commandPattern(pattern: string): RegExp {
   if (!re) {
     const trimmed = pattern.trim();
     const anyArguments = trimmed.endsWith(' *');
-    const source = (anyArguments ? trimmed.slice(0, -2) : trimmed)
-      .split('*')
-      .map((piece) => piece.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
+    const source = wildcardSource(anyArguments ? trimmed.slice(0, -2) : trimmed);
     re = new RegExp(`^${source}${anyArguments ? '(?: .*)?' : ''}$`, 's');
     patterns.set(pattern, re);
   }

@@ -5,7 +5,7 @@
 import type { FiredRule, PolicyDecision } from '../src/contracts';
 import type { DecisionSettings, PolicyBundle, PolicyRule, PolicySubject, RuleMatch } from './bundle';
 import { describeRefusedCommand, type CommandPolicy } from './command-policy';
-import { globToRegExp, matchesAny } from './glob';
+import { globToRegExp, matchesAny } from '../src/text/glob';
 
 const SEVERITY = { allow: 0, needs_approval: 1, deny: 2 } as const;
 

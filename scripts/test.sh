@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing (npm packages, host tools), then runs the suite on the real local
+# `npm test`: installs what is missing (npm packages, host tools), checks formatting, lint and types, then runs the suite on the real local
 # stack (jest's global setup brings it up), then the fault tests of test/faults/. Extra arguments go to one jest run
 # instead, e.g. `npm test -- test/compose.test.ts`.
 set -euo pipefail
@@ -11,6 +11,11 @@ node --require tsx/cjs src/dev/ensure-tools-main.ts --for-tests
 # --forceExit: a suite's long-lived clients (Docker sockets, Temporal connections) must not keep a finished run alive.
 jest=(npx jest --runInBand --forceExit)
 if [ $# -gt 0 ]; then exec "${jest[@]}" "$@"; fi
+# Formatting (prettier, width 120), lint and types first: a change that fails them fails in seconds, not after the suite.
+echo "[check] prettier --check, eslint, tsc --noEmit"
+npx prettier --check --log-level warn .
+npx eslint .
+npx tsc --noEmit -p tsconfig.json
 # Fault tests kill workers, a Temporal server and the Docker engine: they run after the rest, in a jest of their own
 # (docker-engine.test.ts last of all, by the sequencer), so a fault can never make another test flaky.
 status=0

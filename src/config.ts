@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ContractViolation, parseContract } from './contracts/validate';
+import { ContractViolationError, parseContract } from './contracts/validate';
 import { DEFAULT_TASK_QUEUES } from './temporal/ids';
 
 /** The checkout (or installed package) root, whether this file runs from src/ or from a build in dist/. */
@@ -99,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
 function artifactStoreConfig(e: z.infer<typeof Env>): RegattaConfig['artifactStore'] {
   if (e.REGATTA_ARTIFACT_STORE === 'local') return { kind: 'local' };
   if (!e.REGATTA_S3_BUCKET) {
-    throw new ContractViolation('environment', [{ path: 'REGATTA_S3_BUCKET', value: undefined, expected: 'a bucket name when REGATTA_ARTIFACT_STORE=s3' }]);
+    throw new ContractViolationError('environment', [{ path: 'REGATTA_S3_BUCKET', value: undefined, expected: 'a bucket name when REGATTA_ARTIFACT_STORE=s3' }]);
   }
   const forcePathStyle = e.REGATTA_S3_FORCE_PATH_STYLE === undefined ? undefined : e.REGATTA_S3_FORCE_PATH_STYLE === 'true';
   return { kind: 's3', bucket: e.REGATTA_S3_BUCKET, region: e.REGATTA_S3_REGION, endpoint: e.REGATTA_S3_ENDPOINT, forcePathStyle };
@@ -112,6 +112,6 @@ function parseAuthor(value: string): { name: string; email: string } {
 
 function forgeConfig(e: z.infer<typeof Env>): RegattaConfig['forge'] {
   if (e.REGATTA_FORGE === 'local') return { kind: 'local' };
-  if (!e.GITHUB_TOKEN) throw new ContractViolation('environment', [{ path: 'GITHUB_TOKEN', value: undefined, expected: 'a token when REGATTA_FORGE=github' }]);
+  if (!e.GITHUB_TOKEN) throw new ContractViolationError('environment', [{ path: 'GITHUB_TOKEN', value: undefined, expected: 'a token when REGATTA_FORGE=github' }]);
   return { kind: 'github', apiUrl: e.GITHUB_API_URL, token: e.GITHUB_TOKEN };
 }

@@ -3,7 +3,7 @@
  * and breaker signatures that tell failures apart. The workflow around it is tested on the real server elsewhere.
  */
 import { CampaignSpec, type RunReport, type Target } from '../src/contracts';
-import { CampaignLedger, failureSignature, newLedger } from '../workflows/campaign-ledger';
+import { CampaignLedger, failureSignature, newLedger } from '../workflows/ledger/campaign-ledger';
 
 const sha = 'a'.repeat(64);
 const target = (i: number): Target => ({ repo: `acme/svc-${i}`, url: `http://127.0.0.1:9/acme/svc-${i}.git`, ref: 'main' });
@@ -103,15 +103,17 @@ it('counts a run once when a cancellation races its end, in small and large camp
 });
 
 it('hands a large campaign its published changes a page at a time, so continue-as-new carries at most part of one', () => {
-  const ledger = new CampaignLedger(spec(), newLedger({ total: 1_502, refs: [{ uri: 'file:///p1', sha256: sha, count: 1_500 }] }));
-  for (let i = 0; i < 501; i++) {
-    ledger.state.runs[`r${i}`] = report(`r${i}`, 'publishing', { repo: `acme/svc-${i}` });
-    ledger.record(report(`r${i}`, 'published', { repo: `acme/svc-${i}`, url: `http://forge/acme/svc-${i}/pull/1` }));
+  const targets = Array.from({ length: 501 }, (_, i) => target(i));
+  const ledger = new CampaignLedger(spec({ targets, maxConcurrentRuns: 500 }), newLedger({ total: 1_501, refs: [{ uri: 'file:///p1', sha256: sha, count: 1_000 }] }));
+  for (const [i, t] of targets.entries()) {
+    ledger.admit(t, `r${i}`);
+    ledger.record(report(`r${i}`, 'published', { repo: t.repo, url: `http://forge/${t.repo}/pull/1` }));
   }
   const page = ledger.publishedPageReady()!;
   expect(page).toHaveLength(500);
   ledger.publishedPageStored({ uri: 'file:///published-1', sha256: sha, count: page.length });
   expect(ledger.state.published.map((c) => c.repo)).toEqual(['acme/svc-500']);
+  expect(ledger.state.published[0].branch).toBe('regatta/ledger');
   expect(ledger.state.publishedPages).toEqual([{ uri: 'file:///published-1', sha256: sha, count: 500 }]);
   expect(ledger.publishedPageReady()).toBeUndefined();
 

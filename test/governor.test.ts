@@ -7,7 +7,7 @@ import type { Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
 import { publishGovernorWorkflowId } from '../src/temporal/ids';
 import { controlDeps } from '../src/workers/control-deps';
-import { governorStateQuery } from '../workflows/publish-governor';
+import { governorStateQuery } from '../workflows/definitions';
 import { eventually } from './support/eventually';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
 import { fixtureRepo, readStackInfo } from './support/stack';

@@ -13,7 +13,7 @@ import { GitHubForge } from '../src/forges/github';
 import { fileDiff } from '../src/git/diff';
 import { campaignWorkflowId, publishGovernorWorkflowId } from '../src/temporal/ids';
 import { controlDeps } from '../src/workers/control-deps';
-import { governorStateQuery } from '../workflows/publish-governor';
+import { governorStateQuery } from '../workflows/definitions';
 import { eventually } from './support/eventually';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
 import { startHarness, type RegattaHarness } from './support/harness';

@@ -7,7 +7,7 @@ import type { Burndown, TrackedChange } from '../src/contracts';
 import { loadConfig } from '../src/config';
 import { GitHubForge } from '../src/forges/github';
 import { controlDeps } from '../src/workers/control-deps';
-import { burndownQuery } from '../workflows/change-tracker';
+import { burndownQuery } from '../workflows/definitions';
 import { eventually } from './support/eventually';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
 import { startHarness, type RegattaHarness } from './support/harness';

@@ -21,9 +21,11 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignInput, CampaignResult, RunReport, RunRequest, Target, TargetPageRef, TrackedChange } from '../src/contracts';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import { changeTrackerWorkflowId, runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
-import { CampaignLedger, newLedger, type LedgerState } from './campaign-ledger';
+import type { PageActivities } from './activity-types';
+import { CampaignLedger, newLedger, type LedgerState } from './ledger/campaign-ledger';
 import {
   approvalDecidedSignal,
   approveRunUpdate,
@@ -73,10 +75,10 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     refreshDetails();
   });
   setHandler(publishPermitRequestedSignal, (request) => {
-    ledger.state.permitQueue.push(request);
+    ledger.queuePermit(request);
   });
   setHandler(publishHeldSignal, ({ host, untilMs, reason }) => {
-    ledger.state.heldHosts[host] = { untilMs, reason };
+    ledger.holdHost(host, untilMs, reason);
   });
   setHandler(pauseCampaignSignal, ({ reason }) => ledger.pause(reason));
   setHandler(resumeCampaignSignal, () => ledger.resume());
@@ -114,18 +116,11 @@ const CANCEL_BATCH = 500;
 
 /** Stops admission and asks every unsettled run to cancel, a batch at a time; a run that has just ended is left as it ended. */
 async function cancelRuns(ledger: CampaignLedger, reason: string): Promise<void> {
-  ledger.state.cancelled = true;
-  ledger.skipRemaining(reason);
+  ledger.cancel(reason);
   const runIds = ledger.unsettled().map((run) => run.runId);
   for (let i = 0; i < runIds.length; i += CANCEL_BATCH) {
     await Promise.all(runIds.slice(i, i + CANCEL_BATCH).map((runId) => getExternalWorkflowHandle(runId).cancel().catch(() => undefined)));
   }
-}
-
-/** Only large campaigns read stored target pages and store published ones; the activities are the control worker's. */
-interface PageActivities {
-  readTargetPage(ref: TargetPageRef): Promise<Target[]>;
-  storeTrackedChanges(input: { campaignId: string; page: number; changes: TrackedChange[] }): Promise<TargetPageRef>;
 }
 
 /** Campaigns started before published changes were stored in pages replay carrying them whole. */
@@ -143,7 +138,7 @@ async function storePublishedPages(input: CampaignWorkflowInput, ledger: Campaig
 }
 
 async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedger, refreshDetails: () => void, onHeld: (until?: number) => void): Promise<CampaignResult> {
-  const pages = proxyActivities<PageActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ContractViolation'] } });
+  const pages = proxyActivities<PageActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES } });
   let done = false;
   const permits = grantPublishPermits(ledger, () => done, onHeld);
   const published = storePublishedPages(input, ledger, pages, () => done);
@@ -201,14 +196,14 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
 }
 
 /** Watching change requests takes weeks; a workflow of its own does it, so the campaign can finish. */
-async function startChangeTracker(input: CampaignWorkflowInput, counts: CampaignResult['counts'], changes: TrackedChange[], changePages?: TargetPageRef[]): Promise<void> {
-  const total = changes.length + (changePages ?? []).reduce((n, ref) => n + ref.count, 0);
+async function startChangeTracker(input: CampaignWorkflowInput, counts: CampaignResult['counts'], changes: readonly TrackedChange[], changePages: readonly TargetPageRef[] = []): Promise<void> {
+  const total = changes.length + changePages.reduce((n, ref) => n + ref.count, 0);
   const { spec } = input;
   await startChild(ChangeTrackerWorkflow, {
     workflowId: changeTrackerWorkflowId(spec.id),
     taskQueue: input.queues.control,
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ campaignId: spec.id, counts, changes, ...(changePages?.length ? { changePages } : {}), queues: input.queues, pollMs: spec.tracking.pollMs, untilMs: Date.now() + spec.tracking.forMs }],
+    args: [{ campaignId: spec.id, counts, changes: [...changes], ...(changePages.length ? { changePages: [...changePages] } : {}), queues: input.queues, pollMs: spec.tracking.pollMs, untilMs: Date.now() + spec.tracking.forMs }],
     typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],
     staticSummary: `Change requests of campaign ${spec.id}`,
     staticDetails: `${total} change request(s), polled every ${spec.tracking.pollMs / 1000} s`,

@@ -2,12 +2,12 @@
  * ChangeTrackerWorkflow (`tracker/<campaignId>`): after a campaign publishes, polls its change requests until each is
  * merged or closed (or tracking ends), and answers the campaign's burndown.
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Burndown, CampaignResult, ChangeRequest, ChangeRequestSummary, TargetPageRef, TaskQueues, TrackedChange } from '../src/contracts';
+import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { Burndown, CampaignResult, ChangeRequestSummary, TargetPageRef, TaskQueues, TrackedChange } from '../src/contracts';
+import type { TrackingActivities } from './activity-types';
+import { burndownQuery } from './definitions';
 
 type Counts = CampaignResult['counts'];
-
-export const burndownQuery = defineQuery<Burndown>('burndown');
 
 export interface ChangeTrackerInput {
   campaignId: string;
@@ -31,12 +31,6 @@ export interface PageTally {
   checksFailing: number;
   /** Closed unmerged, or gone from the forge. */
   closed: number;
-}
-
-interface TrackingActivities {
-  changeRequestStates(changes: TrackedChange[]): Promise<Record<string, ChangeRequest | null>>;
-  changeRequestSummaries(changes: TrackedChange[]): Promise<Record<string, ChangeRequestSummary | null>>;
-  readTrackedChanges(ref: TargetPageRef): Promise<TrackedChange[]>;
 }
 
 /** Reads each stored page of change requests and polls it, keeping only its counts. */

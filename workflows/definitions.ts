@@ -1,6 +1,6 @@
 /** Signals, queries and updates of Regatta's workflows: shared by workflows, client and CLI. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ChangeRequest, RunReport, RunState, RunSummary } from '../src/contracts';
+import type { Burndown, ChangeRequest, RunReport, RunState, RunSummary } from '../src/contracts';
 
 export interface ApprovalDecision {
   approved: boolean;
@@ -28,6 +28,15 @@ export interface CampaignProgress {
   continuedAsNew: number;
 }
 
+export interface GovernorState {
+  host: string;
+  max: number;
+  windowMs: number;
+  grantedInWindow: number;
+  waiting: number;
+  heldUntil?: string;
+}
+
 // Run workflow
 export const runStatusQuery = defineQuery<RunSummary>('runStatus');
 export const approvalDecidedSignal = defineSignal<[ApprovalDecision]>('approvalDecided');
@@ -45,5 +54,14 @@ export const resumeCampaignSignal = defineSignal<[]>('resumeCampaign');
 export const cancelCampaignUpdate = defineUpdate<CampaignProgress, [{ by: string; reason?: string }]>('cancelCampaign');
 export const approveRunUpdate = defineUpdate<RunReport, [RunApprovalRequest]>('approveRun');
 export const rejectRunUpdate = defineUpdate<RunReport, [RunApprovalRequest]>('rejectRun');
+
+// Change tracker workflow
+export const burndownQuery = defineQuery<Burndown>('burndown');
+
+// Publish governor workflow
+export const governorPermitRequestedSignal = defineSignal<[{ runId: string }]>('governorPermitRequested');
+export const governorHoldSignal = defineSignal<[{ untilMs: number }]>('governorHold');
+export const governorPermitGrantedSignal = defineSignal<[]>('governorPermitGranted');
+export const governorStateQuery = defineQuery<GovernorState>('governorState');
 
 export type { ChangeRequest };

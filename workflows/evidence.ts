@@ -1,6 +1,7 @@
 /** The control plane's checks on what an execution attempt hands back; pure, so they replay identically. */
 import type { ExecutionResult, ExecutionSpec, Failure, PolicyDecision } from '../src/contracts';
-import { matchesAny } from '../policies/glob';
+import { matchesAny, wildcardSource } from '../src/text/glob';
+import { splitLines } from '../src/text/lines';
 
 /** Invariant 2: execution cannot widen the scope the policy decided; `refusedCommands` come from the checkCommands activity. */
 export function checkScope(spec: ExecutionSpec, decision: PolicyDecision, result: ExecutionResult, refusedCommands: readonly string[]): Failure | undefined {
@@ -34,7 +35,7 @@ export function missingPublishEvidence(result: ExecutionResult): string | undefi
 
 /** Replay only: the line splitter that runs recorded before the shell parser (patch `command-policy-parser`) were checked with. */
 export function refusedBySplitting(commands: readonly string[], allowlist: readonly string[]): string[] {
-  const pattern = (p: string) => new RegExp(`^${p.trim().split('*').map((piece) => piece.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  const pattern = (p: string) => new RegExp(`^${wildcardSource(p.trim())}$`, 's');
   const allowed = (command: string) => {
     if (/\$\(|`|<\(|>\(/.test(command)) return false;
     const parts = command.split(/&&|\|\||[;|\n]/).map((part) => part.trim().replace(/\s+/g, ' ')).filter(Boolean);
@@ -49,8 +50,7 @@ const ERROR_LINE = /error|exception|assert|not ok|fail|panic|cannot|expected|und
 
 /** The first line of a command's output that reads as its error, or its last meaningful line; undefined when it printed nothing. */
 export function firstErrorLine(output: string): string | undefined {
-  const lines = output
-    .split('\n')
+  const lines = splitLines(output)
     .map((line) => line.trim())
     .filter((line) => line.length > 0 && !PACKAGE_MANAGER_NOISE.test(line));
   const line = lines.find((l) => ERROR_LINE.test(l)) ?? lines[lines.length - 1];

@@ -3,7 +3,9 @@
  * `max` change requests per `windowMs`, and a hold when the forge asks to slow down; runs ask by signal
  * (signal-with-start) and are granted by signal.
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { governorHoldSignal, governorPermitGrantedSignal, governorPermitRequestedSignal, governorStateQuery, type GovernorState } from './definitions';
+import { inWindow, publishWait } from './ledger/publish-gate';
 
 export interface GovernorInput {
   host: string;
@@ -14,20 +16,6 @@ export interface GovernorInput {
   heldUntil?: number;
 }
 
-export interface GovernorState {
-  host: string;
-  max: number;
-  windowMs: number;
-  grantedInWindow: number;
-  waiting: number;
-  heldUntil?: string;
-}
-
-export const governorPermitRequestedSignal = defineSignal<[{ runId: string }]>('governorPermitRequested');
-export const governorHoldSignal = defineSignal<[{ untilMs: number }]>('governorHold');
-export const governorPermitGrantedSignal = defineSignal<[]>('governorPermitGranted');
-export const governorStateQuery = defineQuery<GovernorState>('governorState');
-
 export async function PublishGovernorWorkflow(input: GovernorInput): Promise<void> {
   let grants = input.grants ?? [];
   const queue = input.queue ?? [];
@@ -36,7 +24,7 @@ export async function PublishGovernorWorkflow(input: GovernorInput): Promise<voi
     host: input.host,
     max: input.max,
     windowMs: input.windowMs,
-    grantedInWindow: grants.filter((at) => Date.now() - at < input.windowMs).length,
+    grantedInWindow: inWindow(grants, (at) => at, input.windowMs, Date.now()).length,
     waiting: queue.length,
     heldUntil: heldUntil > Date.now() ? new Date(heldUntil).toISOString() : undefined,
   });
@@ -51,8 +39,9 @@ export async function PublishGovernorWorkflow(input: GovernorInput): Promise<voi
   // Idle for a window with nothing queued: the governor ends; the next request starts it again.
   while (await condition(() => queue.length > 0, input.windowMs)) {
     const now = Date.now();
-    grants = grants.filter((at) => now - at < input.windowMs);
-    const wait = heldUntil > now ? heldUntil - now : grants.length >= input.max ? grants[0] + input.windowMs - now : 0;
+    grants = inWindow(grants, (at) => at, input.windowMs, now);
+    // The same gate as a campaign's, for the one host this governor paces.
+    const wait = publishWait(grants, input, now, heldUntil);
     if (wait > 0) {
       setCurrentDetails(`holding ${queue.length} publish(es) for ${Math.ceil(wait / 1000)} s`);
       await condition(() => false, wait);

@@ -3,23 +3,16 @@
  * repositories already compliant or with an open change request, and starts a campaign for the rest only.
  */
 import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { CampaignSpec, DependencySurvey, ScheduledFiringResult, ScheduleSpec, TaskQueues, Target } from '../src/contracts';
+import type { CampaignSpec, ScheduledFiringResult, ScheduleSpec, TaskQueues, Target } from '../src/contracts';
 import { satisfiesAtLeast } from '../src/desired-state/version';
-import { campaignWorkflowId } from '../src/temporal/ids';
+import { campaignWorkflowId, changeBranch } from '../src/temporal/ids';
 import { CampaignIdKey, TaskTypeKey } from '../src/temporal/search-attributes';
+import type { ForgeQueries, SurveyActivities } from './activity-types';
 import { CampaignWorkflow } from './campaign';
 
 export interface ScheduledCampaignInput {
   schedule: ScheduleSpec;
   queues: TaskQueues;
-}
-
-interface SurveyActivities {
-  surveyDependency(input: { targets: Target[]; package: string }): Promise<DependencySurvey>;
-}
-
-interface ForgeQueries {
-  reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]>;
 }
 
 export async function ScheduledCampaignWorkflow(input: ScheduledCampaignInput): Promise<ScheduledFiringResult> {
@@ -89,7 +82,7 @@ async function classifyFleet(input: ScheduledCampaignInput) {
     else if (satisfiesAtLeast(entry, desired.atLeast)) compliant.push(target.repo);
     else drifted.push(target);
   }
-  const branch = `regatta/${input.schedule.campaign.changeKey ?? input.schedule.id}`;
+  const branch = changeBranch(input.schedule.campaign.changeKey ?? input.schedule.id);
   const open = new Set(drifted.length ? await inBatches(drifted, (batch) => reposWithOpenChangeRequest({ targets: batch, branch })) : []);
   return {
     compliant,

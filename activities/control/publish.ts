@@ -14,11 +14,12 @@ import { PublishRequest as PublishRequestSchema, type ChangeRequest, type Publis
 import { parseContract } from '../../src/contracts/validate';
 import type { ArtifactStore } from '../../src/artifacts/store';
 import { changeRequestBody } from '../../src/forges/body';
-import { applyToClone, BranchModified, cloneBase, commitOnBase, pushBranch, readCodeOwners, REGATTA_TRAILER, type BranchSpec } from '../../src/forges/branch';
-import { codeOwnersFor } from '../../src/forges/codeowners';
-import { ForgeRateLimited, ForgeRequestError } from '../../src/forges/errors';
+import { CODEOWNERS_LOCATIONS, codeOwnersFor } from '../../src/forges/codeowners';
+import { ForgeRateLimitedError, ForgeRequestError } from '../../src/forges/errors';
 import type { Forge, RepoRef } from '../../src/forges/types';
-import { parsePatch, PatchConflict, PatchRefused, type FilePatch } from '../../src/patch/apply';
+import { applyToClone, cloneBase, commitOnBase, readFirstRegularFile, REGATTA_TRAILER, type BranchSpec } from '../../src/git/branch';
+import { BranchModifiedError, pushBranch } from '../../src/git/push';
+import { parsePatch, PatchConflictError, PatchRefusedError, type FilePatch } from '../../src/patch/apply';
 
 export interface PublishDeps {
   artifacts: ArtifactStore;
@@ -51,7 +52,7 @@ export function createPublishChangeRequest(deps: PublishDeps) {
     try {
       return await publish(deps, request);
     } catch (err) {
-      if (err instanceof ForgeRateLimited) return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
+      if (err instanceof ForgeRateLimitedError) return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
       if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
       throw permanentGitFailure(err, request) ?? err;
     } finally {
@@ -76,7 +77,7 @@ async function publish(deps: PublishDeps, request: PublishRequest): Promise<Publ
     const spec = branchSpec(deps, request);
     heartbeat('cloning the base');
     const base = await cloneBase(dir, spec);
-    const codeOwners = readCodeOwners(dir);
+    const codeOwners = readFirstRegularFile(dir, CODEOWNERS_LOCATIONS);
     heartbeat('applying the patch');
     await applyToClone(dir, checked);
     const head = await commitOnBase(dir, base, spec);
@@ -116,7 +117,7 @@ async function readPatch(artifacts: ArtifactStore, request: PublishRequest): Pro
   try {
     return parsePatch(patch.toString('utf8'));
   } catch (err) {
-    if (err instanceof PatchRefused) return { ok: false, reason: 'invalid_patch', message: `patch artifact ${request.patch.uri}: ${err.message}` };
+    if (err instanceof PatchRefusedError) return { ok: false, reason: 'invalid_patch', message: `patch artifact ${request.patch.uri}: ${err.message}` };
     throw err;
   }
 }
@@ -142,8 +143,8 @@ function branchSpec(deps: PublishDeps, request: PublishRequest): BranchSpec {
 }
 
 function publishFailure(err: unknown, request: PublishRequest): Failed | undefined {
-  if (err instanceof PatchConflict) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
-  if (err instanceof BranchModified) return { ok: false, reason: 'branch_modified', message: err.message };
+  if (err instanceof PatchConflictError) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
+  if (err instanceof BranchModifiedError) return { ok: false, reason: 'branch_modified', message: err.message };
   return undefined;
 }
 
@@ -162,7 +163,7 @@ export async function readingForge<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (err instanceof ForgeRateLimited) throw ApplicationFailure.create({ message: err.message, type: 'ForgeRateLimited', nextRetryDelay: err.retryAfterMs });
+    if (err instanceof ForgeRateLimitedError) throw ApplicationFailure.create({ message: err.message, type: 'ForgeRateLimitedError', nextRetryDelay: err.retryAfterMs });
     if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
     throw err;
   }

@@ -82,7 +82,7 @@ function secretsAddedBy(patch: string): string[] {
 }
 
 /** Thrown inside an attempt when its run deadline has passed; the attempt turns it into `failed`/`timeout` evidence. */
-class RunDeadlinePassed extends Error {}
+class RunDeadlinePassedError extends Error {}
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
 /** Past the run deadline plus this, a container's attempt is certainly over and any worker may reap it. */
@@ -130,7 +130,7 @@ class Attempt {
     try {
       return await this.execute();
     } catch (err) {
-      if (err instanceof RunDeadlinePassed) return this.finish({ kind: 'timeout', message: `stopped by the run deadline (${this.spec.limits.runTimeoutMs} ms) in ${this.phase}${this.step ? `: ${this.step}` : ''}` });
+      if (err instanceof RunDeadlinePassedError) return this.finish({ kind: 'timeout', message: `stopped by the run deadline (${this.spec.limits.runTimeoutMs} ms) in ${this.phase}${this.step ? `: ${this.step}` : ''}` });
       // A cancellation the workflow asked for stays one; anything else that met a missing engine is waited out by the workflow.
       if (this.ctx.cancellationDetails?.cancelRequested) throw err;
       throw await asEngineFailure(this.deps.docker, err);
@@ -157,7 +157,7 @@ class Attempt {
 
   private checkStillWanted(): void {
     if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
-    if (this.deadlinePassed) throw new RunDeadlinePassed();
+    if (this.deadlinePassed) throw new RunDeadlinePassedError();
   }
 
   private async execute(): Promise<ExecutionResult> {

@@ -4,6 +4,8 @@
  * over counting test points, because it is what the user saw in their terminal; without one, top-level points
  * (column 0: node:test indents subtests) are counted by their `# SKIP`/`# TODO` directives.
  */
+import { splitLines } from '../../src/text/lines';
+
 export interface TapCounts {
   tests: number;
   passed: number;
@@ -30,7 +32,7 @@ function parseStream(output: string): TapCounts | undefined {
   const counted: TapCounts = { tests: 0, passed: 0, failed: 0, skipped: 0, todo: 0 };
   const summary = new Map<string, number>();
   let looksLikeTap = false;
-  for (const line of output.split(/\r?\n/)) {
+  for (const line of splitLines(output)) {
     if (VERSION.test(line) || PLAN.test(line)) {
       looksLikeTap = true;
       continue;

@@ -5,6 +5,7 @@
  */
 import type { VerificationReport } from '../../src/contracts';
 import type { CommandResult } from '../../src/sandbox/driver';
+import { splitLines } from '../../src/text/lines';
 import { parseTap } from './tap';
 
 type ReportedCommand = VerificationReport['commands'][number];
@@ -22,7 +23,7 @@ interface ScriptHeader {
 }
 
 export function failedLifecycleScript(output: string): string | undefined {
-  const lines = output.split(/\r?\n/);
+  const lines = splitLines(output);
   const headers: ScriptHeader[] = [];
   for (let i = 0; i + 1 < lines.length; i++) {
     const pair = bannerAt(lines, i);

@@ -4,7 +4,7 @@
  * after it the patch is taken again. A file whose change differs between the two was written by verification:
  * outside the policy's generated paths that fails the run; inside them the change is left out of what is published.
  */
-import { matchesAny } from '../../policies/glob';
+import { matchesAny } from '../../src/text/glob';
 import { computePatch, type WorkspacePatch } from '../../src/git/workspace';
 
 /** One file's part of a patch: its diff section, or why it cannot be carried. */

@@ -1,14 +1,12 @@
 /**
  * surveyDependency (execution plane): which version of a package each repository declares and installs.
- * Manifests are read as data from git objects with isomorphic-git; nothing is checked out or run.
+ * Manifests are read as data from git objects (src/git/objects.ts); nothing is checked out or run.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import git from 'isomorphic-git';
-import { gitAuthFor } from '../../src/git/credentials';
-import http from 'isomorphic-git/http/node';
 import type { DependencySurvey, Target } from '../../src/contracts';
+import { cloneObjectsOnly, readBlobAt } from '../../src/git/objects';
 import { mapInResumableBatches } from '../../src/temporal/resumable-batches';
 
 const MAX_MANIFEST_BYTES = 5 * 1024 * 1024;
@@ -21,8 +19,7 @@ export async function surveyDependency(input: { targets: Target[]; package: stri
 async function surveyOne(target: Target, pkg: string): Promise<DependencySurvey[number]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-survey-'));
   try {
-    await git.clone({ fs, http, dir, url: target.url, ref: target.ref, singleBranch: true, depth: 1, noCheckout: true, noTags: true, onAuth: gitAuthFor(target.url) });
-    const oid = await git.resolveRef({ fs, dir, ref: 'HEAD' });
+    const oid = await cloneObjectsOnly(dir, target.url, target.ref);
     const manifest = await readJson(dir, oid, 'package.json');
     const lock = await readJson(dir, oid, 'package-lock.json').catch(() => undefined);
     const declared = dependencyRange(manifest, pkg);
@@ -36,7 +33,7 @@ async function surveyOne(target: Target, pkg: string): Promise<DependencySurvey[
 }
 
 async function readJson(dir: string, oid: string, filepath: string): Promise<unknown> {
-  const { blob } = await git.readBlob({ fs, dir, oid, filepath });
+  const blob = await readBlobAt(dir, oid, filepath);
   if (blob.byteLength > MAX_MANIFEST_BYTES) throw new Error(`${filepath} is larger than ${MAX_MANIFEST_BYTES} bytes`);
   return JSON.parse(Buffer.from(blob).toString('utf8'));
 }

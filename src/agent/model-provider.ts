@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import OpenAI from 'openai';
 import { z } from 'zod';
-import { ContractViolation, parseContract } from '../contracts/validate';
+import { ContractViolationError, parseContract } from '../contracts/validate';
 import { listPrice, parsePrice, type ModelPrice } from './pricing';
 import { parseTranscript, ReplayEndpoint, type Transcript } from './transcript';
 
@@ -32,12 +32,12 @@ export function modelProviderFromEnv(env: NodeJS.ProcessEnv = process.env): Mode
   if (!e.REGATTA_MODEL) return undefined;
   const price = e.REGATTA_MODEL_PRICE ? parsePrice(e.REGATTA_MODEL_PRICE) : listPrice(e.REGATTA_MODEL);
   if (!price) {
-    throw new ContractViolation('model configuration', [
+    throw new ContractViolationError('model configuration', [
       { path: 'REGATTA_MODEL_PRICE', value: undefined, expected: `a price for model "${e.REGATTA_MODEL}", which the pricing table does not list ("input,output" USD per million tokens)` },
     ]);
   }
   if (!e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) {
-    throw new ContractViolation('model configuration', [{ path: 'OPENAI_API_KEY', value: undefined, expected: 'an API key, or OPENAI_BASE_URL for an endpoint that needs none' }]);
+    throw new ContractViolationError('model configuration', [{ path: 'OPENAI_API_KEY', value: undefined, expected: 'an API key, or OPENAI_BASE_URL for an endpoint that needs none' }]);
   }
   // Local endpoints often take no key, but the client insists on one; this placeholder authorizes nothing.
   return { kind: 'endpoint', model: e.REGATTA_MODEL, baseURL: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY ?? 'no-key', price };

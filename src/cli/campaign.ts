@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CAMPAIGN_LIST_LIMIT, RegattaClient, type CampaignListing, type CampaignProgress, type CampaignResult } from '../client';
 import { loadCampaignSpecFile } from '../client/spec-file';
-import { ContractViolation } from '../contracts/validate';
+import { ContractViolationError } from '../contracts/validate';
 import { action, bar, emit, EXIT, runReasons, table, type OutputOptions } from './output';
 
 export async function withClient<T>(use: (client: RegattaClient) => Promise<T>, options: { requestedBy?: string } = {}): Promise<T> {
@@ -122,7 +122,7 @@ const MAX_CAMPAIGN_LIST_LIMIT = 1000;
 function parseLimit(value: string): number {
   const limit = Number(value);
   if (!/^\d+$/.test(value.trim()) || limit < 1 || limit > MAX_CAMPAIGN_LIST_LIMIT) {
-    throw new ContractViolation('option', [{ path: '--limit', value, expected: `expected a whole number from 1 to ${MAX_CAMPAIGN_LIST_LIMIT}` }]);
+    throw new ContractViolationError('option', [{ path: '--limit', value, expected: `expected a whole number from 1 to ${MAX_CAMPAIGN_LIST_LIMIT}` }]);
   }
   return limit;
 }

@@ -1,9 +1,8 @@
 /** How the CLI speaks: human text by default, JSON with --json, and exit codes that mean something. */
 import type { RegattaClient } from '../client';
-import { CampaignNotFoundError, CampaignSpecConflictError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from '../client/errors';
+import { CampaignNotFoundError, CampaignSpecConflictError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError, ScheduleNotFoundError } from '../client/errors';
 import type { Failure, RunState } from '../contracts';
-import { ScheduleNotFound } from '../client/schedules';
-import { ContractViolation } from '../contracts/validate';
+import { ContractViolationError } from '../contracts/validate';
 
 export const EXIT = { ok: 0, failure: 1, invalidInput: 2, notFound: 3, refused: 4, runsFailed: 5 } as const;
 
@@ -78,8 +77,8 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number 
 }
 
 function exitCodeFor(err: unknown): number {
-  if (err instanceof InvalidSpecError || err instanceof ContractViolation) return EXIT.invalidInput;
-  if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError || err instanceof ScheduleNotFound) return EXIT.notFound;
+  if (err instanceof InvalidSpecError || err instanceof ContractViolationError) return EXIT.invalidInput;
+  if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError || err instanceof ScheduleNotFoundError) return EXIT.notFound;
   if (err instanceof RunNotAwaitingError || err instanceof CampaignSpecConflictError) return EXIT.refused;
   return EXIT.failure;
 }

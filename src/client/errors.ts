@@ -1,12 +1,12 @@
 /** Errors the SDK raises; each names what failed, on what input, and what the caller can do. */
-import { ContractViolation } from '../contracts/validate';
+import { ContractViolationError } from '../contracts/validate';
 
-export { ContractViolation };
+export { ContractViolationError };
 
-/** A campaign spec that does not match the CampaignSpec contract; nothing was started. */
-export class InvalidSpecError extends ContractViolation {
-  constructor(violation: ContractViolation, source?: string) {
-    super(source ? `campaign spec (${source})` : 'campaign spec', violation.issues);
+/** Thrown when a campaign or schedule spec does not match its contract; nothing was started or created. */
+export class InvalidSpecError extends ContractViolationError {
+  constructor(violation: ContractViolationError, source?: string) {
+    super(source ? `${violation.subject} (${source})` : violation.subject, violation.issues);
     this.name = 'InvalidSpecError';
   }
 }
@@ -22,6 +22,14 @@ export class RunNotFoundError extends Error {
   constructor(readonly runId: string) {
     super(`run "${runId}" was not found; list runs with \`regatta runs list --campaign <id>\``);
     this.name = 'RunNotFoundError';
+  }
+}
+
+/** Thrown when a schedule id names no Temporal Schedule (describe, pause, unpause, trigger, backfill, delete). */
+export class ScheduleNotFoundError extends Error {
+  constructor(readonly scheduleId: string) {
+    super(`schedule "${scheduleId}" was not found; list schedules with \`regatta schedule list\``);
+    this.name = 'ScheduleNotFoundError';
   }
 }
 

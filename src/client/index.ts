@@ -5,15 +5,17 @@
 import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { CampaignSpec, type Burndown, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
-import { ContractViolation, parseContract } from '../contracts/validate';
+import { ContractViolationError, parseContract } from '../contracts/validate';
 import { artifactStoreFor, type ArtifactStore } from '../artifacts';
 import { PAGE_SIZE, storeTargetPages } from '../artifacts/pages';
 import { loadConfig, type RegattaConfig } from '../config';
-import { campaignWorkflowId, changeTrackerWorkflowId } from '../temporal/ids';
-import { burndownQuery, computeBurndown } from '../../workflows/change-tracker';
+import { campaignWorkflowId, changeTrackerWorkflowId, workflowUiUrl } from '../temporal/ids';
+import type { CampaignWorkflow } from '../../workflows/campaign';
+import { computeBurndown } from '../../workflows/change-tracker';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../temporal/search-attributes';
 import {
   approveRunUpdate,
+  burndownQuery,
   campaignProgressQuery,
   cancelCampaignUpdate,
   pauseCampaignSignal,
@@ -31,7 +33,7 @@ import { hashSpec } from '../contracts/hash';
 
 export * from './errors';
 export { callerIdentity } from './identity';
-export { RegattaSchedules, ScheduleNotFound, validateScheduleSpec, type ScheduleListing } from './schedules';
+export { RegattaSchedules, validateScheduleSpec, type ScheduleListing } from './schedules';
 export type { CampaignProgress };
 export type { Burndown, CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
 
@@ -120,7 +122,7 @@ export class RegattaClient {
     const input = await this.campaignInput(spec, specHash);
     let started = true;
     try {
-      await this.temporal.workflow.start('CampaignWorkflow', {
+      await this.temporal.workflow.start<typeof CampaignWorkflow>('CampaignWorkflow', {
         workflowId,
         taskQueue: this.options.queues.control,
         args: [input],
@@ -297,8 +299,7 @@ export class RegattaClient {
   }
 
   campaignUiUrl(campaignId: string): string {
-    const workflowId = encodeURIComponent(campaignWorkflowId(campaignId));
-    return `${this.options.uiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${workflowId}`;
+    return workflowUiUrl(this.options.uiUrl, this.options.namespace, campaignWorkflowId(campaignId));
   }
 
   async close(): Promise<void> {
@@ -338,7 +339,7 @@ export function validateCampaignSpec(input: unknown, source?: string): CampaignS
   try {
     return parseContract(CampaignSpec, input, 'campaign spec');
   } catch (err) {
-    if (err instanceof ContractViolation) throw new InvalidSpecError(err, source);
+    if (err instanceof ContractViolationError) throw new InvalidSpecError(err, source);
     throw err;
   }
 }

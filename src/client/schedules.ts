@@ -1,9 +1,10 @@
 /** Recurring campaigns as Temporal Schedules: each firing runs a ScheduledCampaignWorkflow. */
-import { Client, ScheduleNotFoundError, type ScheduleOverlapPolicy } from '@temporalio/client';
+import { Client, ScheduleNotFoundError as TemporalScheduleNotFoundError, type ScheduleOverlapPolicy } from '@temporalio/client';
 import { ScheduleSpec, type ScheduledFiringResult, type TaskQueues } from '../contracts';
-import { ContractViolation, parseContract } from '../contracts/validate';
+import { ContractViolationError, parseContract } from '../contracts/validate';
 import { scheduledFiringWorkflowId } from '../temporal/ids';
-import { InvalidSpecError } from './errors';
+import type { ScheduledCampaignWorkflow } from '../../workflows/scheduled-campaign';
+import { InvalidSpecError, ScheduleNotFoundError } from './errors';
 import { callerIdentity, withRequester } from './identity';
 
 export interface ScheduleListing {
@@ -12,13 +13,6 @@ export interface ScheduleListing {
   note?: string;
   nextFirings: string[];
   recentFirings: { scheduledAt: string; workflowId: string }[];
-}
-
-export class ScheduleNotFound extends Error {
-  constructor(readonly scheduleId: string) {
-    super(`schedule "${scheduleId}" was not found; list schedules with \`regatta schedule list\``);
-    this.name = 'ScheduleNotFound';
-  }
 }
 
 export class RegattaSchedules {
@@ -31,7 +25,7 @@ export class RegattaSchedules {
 
   async create(input: unknown, source?: string): Promise<ScheduleListing> {
     const schedule = validateScheduleSpec(withCampaignRequester(input, { explicit: this.requestedBy, fallback: callerIdentity() }), source);
-    await this.temporal.schedule.create({
+    await this.temporal.schedule.create<typeof ScheduledCampaignWorkflow>({
       scheduleId: schedule.id,
       spec: {
         cronExpressions: schedule.cron,
@@ -104,7 +98,7 @@ export class RegattaSchedules {
     try {
       return await use(this.temporal.schedule.getHandle(scheduleId));
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new ScheduleNotFound(scheduleId);
+      if (err instanceof TemporalScheduleNotFoundError) throw new ScheduleNotFoundError(scheduleId);
       throw err;
     }
   }
@@ -120,7 +114,7 @@ export function validateScheduleSpec(input: unknown, source?: string): ScheduleS
   try {
     return parseContract(ScheduleSpec, input, 'schedule spec');
   } catch (err) {
-    if (err instanceof ContractViolation) throw new InvalidSpecError(err, source);
+    if (err instanceof ContractViolationError) throw new InvalidSpecError(err, source);
     throw err;
   }
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { CampaignSpec } from '../contracts';
-import { ContractViolation } from '../contracts/validate';
+import { ContractViolationError } from '../contracts/validate';
 import { InvalidSpecError } from './errors';
 import { callerIdentity, withRequester } from './identity';
 import { validateCampaignSpec } from './index';
@@ -27,5 +27,5 @@ export function loadCampaignSpecFile(file: string, overrides: { preview?: boolea
 }
 
 function fileProblem(file: string, path: string, value: unknown, expected: string): InvalidSpecError {
-  return new InvalidSpecError(new ContractViolation('campaign spec', [{ path, value, expected }]), file);
+  return new InvalidSpecError(new ContractViolationError('campaign spec', [{ path, value, expected }]), file);
 }

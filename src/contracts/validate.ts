@@ -1,11 +1,15 @@
 import { z } from 'zod';
 
-/** A value that failed its contract; the message names each field, the value found and what was expected. */
-export class ContractViolation extends Error {
+/**
+ * Thrown when a value fails its contract (parseContract, configuration, CLI options); the message names each field,
+ * the value found and what was expected. Its class name is the Temporal failure type workflows never retry
+ * (NON_RETRYABLE_ERROR_TYPES in src/temporal/failure-types.ts): rename it only together with that list.
+ */
+export class ContractViolationError extends Error {
   readonly issues: readonly { path: string; value: unknown; expected: string }[];
   constructor(readonly subject: string, issues: readonly { path: string; value: unknown; expected: string }[]) {
     super(`invalid ${subject}:\n` + issues.map((i) => `  - ${i.path}: got ${render(i.value)}; ${i.expected}`).join('\n'));
-    this.name = 'ContractViolation';
+    this.name = 'ContractViolationError';
     this.issues = issues;
   }
 }
@@ -30,11 +34,11 @@ function describe(issue: z.core.$ZodIssue): string {
   return issue.message.startsWith('expected') ? issue.message : `expected: ${issue.message}`;
 }
 
-/** Parses `input` with `schema`, or throws a ContractViolation naming `subject` and every bad field. */
+/** Parses `input` with `schema`, or throws a ContractViolationError naming `subject` and every bad field. */
 export function parseContract<S extends z.ZodType>(schema: S, input: unknown, subject: string): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ContractViolation(
+  throw new ContractViolationError(
     subject,
     result.error.issues.map((issue) => ({
       path: issue.path.length ? issue.path.map(String).join('.') : '(root)',

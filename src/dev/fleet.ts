@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Target } from '../contracts';
-import { runChecked } from './command';
+import { runChecked } from '../host/command';
 
 export interface FleetService {
   /** `owner/name` as the forge spells it; the bare repo lives at <root>/<repo>.git. */

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { splitLines } from '../text/lines';
 
 export const GIT_SERVER_HEALTH_PATH = '/_regatta/health';
 
@@ -65,7 +66,7 @@ function relayCgiResponse(stdout: NodeJS.ReadableStream, res: http.ServerRespons
     const headerText = head.subarray(0, match.index).toString('latin1');
     const body = head.subarray(match.index + match[0].length);
     let status = 200;
-    for (const line of headerText.split(/\r?\n/)) {
+    for (const line of splitLines(headerText)) {
       const colon = line.indexOf(':');
       if (colon < 0) continue;
       const name = line.slice(0, colon).trim();

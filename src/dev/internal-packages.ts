@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runChecked } from './command';
+import { runChecked } from '../host/command';
 import type { PackageRegistryInfo } from './package-registry';
 
 export const LOGGER_PACKAGE = '@acme/logger';

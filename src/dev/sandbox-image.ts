@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCommand, runChecked } from './command';
+import { runCommand, runChecked } from '../host/command';
 import { servicePaths } from './processes';
 
 export const DEFAULT_BASE_IMAGE = 'regatta-base:bookworm';

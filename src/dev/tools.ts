@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { commandSucceeds, runChecked, runCommand } from './command';
+import { commandSucceeds, runChecked, runCommand } from '../host/command';
 
 export const APT_PACKAGES = ['docker.io', 'debootstrap', 'git'] as const;
 /** Only the test suite needs these: the Web UI test drives Debian's Chromium headless; the HTTPS registry tests make a CA with openssl. */

@@ -2,6 +2,7 @@
  * Reviewers from a CODEOWNERS file, read as data: for each changed file the last matching rule wins, as on GitHub.
  * Owners are `user` or `org/team` (the leading @ dropped); e-mail owners are left out.
  */
+import { globSource } from '../text/glob';
 
 export const CODEOWNERS_LOCATIONS = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
 
@@ -33,26 +34,18 @@ export function codeOwnersFor(text: string, files: string[]): string[] {
   return [...owners];
 }
 
-/** gitignore-style: `/x` and `a/b` are anchored at the root, `x` matches at any depth, `dir/` everything under it. */
+/**
+ * gitignore-style: `/x` and `a/b` are anchored at the root, `x` matches at any depth, `dir/` everything under it.
+ * The glob itself reads as everywhere else (src/text/glob.ts); only where it applies is CODEOWNERS' own.
+ */
 function patternToRegExp(pattern: string): RegExp | undefined {
   if (pattern.startsWith('!') || pattern.includes('[')) return undefined;
   const directoryOnly = pattern.endsWith('/');
   const trimmed = pattern.replace(/^\//, '').replace(/\/$/, '');
   if (!trimmed) return /^/;
   const anchored = pattern.startsWith('/') || trimmed.includes('/');
-  let body = '';
-  for (let i = 0; i < trimmed.length; i++) {
-    const c = trimmed[i];
-    if (c === '*' && trimmed[i + 1] === '*') {
-      const slash = trimmed[i + 2] === '/';
-      body += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') body += '[^/]*';
-    else if (c === '?') body += '[^/]';
-    else body += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
   // `docs/*` owns the files directly in docs/, not those deeper; a plain name owns everything under it.
   const wildcardLeaf = /\*[^/]*$/.test(trimmed) && !trimmed.endsWith('**');
   const under = directoryOnly ? '/.*' : wildcardLeaf ? '' : '(?:/.*)?';
-  return new RegExp(`${anchored ? '^' : '^(?:.*/)?'}${body}${under}$`);
+  return new RegExp(`${anchored ? '^' : '^(?:.*/)?'}${globSource(trimmed)}${under}$`);
 }

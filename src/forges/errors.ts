@@ -16,15 +16,15 @@ export class ForgeRequestError extends Error {
   }
 }
 
-/** The forge asked us to slow down (secondary rate limit or 429); publishing to its host pauses until retryAfterMs. */
-export class ForgeRateLimited extends Error {
+/** Thrown when the forge asks us to slow down (429, secondary or exhausted limit); its host pauses until retryAfterMs. */
+export class ForgeRateLimitedError extends Error {
   constructor(
     readonly host: string,
     readonly retryAfterMs: number,
     detail: string,
   ) {
     super(`${host} is rate limiting publishing for ${Math.ceil(retryAfterMs / 1000)} s: ${detail}`);
-    this.name = 'ForgeRateLimited';
+    this.name = 'ForgeRateLimitedError';
   }
 }
 

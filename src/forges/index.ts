@@ -22,5 +22,5 @@ export function localForgeRoot(home: string): string {
   return path.join(home, 'forge', 'local');
 }
 
-export { ForgeRateLimited, ForgeRequestError, type ForgeErrorKind } from './errors';
+export { ForgeRateLimitedError, ForgeRequestError, type ForgeErrorKind } from './errors';
 export type { ChangeRequestDraft, Forge, RepoRef } from './types';

@@ -1,4 +1,5 @@
 /** Unified diffs in git's format, computed in TypeScript so the host never runs git on a sandbox's tree. */
+import { NO_EOL, toPatchLines } from '../text/lines';
 
 const CONTEXT = 3;
 
@@ -49,17 +50,6 @@ function lcsOps(a: string[], b: string[]): Op[] {
   return ops;
 }
 
-/** Marks a last line without a newline, so it differs from the same text with one. */
-const NO_EOL = '\u0000';
-
-function splitLines(text: string): string[] {
-  if (text === '') return [];
-  const finalNewline = text.endsWith('\n');
-  const lines = (finalNewline ? text.slice(0, -1) : text).split('\n');
-  if (!finalNewline) lines[lines.length - 1] += NO_EOL;
-  return lines;
-}
-
 function hunks(ops: Op[]): string[] {
   const out: string[] = [];
   const changed = ops.map((op, index) => (op.kind === ' ' ? -1 : index)).filter((index) => index >= 0);
@@ -87,8 +77,8 @@ function hunks(ops: Op[]): string[] {
 
 /** One file's section of a git-style unified diff; `undefined` content means the file does not exist on that side. */
 export function fileDiff(path: string, before: string | undefined, after: string | undefined): string {
-  const a = splitLines(before ?? '');
-  const b = splitLines(after ?? '');
+  const a = toPatchLines(before ?? '');
+  const b = toPatchLines(after ?? '');
   const header = [`diff --git a/${path} b/${path}`];
   if (before === undefined) header.push('new file mode 100644');
   if (after === undefined) header.push('deleted file mode 100644');

@@ -2,32 +2,20 @@
  * Applies git-style unified diffs in TypeScript, as data: hunks are placed by their context, searching outward
  * from where they were made, so a patch still applies to a base that moved elsewhere in the file.
  */
-import { NO_EOL, type FilePatch } from './parse';
+import { fromPatchLines, toPatchLines } from '../text/lines';
+import type { FilePatch } from './parse';
 
-export { parsePatch, PatchRefused, safePath, type FilePatch, type Hunk } from './parse';
+export { parsePatch, PatchRefusedError, safePath, type FilePatch, type Hunk } from './parse';
 
-export class PatchConflict extends Error {
+/** Thrown when a patch no longer applies to the base: its lines changed, or a path it names is not a plain file there. */
+export class PatchConflictError extends Error {
   constructor(
     readonly path: string,
     detail: string,
   ) {
     super(`${path}: ${detail}`);
-    this.name = 'PatchConflict';
+    this.name = 'PatchConflictError';
   }
-}
-
-function toLines(text: string): string[] {
-  if (text === '') return [];
-  const finalNewline = text.endsWith('\n');
-  const lines = (finalNewline ? text.slice(0, -1) : text).split('\n');
-  if (!finalNewline) lines[lines.length - 1] += NO_EOL;
-  return lines;
-}
-
-function fromLines(lines: string[]): string {
-  if (lines.length === 0) return '';
-  const last = lines[lines.length - 1];
-  return last.endsWith(NO_EOL) ? [...lines.slice(0, -1), last.slice(0, -1)].join('\n') : `${lines.join('\n')}\n`;
 }
 
 function matchesAt(lines: string[], at: number, expected: string[]): boolean {
@@ -37,25 +25,25 @@ function matchesAt(lines: string[], at: number, expected: string[]): boolean {
 
 /** Applies one file's hunks to its current content (undefined when the file does not exist). */
 export function applyFilePatch(file: FilePatch, content: string | undefined): string | undefined {
-  if (file.kind === 'add' && content !== undefined) throw new PatchConflict(file.path, 'the patch adds a file that already exists');
-  if (file.kind !== 'add' && content === undefined) throw new PatchConflict(file.path, 'the patch changes a file that does not exist');
-  const lines = toLines(content ?? '');
+  if (file.kind === 'add' && content !== undefined) throw new PatchConflictError(file.path, 'the patch adds a file that already exists');
+  if (file.kind !== 'add' && content === undefined) throw new PatchConflictError(file.path, 'the patch changes a file that does not exist');
+  const lines = toPatchLines(content ?? '');
   let shift = 0;
   // Hunks apply in order: a later hunk is never placed over or before what an earlier one wrote.
   let earliest = 0;
   for (const hunk of file.hunks) {
     const expected = Math.max(earliest, hunk.oldStart - 1 + shift);
     const at = findHunk(lines, hunk.before, expected, earliest);
-    if (at === undefined) throw new PatchConflict(file.path, `the lines around line ${hunk.oldStart} changed since the patch was made`);
+    if (at === undefined) throw new PatchConflictError(file.path, `the lines around line ${hunk.oldStart} changed since the patch was made`);
     lines.splice(at, hunk.before.length, ...hunk.after);
     shift = at - (hunk.oldStart - 1) + hunk.after.length - hunk.before.length;
     earliest = at + hunk.after.length;
   }
   if (file.kind === 'delete') {
-    if (lines.length > 0) throw new PatchConflict(file.path, 'the file to delete has content the patch does not know');
+    if (lines.length > 0) throw new PatchConflictError(file.path, 'the file to delete has content the patch does not know');
     return undefined;
   }
-  return fromLines(lines);
+  return fromPatchLines(lines);
 }
 
 /** The closest place to `expected`, at or after `earliest`, where the hunk's old lines are found. */

@@ -2,6 +2,7 @@
  * Reads git-style unified diffs into data. Hunk bodies are read by the line counts in their headers, so a removed
  * line that reads `-- x` (shown as `--- x`) is content, not a file header.
  */
+import { NO_EOL } from '../text/lines';
 
 export interface FilePatch {
   path: string;
@@ -16,16 +17,13 @@ export interface Hunk {
   after: string[];
 }
 
-/** The patch cannot be read, or asks for something the applier refuses to do (paths outside the tree, binaries, renames). */
-export class PatchRefused extends Error {
+/** Thrown when a patch cannot be read, or asks what the applier refuses (paths outside the tree, binaries, renames). */
+export class PatchRefusedError extends Error {
   constructor(detail: string) {
     super(detail);
-    this.name = 'PatchRefused';
+    this.name = 'PatchRefusedError';
   }
 }
-
-/** Marks a last line without a newline, so it differs from the same text with one (as the diff writer does). */
-export const NO_EOL = '\u0000';
 
 const UNSUPPORTED_HEADERS = [/^rename (from|to) /, /^copy (from|to) /, /^GIT binary patch/, /^Binary files /];
 
@@ -38,7 +36,7 @@ export function parsePatch(patch: string): FilePatch[] {
     const line = lines[i];
     if (line.startsWith('diff --git ')) {
       current = { path: pathOfHeader(line), kind: 'modify', hunks: [] };
-      if (files.some((f) => f.path === current!.path)) throw new PatchRefused(`the patch changes ${current.path} twice`);
+      if (files.some((f) => f.path === current!.path)) throw new PatchRefusedError(`the patch changes ${current.path} twice`);
       files.push(current);
       i++;
     } else if (!current) {
@@ -49,7 +47,7 @@ export function parsePatch(patch: string): FilePatch[] {
       if (line.startsWith('new file mode')) current.kind = 'add';
       else if (line.startsWith('deleted file mode')) current.kind = 'delete';
       else if (UNSUPPORTED_HEADERS.some((pattern) => pattern.test(line))) {
-        throw new PatchRefused(`${current.path}: the patch carries "${line.slice(0, 60)}", which is not applied as text`);
+        throw new PatchRefusedError(`${current.path}: the patch carries "${line.slice(0, 60)}", which is not applied as text`);
       }
       i++;
     }
@@ -59,16 +57,16 @@ export function parsePatch(patch: string): FilePatch[] {
 
 function pathOfHeader(line: string): string {
   const match = /^diff --git a\/(.+) b\/(.+)$/.exec(line);
-  if (!match) throw new PatchRefused(`cannot read the file header "${line}"`);
+  if (!match) throw new PatchRefusedError(`cannot read the file header "${line}"`);
   const [, from, to] = match;
-  if (from !== to) throw new PatchRefused(`the patch renames ${from} to ${to}; renames are not applied`);
+  if (from !== to) throw new PatchRefusedError(`the patch renames ${from} to ${to}; renames are not applied`);
   return safePath(to);
 }
 
 /** Reads one hunk starting at its header; returns the index of the first line after it. */
 function readHunk(lines: string[], start: number, file: FilePatch): number {
   const header = /^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(lines[start]);
-  if (!header) throw new PatchRefused(`cannot read the hunk header "${lines[start]}" of ${file.path}`);
+  if (!header) throw new PatchRefusedError(`cannot read the hunk header "${lines[start]}" of ${file.path}`);
   let oldLeft = header[2] === undefined ? 1 : Number(header[2]);
   let newLeft = header[3] === undefined ? 1 : Number(header[3]);
   const hunk: Hunk = { oldStart: Number(header[1]), before: [], after: [] };
@@ -96,10 +94,10 @@ function readHunk(lines: string[], start: number, file: FilePatch): number {
     } else {
       break;
     }
-    if (oldLeft < 0 || newLeft < 0) throw new PatchRefused(`${file.path}: a hunk at line ${hunk.oldStart} has more lines than its header says`);
+    if (oldLeft < 0 || newLeft < 0) throw new PatchRefusedError(`${file.path}: a hunk at line ${hunk.oldStart} has more lines than its header says`);
     i++;
   }
-  if (oldLeft > 0 || newLeft > 0) throw new PatchRefused(`${file.path}: a hunk at line ${hunk.oldStart} ends before its header says`);
+  if (oldLeft > 0 || newLeft > 0) throw new PatchRefusedError(`${file.path}: a hunk at line ${hunk.oldStart} ends before its header says`);
   return i;
 }
 
@@ -107,7 +105,7 @@ function readHunk(lines: string[], start: number, file: FilePatch): number {
 export function safePath(path: string): string {
   const parts = path.split('/');
   if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '..' || p === '' || p === '.' || p.toLowerCase() === '.git')) {
-    throw new PatchRefused(`the patch names a path outside the repository: ${path}`);
+    throw new PatchRefusedError(`the patch names a path outside the repository: ${path}`);
   }
   return path;
 }

@@ -2,3 +2,13 @@
 
 /** An execution attempt whose Docker engine stopped answering; RunWorkflow waits it out for `dockerEngineWaitMs`. */
 export const DOCKER_ENGINE_UNAVAILABLE = 'DockerEngineUnavailable';
+
+/**
+ * Failure types that no retry can fix (a value that broke its contract breaks it again), for every workflow's
+ * `retry.nonRetryableErrorTypes`. Temporal records an activity's thrown error by its class name as the failure type.
+ */
+export const NON_RETRYABLE_ERROR_TYPES: string[] = [
+  'ContractViolationError',
+  // Its name before the rename, still thrown by activity workers deployed earlier; kept until 2026-12-18 (two weeks).
+  'ContractViolation',
+];

@@ -1,4 +1,4 @@
-/** Workflow ids are idempotency keys: they are spelled here and nowhere else. */
+/** Workflow ids (idempotency keys), change branches and Web UI links: spelled here and nowhere else (workflow-safe). */
 export function campaignWorkflowId(campaignId: string): string {
   return `campaign/${campaignId}`;
 }
@@ -30,4 +30,18 @@ export function changeTrackerWorkflowId(campaignId: string): string {
 /** One governor per forge host per control plane (its task queue), so separate deployments never share one. */
 export function publishGovernorWorkflowId(host: string, controlQueue: string): string {
   return `governor/${controlQueue}/${host}`;
+}
+
+/** Every change branch starts with this, so a forge can tell Regatta's change requests from people's. */
+export const CHANGE_BRANCH_PREFIX = 'regatta/';
+
+/** The branch, and so the change request, of one change: campaigns that share a changeKey share it. */
+export function changeBranch(changeKey: string): string {
+  return `${CHANGE_BRANCH_PREFIX}${changeKey}`;
+}
+
+/** A workflow's page in the Temporal Web UI (its latest run), or one run's history when a Temporal run id is given. */
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string, temporalRunId?: string): string {
+  const page = `${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return temporalRunId ? `${page}/${encodeURIComponent(temporalRunId)}/history` : page;
 }

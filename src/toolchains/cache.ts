@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runChecked } from '../dev/command';
+import { runChecked } from '../host/command';
 import type { PackageVersion, ToolchainRegistry } from './registry';
 
 /** Written last into an install: the package it came from and every file's size and sha256. */

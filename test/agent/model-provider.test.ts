@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ContractViolation } from '../../src/contracts/validate';
+import { ContractViolationError } from '../../src/contracts/validate';
 import { modelProviderFromEnv } from '../../src/agent/model-provider';
 import { costOf, listPrice } from '../../src/agent/pricing';
 import { TRANSCRIPT_FORMAT } from '../../src/agent/transcript';
@@ -25,7 +25,7 @@ test('a listed model on an OpenAI-compatible endpoint is priced from the table',
 
 test('a model the table does not list needs REGATTA_MODEL_PRICE, so a budget is never priced at zero', () => {
   const env = { REGATTA_MODEL: 'local-coder-7b', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' };
-  expect(() => modelProviderFromEnv(env)).toThrow(ContractViolation);
+  expect(() => modelProviderFromEnv(env)).toThrow(ContractViolationError);
   expect(() => modelProviderFromEnv(env)).toThrow(/REGATTA_MODEL_PRICE.*local-coder-7b/);
   expect(() => modelProviderFromEnv({ ...env, REGATTA_MODEL_PRICE: 'cheap' })).toThrow(/REGATTA_MODEL_PRICE: got "cheap"; expected "input,output"/);
   expect(modelProviderFromEnv({ ...env, REGATTA_MODEL_PRICE: '0.2, 0.8' })).toEqual(expect.objectContaining({ price: { inputPerMillion: 0.2, outputPerMillion: 0.8 } }));

@@ -44,6 +44,12 @@ describe('campaign spec files', () => {
     expect(schedule.desired?.package).toBe('@acme/logger');
   });
 
+  it('a bad schedule file is reported as an invalid schedule spec naming the file, not as a campaign spec', () => {
+    const attempt = () => validateScheduleSpec({ id: 'Bad Id', every: '1d', campaign: { id: 'c', title: 't', targets: [{ repo: 'a/b', url: 'http://h/a/b.git' }], steps: [{ recipe: 'command', run: 'true' }] } }, 'nightly.yaml');
+    expect(attempt).toThrow(InvalidSpecError);
+    expect(attempt).toThrow(/^invalid schedule spec \(nightly\.yaml\):\n {2}- id: got "Bad Id"/);
+  });
+
   it('a schedule needs cron or every, and says so', () => {
     expect(() => validateScheduleSpec({ id: 's', campaign: { id: 'c', title: 't', targets: [{ repo: 'a/b', url: 'http://h/a/b.git' }], steps: [{ recipe: 'command', run: 'true' }] } })).toThrow(
       /cron: got nothing; expected `cron` or `every`/,

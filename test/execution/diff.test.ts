@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChecked } from '../../src/dev/command';
 import { fileDiff } from '../../src/git/diff';
+import { runChecked } from '../../src/host/command';
 import { applyFilePatch, parsePatch } from '../../src/patch/apply';
 
 /** A small deterministic generator, so a failing case can be reproduced from its seed. */

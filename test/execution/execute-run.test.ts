@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChecked } from '../../src/dev/command';
+import { runChecked } from '../../src/host/command';
 import { hashSpec } from '../../src/contracts/hash';
 import { ExecutionResult } from '../../src/contracts';
 import { command, containersOfRun, readArtifact, runExecuteRun, specFor, startExecutionFixture, type ExecutionFixture } from './fixture';

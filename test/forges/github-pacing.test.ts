@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ForgeRateLimited, ForgeRequestError, GitHubForge } from '../../src/forges/github';
+import { ForgeRateLimitedError, ForgeRequestError, GitHubForge } from '../../src/forges/github';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server';
 
 jest.setTimeout(120_000);
@@ -54,8 +54,8 @@ describe('github forge pacing', () => {
     github.faults.push({ status: 429, retryAfterSeconds: 3, retryAfterAsDate, method: 'GET', pathIncludes: '/pulls', times: 1 });
 
     const limited = await forge.findChangeRequest(repo, 'regatta/x').catch((e: unknown) => e);
-    expect(limited).toBeInstanceOf(ForgeRateLimited);
-    const { retryAfterMs } = limited as ForgeRateLimited;
+    expect(limited).toBeInstanceOf(ForgeRateLimitedError);
+    const { retryAfterMs } = limited as ForgeRateLimitedError;
     // An HTTP-date has whole seconds, so it names a moment between 2 and 3 seconds ahead.
     expect(retryAfterMs).toBeGreaterThanOrEqual(retryAfterAsDate ? 1_000 : 3_000);
     expect(retryAfterMs).toBeLessThanOrEqual(3_000);
@@ -86,8 +86,8 @@ describe('github forge pacing', () => {
     for (let i = 0; i < 3; i++) await forge.findChangeRequest(repo, `regatta/change-${i}`);
 
     const waiting = await forge.findChangeRequest(repo, 'regatta/change-3').catch((e: unknown) => e);
-    expect(waiting).toBeInstanceOf(ForgeRateLimited);
-    expect((waiting as ForgeRateLimited).retryAfterMs).toBeGreaterThan(3_500_000);
+    expect(waiting).toBeInstanceOf(ForgeRateLimitedError);
+    expect((waiting as ForgeRateLimitedError).retryAfterMs).toBeGreaterThan(3_500_000);
     expect((waiting as Error).message).toMatch(/2 requests left of the rate limit, within the reserve of 2, until it resets at .*; GET \/repos\/acme\/catalog\/pulls\?head=.* was not sent/);
     expect(github.requests).toHaveLength(3);
   });

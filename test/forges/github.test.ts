@@ -1,5 +1,5 @@
 /** The github forge at its HTTP boundary: the real client code against a GitHub-shaped server on loopback. */
-import { ForgeRateLimited, ForgeRequestError, GitHubForge } from '../../src/forges/github';
+import { ForgeRateLimitedError, ForgeRequestError, GitHubForge } from '../../src/forges/github';
 import type { ChangeRequestDraft } from '../../src/forges/types';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server';
 
@@ -61,10 +61,10 @@ describe('github forge', () => {
     expect(missing).toMatchObject({ status: 404, retryable: false, message: expect.stringContaining('404 Not Found; does the token see this repository?') });
   });
 
-  it('a secondary rate limit (403) and a 429 become ForgeRateLimited carrying Retry-After', async () => {
+  it('a secondary rate limit (403) and a 429 become ForgeRateLimitedError carrying Retry-After', async () => {
     github.faults.push({ status: 403, retryAfterSeconds: 7, method: 'GET', pathIncludes: '/pulls', times: 1 });
     const secondary = await forge.findChangeRequest(repo, 'regatta/x').catch((e: unknown) => e);
-    expect(secondary).toBeInstanceOf(ForgeRateLimited);
+    expect(secondary).toBeInstanceOf(ForgeRateLimitedError);
     expect(secondary).toMatchObject({ retryAfterMs: 7000, message: expect.stringContaining('secondary rate limit') });
     github.faults.push({ status: 429, retryAfterSeconds: 2, method: 'POST', pathIncludes: '/pulls', times: 1 });
     const tooMany = await forge.findOrCreateChangeRequest(draft()).catch((e: unknown) => e);

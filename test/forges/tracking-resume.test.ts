@@ -59,7 +59,7 @@ it('a tracker attempt stopped by a 429 is retried from its last heartbeat, not f
 
   const first = await attempt(() => changeRequestStates(changes), 1);
   expect(first.error).toBeInstanceOf(ApplicationFailure);
-  expect(first.error).toMatchObject({ type: 'ForgeRateLimited', nextRetryDelay: 1000 });
+  expect(first.error).toMatchObject({ type: 'ForgeRateLimitedError', nextRetryDelay: 1000 });
   expect(first.heartbeats.map((h) => [h.done, h.total, h.values.length])).toEqual([[100, 250, 100]]);
 
   const resumedFrom = github.requests.length;

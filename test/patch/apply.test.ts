@@ -1,5 +1,5 @@
 import { fileDiff } from '../../src/git/diff';
-import { applyFilePatch, parsePatch, PatchConflict, PatchRefused } from '../../src/patch/apply';
+import { applyFilePatch, parsePatch, PatchConflictError, PatchRefusedError } from '../../src/patch/apply';
 
 const base = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
 
@@ -28,14 +28,14 @@ describe('patch application', () => {
   it('reports a conflict when the lines it changes were changed too', () => {
     const changed = base.replace('line 20\n', 'line twenty\n');
     const conflicting = base.replace('line 20\n', 'line XX\n');
-    expect(() => roundTrip(base, changed, conflicting)).toThrow(PatchConflict);
+    expect(() => roundTrip(base, changed, conflicting)).toThrow(PatchConflictError);
     expect(() => roundTrip(base, changed, conflicting)).toThrow(/src\/a\.txt: the lines around line 17 changed since the patch was made/);
   });
 
   it('refuses paths outside the repository or inside .git', () => {
     expect(() => parsePatch('diff --git a/../x b/../x\n')).toThrow(/outside the repository: \.\.\/x/);
     expect(() => parsePatch('diff --git a/.git/config b/.git/config\n')).toThrow(/outside the repository: \.git\/config/);
-    expect(() => parsePatch('diff --git a//etc/passwd b//etc/passwd\n')).toThrow(PatchRefused);
+    expect(() => parsePatch('diff --git a//etc/passwd b//etc/passwd\n')).toThrow(PatchRefusedError);
     expect(() => parsePatch('diff --git a/src/.GIT/hooks/x b/src/.GIT/hooks/x\n')).toThrow(/outside the repository/);
     expect(() => parsePatch('diff --git a/src/a/../../x b/src/a/../../x\n')).toThrow(/outside the repository/);
   });
@@ -65,7 +65,7 @@ describe('patch application', () => {
 
   it('a deletion conflicts when the file gained content, an addition when the file already exists', () => {
     const [deletion] = parsePatch(fileDiff('gone.txt', 'old\n', undefined));
-    expect(() => applyFilePatch(deletion, 'old\nnew line from a colleague\n')).toThrow(PatchConflict);
+    expect(() => applyFilePatch(deletion, 'old\nnew line from a colleague\n')).toThrow(PatchConflictError);
     const [addition] = parsePatch(fileDiff('new.txt', undefined, 'hello\n'));
     expect(() => applyFilePatch(addition, 'someone else made it\n')).toThrow(/adds a file that already exists/);
   });

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { evaluatePolicy as evaluateWith, loadCommandPolicy, loadPolicyBundle, type CommandPolicy } from '../../policies';
 import type { PolicyBundle, PolicySubject } from '../../policies';
-import { matchesAny } from '../../policies/glob';
-import { ContractViolation } from '../../src/contracts/validate';
+import { matchesAny } from '../../src/text/glob';
+import { ContractViolationError } from '../../src/contracts/validate';
 
 const defaults = loadPolicyBundle();
 const strict = loadPolicyBundle(path.join(__dirname, '../../policies/strict.json'));
@@ -90,7 +90,7 @@ describe('policy evaluator', () => {
   it('rejects a malformed bundle naming the file, the field and the value', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'policy-')), 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ ...defaults.bundle, defaults: { ...defaults.bundle.defaults, network: 'internet' } }));
-    expect(() => loadPolicyBundle(file)).toThrow(ContractViolation);
+    expect(() => loadPolicyBundle(file)).toThrow(ContractViolationError);
     expect(() => loadPolicyBundle(file)).toThrow(/bad\.json[\s\S]*defaults\.network: got "internet"/);
   });
 

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeStatus, withExecutionSlots } from '../../src/cli/dev';
 import { loadConfig } from '../../src/config';
+import { describeStatus, withExecutionSlots } from '../../src/dev/cli';
 import { startService, stopService } from '../../src/dev/processes';
 import { stackStatus } from '../../src/dev/stack';
 import { workerServiceName, workerStatus } from '../../src/dev/workers';

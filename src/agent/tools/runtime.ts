@@ -7,7 +7,7 @@ import { AGENT_TOOLS, type AgentTool, type Failure, type StepEvent, type Verific
 import type { CommandResult } from '../../sandbox/driver';
 import { TOOL_ARGUMENTS, type ScopeRequest, type ToolArguments } from './definitions';
 import { WorkspaceFiles } from './workspace-files';
-import { ToolDenied, ToolFailed } from './workspace-path';
+import { ToolDeniedError, ToolFailedError } from './workspace-path';
 
 /** Runs a shell command in the run's sandbox, never on the host (the sandbox driver's `exec`). */
 export type CommandRunner = (command: string, timeoutMs?: number) => Promise<CommandResult>;
@@ -100,13 +100,13 @@ export class ToolRuntime {
       this.record({ kind: 'tool_call', name: tool, allowed: true, durationMs: Date.now() - started, ...handled.event });
       return { content: handled.content, allowed: true, stop: handled.stop };
     } catch (err) {
-      if (err instanceof ToolFailed || isFileSystemError(err)) {
+      if (err instanceof ToolFailedError || isFileSystemError(err)) {
         this.deniedInARow = 0;
-        const message = err instanceof ToolFailed ? err.message : `${(err as NodeJS.ErrnoException).code}: the file operation failed`;
+        const message = err instanceof ToolFailedError ? err.message : `${(err as NodeJS.ErrnoException).code}: the file operation failed`;
         this.record({ kind: 'tool_call', name: tool, allowed: true, durationMs: Date.now() - started, detail: `${describeCall(tool, rawArguments)}: error: ${message}` });
         return { content: `ERROR: ${message}`, allowed: true };
       }
-      if (!(err instanceof ToolDenied)) throw err;
+      if (!(err instanceof ToolDeniedError)) throw err;
       return this.deny(tool, rawArguments, err.reason);
     }
   }
@@ -125,17 +125,17 @@ export class ToolRuntime {
   }
 
   private validate(tool: string, rawArguments: string): unknown {
-    if (!(AGENT_TOOLS as readonly string[]).includes(tool)) throw new ToolDenied(`there is no tool named ${JSON.stringify(tool)}`);
-    if (!this.options.scope.allowedTools.includes(tool as AgentTool)) throw new ToolDenied(`the tool ${tool} is not allowed by policy`);
+    if (!(AGENT_TOOLS as readonly string[]).includes(tool)) throw new ToolDeniedError(`there is no tool named ${JSON.stringify(tool)}`);
+    if (!this.options.scope.allowedTools.includes(tool as AgentTool)) throw new ToolDeniedError(`the tool ${tool} is not allowed by policy`);
     let json: unknown;
     try {
       json = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
     } catch {
-      throw new ToolDenied('the arguments are not valid JSON');
+      throw new ToolDeniedError('the arguments are not valid JSON');
     }
     const parsed = TOOL_ARGUMENTS[tool as AgentTool].safeParse(json);
     if (!parsed.success) {
-      throw new ToolDenied(`invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      throw new ToolDeniedError(`invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
     return parsed.data;
   }
@@ -190,7 +190,7 @@ export class ToolRuntime {
     const refusals = (await loadCommandPolicy()).check(a.command, this.options.scope.allowedCommands);
     if (refusals.length > 0) {
       const why = explainRefusals(refusals);
-      throw new ToolDenied(`the command ${JSON.stringify(a.command.slice(0, 200))} is not in the allowlist${why ? `: ${why}` : ''} (allowed: ${this.options.scope.allowedCommands.join(', ') || 'nothing'})`);
+      throw new ToolDeniedError(`the command ${JSON.stringify(a.command.slice(0, 200))} is not in the allowlist${why ? `: ${why}` : ''} (allowed: ${this.options.scope.allowedCommands.join(', ') || 'nothing'})`);
     }
     const result = await this.options.runCommand(a.command, this.commandTimeout(a.timeout_seconds));
     this.commands.push(a.command);

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkWritable, ToolDenied, ToolFailed, workspaceRelative, WorkspaceRoot, type WriteScope } from './workspace-path';
+import { checkWritable, ToolDeniedError, ToolFailedError, workspaceRelative, WorkspaceRoot, type WriteScope } from './workspace-path';
 
 export const MAX_READ_CHARS = 60_000;
 export const MAX_WRITE_BYTES = 1_000_000;
@@ -46,7 +46,7 @@ export class WorkspaceFiles {
     const relative = workspaceRelative(requested);
     checkWritable(relative, this.scope);
     const bytes = Buffer.byteLength(content, 'utf8');
-    if (bytes > MAX_WRITE_BYTES) throw new ToolDenied(`content of ${bytes} bytes exceeds the ${MAX_WRITE_BYTES}-byte limit`);
+    if (bytes > MAX_WRITE_BYTES) throw new ToolDeniedError(`content of ${bytes} bytes exceeds the ${MAX_WRITE_BYTES}-byte limit`);
     this.ensureParentDirectory(relative, requested);
     const { fd, created } = this.openForWrite(relative, requested);
     try {
@@ -64,8 +64,8 @@ export class WorkspaceFiles {
     checkWritable(relative, this.scope);
     const text = this.readText(relative, requested);
     const first = text.indexOf(oldText);
-    if (first < 0) throw new ToolFailed(`old_text was not found in ${relative}; read the file and copy the text exactly`);
-    if (text.indexOf(oldText, first + 1) >= 0) throw new ToolFailed(`old_text occurs more than once in ${relative}; include more surrounding lines`);
+    if (first < 0) throw new ToolFailedError(`old_text was not found in ${relative}; read the file and copy the text exactly`);
+    if (text.indexOf(oldText, first + 1) >= 0) throw new ToolFailedError(`old_text occurs more than once in ${relative}; include more surrounding lines`);
     this.write(relative, text.slice(0, first) + newText + text.slice(first + oldText.length));
     return { path: relative };
   }
@@ -123,7 +123,7 @@ export class WorkspaceFiles {
 
   private directory(relative: string, requested: string): { relative: string; real: string } {
     const resolved = this.resolveOrFail(relative, requested);
-    if (!fs.statSync(resolved.real).isDirectory()) throw new ToolFailed(`${relative} is not a directory`);
+    if (!fs.statSync(resolved.real).isDirectory()) throw new ToolFailedError(`${relative} is not a directory`);
     return resolved;
   }
 
@@ -131,7 +131,7 @@ export class WorkspaceFiles {
     try {
       return this.root.resolveExisting(relative, requested);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ToolFailed(`${relative} does not exist`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ToolFailedError(`${relative} does not exist`);
       throw err;
     }
   }
@@ -140,9 +140,9 @@ export class WorkspaceFiles {
     const fd = this.openForRead(relative, requested);
     try {
       const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw new ToolFailed(`${relative} is not a regular file`);
+      if (!stat.isFile()) throw new ToolFailedError(`${relative} is not a regular file`);
       const bytes = fs.readFileSync(fd);
-      if (bytes.subarray(0, 8000).includes(0)) throw new ToolFailed(`${relative} is a binary file`);
+      if (bytes.subarray(0, 8000).includes(0)) throw new ToolFailedError(`${relative} is a binary file`);
       return bytes.toString('utf8');
     } finally {
       fs.closeSync(fd);
@@ -210,8 +210,8 @@ export class WorkspaceFiles {
       const real = this.root.relativeOfDescriptor(fd, requested);
       checkWritable(real, this.scope);
       const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw new ToolDenied(`${relative} is not a regular file`);
-      if (stat.nlink > 1) throw new ToolDenied(`${relative} is a hard link; writing it could change another file`);
+      if (!stat.isFile()) throw new ToolDeniedError(`${relative} is not a regular file`);
+      if (stat.nlink > 1) throw new ToolDeniedError(`${relative} is a hard link; writing it could change another file`);
       if (created) this.giveToWorkspaceOwner(fd);
       return { fd, created };
     } catch (err) {
@@ -227,7 +227,7 @@ export class WorkspaceFiles {
     let existing = segments.length;
     while (existing > 0 && !fs.existsSync(this.root.absolute(segments.slice(0, existing).join('/')))) existing--;
     const base = this.root.resolveExisting(segments.slice(0, existing).join('/') || '.', requested);
-    if (!fs.statSync(base.real).isDirectory()) throw new ToolFailed(`${base.relative} is not a directory`);
+    if (!fs.statSync(base.real).isDirectory()) throw new ToolFailedError(`${base.relative} is not a directory`);
     checkWritable([base.relative === '.' ? '' : base.relative, ...segments.slice(existing), path.posix.basename(relative)].filter(Boolean).join('/'), this.scope);
     let current = base.real;
     for (const segment of segments.slice(existing)) {
@@ -247,9 +247,9 @@ export class WorkspaceFiles {
 }
 
 function openError(err: NodeJS.ErrnoException, relative: string, requested: string): Error {
-  if (err.code === 'ELOOP') return new ToolDenied(`path ${JSON.stringify(requested)} is a symlink; the agent edits files, not links`);
-  if (err.code === 'ENOENT') return new ToolFailed(`${relative} does not exist`);
-  if (err.code === 'EISDIR') return new ToolFailed(`${relative} is a directory`);
-  if (err.code === 'ENOTDIR') return new ToolFailed(`a parent of ${relative} is not a directory`);
+  if (err.code === 'ELOOP') return new ToolDeniedError(`path ${JSON.stringify(requested)} is a symlink; the agent edits files, not links`);
+  if (err.code === 'ENOENT') return new ToolFailedError(`${relative} does not exist`);
+  if (err.code === 'EISDIR') return new ToolFailedError(`${relative} is a directory`);
+  if (err.code === 'ENOTDIR') return new ToolFailedError(`a parent of ${relative} is not a directory`);
   return err;
 }

@@ -5,21 +5,21 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { matchesAny } from '../../../policies/glob';
+import { matchesAny } from '../../text/glob';
 
-/** A tool call that policy or scope refuses; it counts as a denial. */
-export class ToolDenied extends Error {
+/** Thrown when policy or scope refuses a tool call; it counts as a denial. */
+export class ToolDeniedError extends Error {
   constructor(readonly reason: string) {
     super(reason);
-    this.name = 'ToolDenied';
+    this.name = 'ToolDeniedError';
   }
 }
 
-/** A call that was allowed but could not be done (missing file, ambiguous edit); the agent may correct it. */
-export class ToolFailed extends Error {
+/** Thrown when an allowed call cannot be done (missing file, ambiguous edit); the agent may correct it. */
+export class ToolFailedError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'ToolFailed';
+    this.name = 'ToolFailedError';
   }
 }
 
@@ -35,25 +35,25 @@ export interface WriteScope {
 
 /** Normalizes a path the model sent into a workspace-relative POSIX path ("." for the root), or refuses it. */
 export function workspaceRelative(requested: string): string {
-  if (requested.includes('\0')) throw new ToolDenied(`path ${JSON.stringify(requested)} contains a NUL byte`);
+  if (requested.includes('\0')) throw new ToolDeniedError(`path ${JSON.stringify(requested)} contains a NUL byte`);
   let candidate = requested.trim().replace(/\\/g, '/');
   if (candidate === CONTAINER_WORKSPACE || candidate.startsWith(`${CONTAINER_WORKSPACE}/`)) candidate = candidate.slice(CONTAINER_WORKSPACE.length);
-  else if (path.posix.isAbsolute(candidate)) throw new ToolDenied(`path ${JSON.stringify(requested)} is outside the workspace`);
+  else if (path.posix.isAbsolute(candidate)) throw new ToolDeniedError(`path ${JSON.stringify(requested)} is outside the workspace`);
   const normalized = path.posix.normalize(`./${candidate}`).replace(/^\.\//, '').replace(/\/$/, '') || '.';
-  if (normalized === '..' || normalized.startsWith('../')) throw new ToolDenied(`path ${JSON.stringify(requested)} is outside the workspace`);
+  if (normalized === '..' || normalized.startsWith('../')) throw new ToolDeniedError(`path ${JSON.stringify(requested)} is outside the workspace`);
   refuseGitDirectory(normalized, requested);
   return normalized;
 }
 
 function refuseGitDirectory(relative: string, requested: string): void {
-  if (relative.split('/').includes('.git')) throw new ToolDenied(`path ${JSON.stringify(requested)} is inside .git, which the agent may not touch`);
+  if (relative.split('/').includes('.git')) throw new ToolDeniedError(`path ${JSON.stringify(requested)} is inside .git, which the agent may not touch`);
 }
 
 /** Refuses a write the policy's path scope does not cover. */
 export function checkWritable(relative: string, scope: WriteScope): void {
-  if (relative === '.') throw new ToolDenied('the workspace root is not a file');
-  if (!matchesAny(relative, scope.allowedPaths)) throw new ToolDenied(`writing ${relative} is outside the allowed paths (${scope.allowedPaths.join(', ') || 'none'})`);
-  if (matchesAny(relative, scope.forbiddenPaths) && !matchesAny(relative, scope.approvedPaths ?? [])) throw new ToolDenied(`writing ${relative} is forbidden by policy (${scope.forbiddenPaths.join(', ')})`);
+  if (relative === '.') throw new ToolDeniedError('the workspace root is not a file');
+  if (!matchesAny(relative, scope.allowedPaths)) throw new ToolDeniedError(`writing ${relative} is outside the allowed paths (${scope.allowedPaths.join(', ') || 'none'})`);
+  if (matchesAny(relative, scope.forbiddenPaths) && !matchesAny(relative, scope.approvedPaths ?? [])) throw new ToolDeniedError(`writing ${relative} is forbidden by policy (${scope.forbiddenPaths.join(', ')})`);
 }
 
 /** The workspace root, resolved once; everything opened must resolve under it. */
@@ -73,7 +73,7 @@ export class WorkspaceRoot {
   /** The workspace-relative path of a resolved host path, or a refusal when it lies outside or inside .git. */
   relativeOfReal(real: string, requested: string): string {
     if (real !== this.real && !real.startsWith(`${this.real}${path.sep}`)) {
-      throw new ToolDenied(`path ${JSON.stringify(requested)} resolves outside the workspace (through a symlink)`);
+      throw new ToolDeniedError(`path ${JSON.stringify(requested)} resolves outside the workspace (through a symlink)`);
     }
     const relative = path.relative(this.real, real).split(path.sep).join('/') || '.';
     refuseGitDirectory(relative, requested);

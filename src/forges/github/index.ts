@@ -5,11 +5,12 @@
  * the reset instead of being refused.
  */
 import type { ChangeRequest } from '../../contracts';
-import { ForgeRateLimited, ForgeRequestError } from '../errors';
+import { CHANGE_BRANCH_PREFIX } from '../../temporal/ids';
+import { ForgeRateLimitedError, ForgeRequestError } from '../errors';
 import type { ChangeRequestDraft, Forge } from '../types';
 import { RateLimitPacer, retryAfterMs } from './rate-limit';
 
-export { ForgeRateLimited, ForgeRequestError } from '../errors';
+export { ForgeRateLimitedError, ForgeRequestError } from '../errors';
 
 export interface GitHubForgeOptions {
   /** https://api.github.com, or https://<ghe-host>/api/v3. */
@@ -19,7 +20,7 @@ export interface GitHubForgeOptions {
   requestTimeoutMs?: number;
   /** Requests of the hourly allowance never spent, left for people and other tools on the token. Default 100. */
   rateLimitReserve?: number;
-  /** The longest rate-limit wait slept in-process; a longer one fails at once as ForgeRateLimited. Default 60 s. */
+  /** The longest rate-limit wait slept in-process; a longer one fails at once as ForgeRateLimitedError. Default 60 s. */
   maxRateLimitWaitMs?: number;
 }
 
@@ -107,7 +108,7 @@ export class GitHubForge implements Forge {
   async listChangeRequests(filter: { repo?: string; state?: ChangeRequest['state'] } = {}): Promise<ChangeRequest[]> {
     if (!filter.repo) throw new ForgeRequestError('the github forge lists change requests per repository: pass { repo }', 400, false, 'invalid');
     const pulls = await this.requestAllPages<PullRequest>(`/repos/${filter.repo}/pulls?state=all&per_page=100`);
-    const requests = await Promise.all(pulls.filter((p) => p.head.ref.startsWith('regatta/')).map((p) => this.toChangeRequest(filter.repo!, p)));
+    const requests = await Promise.all(pulls.filter((p) => p.head.ref.startsWith(CHANGE_BRANCH_PREFIX)).map((p) => this.toChangeRequest(filter.repo!, p)));
     return requests.filter((r) => !filter.state || r.state === filter.state);
   }
 
@@ -197,7 +198,7 @@ export class GitHubForge implements Forge {
     if (status === 429 || exhausted || (status === 403 && /secondary rate limit|rate limit exceeded/i.test(message))) {
       const waitMs = retryAfterMs(headers);
       this.pacer.hold(waitMs, `${status} on ${where}`);
-      throw new ForgeRateLimited(this.hostOf(), waitMs, message);
+      throw new ForgeRateLimitedError(this.hostOf(), waitMs, message);
     }
     if (status === 401) throw new ForgeRequestError(`${where}: 401 ${message}; check the forge token`, 401, false);
     if (status === 404) throw new ForgeRequestError(`${where}: 404 ${message}; does the token see this repository?`, 404, false);
@@ -207,7 +208,7 @@ export class GitHubForge implements Forge {
 
   /** No answer at all (the deadline passed, or no connection): the forge is unavailable for now, and a retry may reach it. */
   private unanswered(err: unknown, where: string, signal: AbortSignal): ForgeRequestError | undefined {
-    if (err instanceof ForgeRequestError || err instanceof ForgeRateLimited) return undefined;
+    if (err instanceof ForgeRequestError || err instanceof ForgeRateLimitedError) return undefined;
     if (signal.aborted) {
       return new ForgeRequestError(`${where}: no answer within ${this.requestTimeoutMs / 1000} s; the forge is slow or unreachable, and a retry will ask again`, 0, true, 'unavailable');
     }

@@ -3,15 +3,15 @@
  * remembered, and once no more than a reserve of the allowance is left, the next request waits for the reset
  * instead of spending the rest and being refused. A `Retry-After` (secondary limit or 429) holds every request of
  * this client the same way. A wait longer than `maxWaitMs` is not slept in-process: the request fails at once with
- * ForgeRateLimited carrying the wait, so an activity retries after it (Temporal keeps the time, not a worker slot).
+ * ForgeRateLimitedError carrying the wait, so an activity retries after it (Temporal keeps the time, not a worker slot).
  */
-import { ForgeRateLimited } from '../errors';
+import { ForgeRateLimitedError } from '../errors';
 
 export interface RateLimitOptions {
   host: string;
   /** Requests of the hourly allowance kept back for people and other tools sharing the token. */
   reserve: number;
-  /** The longest wait slept in-process before a request; a longer one fails with ForgeRateLimited. */
+  /** The longest wait slept in-process before a request; a longer one fails with ForgeRateLimitedError. */
   maxWaitMs: number;
 }
 
@@ -25,11 +25,11 @@ export class RateLimitPacer {
 
   constructor(private readonly options: RateLimitOptions) {}
 
-  /** Before each request: returns when it may be sent, or throws ForgeRateLimited when that is more than maxWaitMs away. */
+  /** Before each request: returns when it may be sent, or throws ForgeRateLimitedError when that is more than maxWaitMs away. */
   async waitForTurn(where: string): Promise<void> {
     const { waitMs, why } = this.nextTurn();
     if (waitMs <= 0) return;
-    if (waitMs > this.options.maxWaitMs) throw new ForgeRateLimited(this.options.host, waitMs, `${why}; ${where} was not sent`);
+    if (waitMs > this.options.maxWaitMs) throw new ForgeRateLimitedError(this.options.host, waitMs, `${why}; ${where} was not sent`);
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 

@@ -3,7 +3,7 @@
  * program), so a symlink planted by an earlier step can never make the host write outside the workspace.
  */
 import type { Step } from '../../contracts';
-import { globToRegExp } from '../../../policies/glob';
+import { globToRegExp } from '../../text/glob';
 import type { Recipe } from '../types';
 
 type ReplaceStep = Extract<Step, { recipe: 'replace' }>;

@@ -1,4 +1,7 @@
-/** Runs host commands for the dev stack (apt, go, docker, git) and turns failures into readable errors. */
+/**
+ * Runs commands on the host, never in a sandbox, and turns failures into readable errors: the toolchain cache's npm and
+ * tar on execution workers, and the dev stack's apt, go, docker and git.
+ */
 import { spawn } from 'node:child_process';
 
 export interface CommandResult {
@@ -18,7 +21,11 @@ export interface CommandOptions {
 
 export function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
@@ -56,7 +63,11 @@ export class CommandFailedError extends Error {
 }
 
 /** Runs a command that must succeed; the error carries the command line and the tail of its output. */
-export async function runChecked(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
+export async function runChecked(
+  command: string,
+  args: string[],
+  options: CommandOptions = {},
+): Promise<CommandResult> {
   const result = await runCommand(command, args, options);
   if (result.code !== 0) throw new CommandFailedError([command, ...args].join(' '), result);
   return result;

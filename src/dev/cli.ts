@@ -1,13 +1,18 @@
-/** `regatta dev up|status|down`: the local stack on real components, started and reported by the project itself. */
+/**
+ * `regatta dev up|status|down`: the local stack on real components, started and reported by the project itself.
+ * Part of the dev stack, so the CLI registers it only where src/dev is (a checkout, not the installed package).
+ */
 import type { Command } from 'commander';
+import { action, emit, EXIT, table, type OutputOptions } from '../cli/output';
 import { loadConfig } from '../config';
-import { ensureStack, stackStatus, stopStack, type StackStatus } from '../dev/stack';
-import { executionWorkerSlots, workerServiceName } from '../dev/workers';
 import { describeExecutionSlots } from '../workers/execution-slots';
-import { action, emit, EXIT, table, type OutputOptions } from './output';
+import { ensureStack, stackStatus, stopStack, type StackStatus } from './stack';
+import { executionWorkerSlots, workerServiceName } from './workers';
 
 export function registerDevCommands(program: Command): void {
-  const dev = program.command('dev').description('run the local stack: Docker, Temporal, sandbox image, git fleet, workers');
+  const dev = program
+    .command('dev')
+    .description('run the local stack: Docker, Temporal, sandbox image, git fleet, workers');
 
   dev
     .command('up')
@@ -23,7 +28,12 @@ export function registerDevCommands(program: Command): void {
         const info = await ensureStack({ workers: opts.workers, log });
         const status = withExecutionSlots(await stackStatus());
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        emit(opts, { info, status }, () => `${describeStatus(status)}\n\nstack up in ${seconds}s\nTemporal Web UI: ${info.uiUrl}\nfleet: ${info.targets.map((t) => t.url).join('\n       ')}`);
+        emit(
+          opts,
+          { info, status },
+          () =>
+            `${describeStatus(status)}\n\nstack up in ${seconds}s\nTemporal Web UI: ${info.uiUrl}\nfleet: ${info.targets.map((t) => t.url).join('\n       ')}`,
+        );
         return status.healthy ? EXIT.ok : EXIT.failure;
       }),
     );
@@ -47,7 +57,9 @@ export function registerDevCommands(program: Command): void {
     .action(
       action(async (opts: OutputOptions) => {
         const stopped = await stopStack();
-        emit(opts, { stopped }, () => (stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing of ours was running'));
+        emit(opts, { stopped }, () =>
+          stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing of ours was running',
+        );
         return EXIT.ok;
       }),
     );
@@ -58,10 +70,19 @@ export function withExecutionSlots(status: StackStatus, config = loadConfig()): 
   const slots = executionWorkerSlots(config);
   if (!slots) return status;
   const row = workerServiceName('execution');
-  return { ...status, components: status.components.map((c) => (c.name === row ? { ...c, detail: `${c.detail}, ${describeExecutionSlots(slots)}` } : c)) };
+  return {
+    ...status,
+    components: status.components.map((c) =>
+      c.name === row ? { ...c, detail: `${c.detail}, ${describeExecutionSlots(slots)}` } : c,
+    ),
+  };
 }
 
 export function describeStatus(status: StackStatus): string {
-  const rows = status.components.map((c) => ({ component: c.name, health: c.healthy ? 'ok' : 'DOWN', detail: c.error && !c.healthy ? `${c.detail} — ${c.error}` : c.detail }));
+  const rows = status.components.map((c) => ({
+    component: c.name,
+    health: c.healthy ? 'ok' : 'DOWN',
+    detail: c.error && !c.healthy ? `${c.detail} — ${c.error}` : c.detail,
+  }));
   return `${table(rows, ['component', 'health', 'detail'])}\n\n${status.healthy ? 'stack healthy' : 'stack NOT healthy'}`;
 }

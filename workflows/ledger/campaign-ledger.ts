@@ -2,10 +2,18 @@
  * The campaign's ledger: which runs are admitted, what they cost, how they ended, and whether to admit more.
  * Plain data plus pure rules, so it travels through continue-as-new unchanged.
  */
-import { RUN_STATES, SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target, type TargetPageRef, type TrackedChange } from '../src/contracts';
-import type { CampaignProgress } from './definitions';
+import { RUN_STATES, SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target, type TargetPageRef, type TrackedChange } from '../../src/contracts';
+import { changeBranch } from '../../src/temporal/ids';
+import type { CampaignProgress } from '../definitions';
+import { admissionBlocker } from './admission';
+import { countFailure, type BreakerState } from './breaker';
+import { leftUsd, reserveAgain, reservedTotal, settle, type BudgetState } from './budget';
+import { inWindow, publishWait } from './publish-gate';
 
-export interface LedgerState {
+/** What the campaign workflow may read of the ledger: all of it, changed only through the ledger's methods. */
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+export interface LedgerState extends BudgetState, BreakerState {
   /** Index into spec.targets of the next target to admit. */
   nextIndex: number;
   /** Targets admitted by earlier runs of the campaign, whose entries were dropped from spec.targets. */
@@ -20,16 +28,10 @@ export interface LedgerState {
   published: TrackedChange[];
   /** Pages of published changes already stored (large campaigns), so continue-as-new carries at most part of a page. */
   publishedPages?: TargetPageRef[];
-  reservedUsd: Record<string, number>;
-  /** What runs re-executing after an approved scope request were already charged for their first execution. */
-  chargedUsd?: Record<string, number>;
-  spentUsd: number;
   paused: boolean;
   pausedReason?: string;
   stoppedReason?: string;
   cancelled: boolean;
-  consecutiveFailures: number;
-  failureSignatures: Record<string, number>;
   publishGrants: { host: string; at: number }[];
   /** Hosts that asked us to slow down, until when and why. */
   heldHosts: Record<string, { untilMs: number; reason: string }>;
@@ -86,12 +88,17 @@ export class CampaignLedger {
   constructor(
     /** Its targets are the page being admitted; loadPage replaces them with the next. */
     public spec: CampaignSpec,
-    readonly state: LedgerState,
+    private readonly s: LedgerState,
     /** False only where a campaign replays from before the rule it names (patches `breaker-signature`, `ledger-counts-once`). */
     private readonly rules: { preciseSignatures: boolean; countsRunsOnce: boolean } = { preciseSignatures: true, countsRunsOnce: true },
   ) {
-    for (const [runState, n] of Object.entries(state.archivedCounts)) this.counts[runState as RunState] = n;
-    for (const report of Object.values(state.runs)) this.index(report, +1);
+    for (const [runState, n] of Object.entries(s.archivedCounts)) this.counts[runState as RunState] = n;
+    for (const report of Object.values(s.runs)) this.index(report, +1);
+  }
+
+  /** The ledger's state, to read; it changes only through the methods below. */
+  get state(): DeepReadonly<LedgerState> {
+    return this.s;
   }
 
   /** Whether every run's report is kept (small campaigns) or only counts (large ones). */
@@ -101,12 +108,12 @@ export class CampaignLedger {
 
   /** How many targets the campaign has, read or not. */
   total(): number {
-    return this.state.pages?.total ?? this.state.admittedBefore + this.spec.targets.length;
+    return this.s.pages?.total ?? this.s.admittedBefore + this.spec.targets.length;
   }
 
   /** The stored page to read once the targets in hand are all admitted, if any. */
   nextPage(): TargetPageRef | undefined {
-    const pages = this.state.pages;
+    const pages = this.s.pages;
     return this.nextTarget() === undefined && pages && pages.next < pages.refs.length ? pages.refs[pages.next] : undefined;
   }
 
@@ -117,21 +124,21 @@ export class CampaignLedger {
 
   /** Takes the next stored page as the targets in hand. */
   loadPage(targets: Target[]): void {
-    this.state.admittedBefore += this.state.nextIndex;
-    this.state.nextIndex = 0;
-    this.state.pages!.next++;
+    this.s.admittedBefore += this.s.nextIndex;
+    this.s.nextIndex = 0;
+    this.s.pages!.next++;
     this.spec = { ...this.spec, targets };
   }
 
   /** A full page of published changes to store, where the campaign is too large to carry them all. */
   publishedPageReady(): TrackedChange[] | undefined {
-    return !this.keepsEveryRun() && this.state.published.length >= PUBLISHED_PAGE_SIZE ? this.state.published.slice(0, PUBLISHED_PAGE_SIZE) : undefined;
+    return !this.keepsEveryRun() && this.s.published.length >= PUBLISHED_PAGE_SIZE ? this.s.published.slice(0, PUBLISHED_PAGE_SIZE) : undefined;
   }
 
   /** The page publishedPageReady gave is stored: it leaves the ledger, its reference stays. */
   publishedPageStored(ref: TargetPageRef): void {
-    this.state.published = this.state.published.slice(ref.count);
-    this.state.publishedPages = [...(this.state.publishedPages ?? []), ref];
+    this.s.published = this.s.published.slice(ref.count);
+    this.s.publishedPages = [...(this.s.publishedPages ?? []), ref];
   }
 
   /** Runs admitted and still open (each an open child workflow), counted from the per-state counts. */
@@ -145,7 +152,7 @@ export class CampaignLedger {
   }
 
   unsettled(): RunReport[] {
-    return [...this.unsettledRuns].map((id) => this.state.runs[id]);
+    return [...this.unsettledRuns].map((id) => this.s.runs[id]);
   }
 
   unsettledCount(): number {
@@ -153,49 +160,52 @@ export class CampaignLedger {
   }
 
   nextTarget(): Target | undefined {
-    return this.spec.targets[this.state.nextIndex];
+    return this.spec.targets[this.s.nextIndex];
   }
 
   leftUsd(): number {
-    return this.spec.maxBudgetUsd - this.state.spentUsd - sum(Object.values(this.state.reservedUsd));
+    return leftUsd(this.spec.maxBudgetUsd, this.s);
   }
 
   /** Why the next target cannot start now, or undefined when it can. */
   admissionBlocker(target: Target): string | undefined {
-    if (this.state.cancelled) return 'cancelled';
-    if (this.state.paused) return `paused: ${this.state.pausedReason}`;
-    if (this.slotHolders.size >= this.spec.maxConcurrentRuns) return 'window full';
-    const perOwner = this.spec.maxRunsPerOwner;
-    if (perOwner !== undefined && target.owner && (this.perOwner.get(target.owner) ?? 0) >= perOwner) {
-      return `owner ${target.owner} at its limit of ${perOwner}`;
-    }
-    if (this.leftUsd() < this.spec.runBudgetUsd) return 'budget';
-    const maxOpen = this.spec.maxUnsettledRuns ?? DEFAULT_MAX_UNSETTLED_RUNS;
-    if (this.openRunCount() >= maxOpen) return `${maxOpen} runs are still open (awaiting approval or publishing): maxUnsettledRuns`;
-    return undefined;
+    return admissionBlocker({
+      cancelled: this.s.cancelled,
+      paused: this.s.paused,
+      pausedReason: this.s.pausedReason,
+      inFlight: this.slotHolders.size,
+      maxConcurrentRuns: this.spec.maxConcurrentRuns,
+      owner: target.owner,
+      ownerInFlight: target.owner ? (this.perOwner.get(target.owner) ?? 0) : 0,
+      maxRunsPerOwner: this.spec.maxRunsPerOwner,
+      leftUsd: this.leftUsd(),
+      runBudgetUsd: this.spec.runBudgetUsd,
+      openRuns: this.openRunCount(),
+      maxOpenRuns: this.spec.maxUnsettledRuns ?? DEFAULT_MAX_UNSETTLED_RUNS,
+    });
   }
 
   admit(target: Target, runId: string): void {
     this.put({ runId, repo: target.repo, owner: target.owner, state: 'pending', costUsd: 0 });
-    this.state.reservedUsd[runId] = this.spec.runBudgetUsd;
-    this.state.nextIndex++;
+    this.s.reservedUsd[runId] = this.spec.runBudgetUsd;
+    this.s.nextIndex++;
   }
 
   /** Targets never started are recorded as skipped, with the reason the campaign stopped. */
   skipRemaining(reason: string): void {
-    this.state.stoppedReason = reason;
-    for (const target of this.spec.targets.slice(this.state.nextIndex)) {
+    this.s.stoppedReason = reason;
+    for (const target of this.spec.targets.slice(this.s.nextIndex)) {
       const runId = `skipped/${target.repo}`;
       this.put({ runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'budget', message: reason } });
-      this.archiveIfFinal(this.state.runs[runId]);
+      this.archiveIfFinal(this.s.runs[runId]);
     }
-    this.state.nextIndex = this.spec.targets.length;
+    this.s.nextIndex = this.spec.targets.length;
     // Pages never read are counted, not read: a campaign that large keeps counts only.
-    const pages = this.state.pages;
+    const pages = this.s.pages;
     if (pages) {
       const unread = pages.refs.slice(pages.next).reduce((n, ref) => n + ref.count, 0);
       if (unread > 0) {
-        this.state.archivedCounts.skipped = (this.state.archivedCounts.skipped ?? 0) + unread;
+        this.s.archivedCounts.skipped = (this.s.archivedCounts.skipped ?? 0) + unread;
         this.counts.skipped = (this.counts.skipped ?? 0) + unread;
       }
       pages.next = pages.refs.length;
@@ -210,107 +220,118 @@ export class CampaignLedger {
   record(report: RunReport): void {
     const listener = this.reportListeners.get(report.runId);
     if (listener?.(report)) this.reportListeners.delete(report.runId);
-    const previous = this.state.runs[report.runId];
+    const previous = this.s.runs[report.runId];
     // A run's final state never changes: a later report (a cancellation that raced the run's end) is not counted again.
     // A run the ledger no longer holds was archived final, so its late report is dropped too.
     if (this.rules.countsRunsOnce && (!previous || FINAL_STATES.includes(previous.state))) return;
     this.put(report);
-    if (previous?.state === 'needs_approval' && report.state === 'executing' && this.state.reservedUsd[report.runId] === undefined) {
-      // Re-executed after an approved scope request: reserve again what the run may still spend, and remember what it has been charged.
-      this.state.reservedUsd[report.runId] = Math.max(0, this.spec.runBudgetUsd - previous.costUsd);
-      this.state.chargedUsd = { ...this.state.chargedUsd, [report.runId]: previous.costUsd };
+    // Re-executed after an approved scope request: reserve again what the run may still spend.
+    if (previous?.state === 'needs_approval' && report.state === 'executing' && this.s.reservedUsd[report.runId] === undefined) {
+      reserveAgain(this.s, report.runId, this.spec.runBudgetUsd, previous.costUsd);
     }
-    if (report.state !== 'pending' && report.state !== 'executing' && this.state.reservedUsd[report.runId] !== undefined) {
-      delete this.state.reservedUsd[report.runId];
-      this.state.spentUsd += report.costUsd - (this.state.chargedUsd?.[report.runId] ?? 0);
-      if (this.state.chargedUsd?.[report.runId] !== undefined) delete this.state.chargedUsd[report.runId];
-    }
+    if (report.state !== 'pending' && report.state !== 'executing') settle(this.s, report.runId, report.costUsd);
     if (previous?.state !== report.state) {
-      if (report.state === 'failed') this.countFailure(report);
-      else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.state.consecutiveFailures = 0;
+      if (report.state === 'failed') {
+        const pause = countFailure(this.s, this.spec.circuitBreaker, report, this.rules.preciseSignatures);
+        if (pause) this.pause(pause);
+      }
+      else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.s.consecutiveFailures = 0;
     }
     if (report.state === 'published' && previous?.state !== 'published' && report.url) {
-      this.state.published.push({ repo: report.repo, url: report.url, branch: `regatta/${this.spec.changeKey ?? this.spec.id}` });
+      this.s.published.push({ repo: report.repo, url: report.url, branch: changeBranch(this.spec.changeKey ?? this.spec.id) });
     }
     this.archiveIfFinal(report);
   }
 
   private archiveIfFinal(report: RunReport): void {
     if (this.keepsEveryRun() || !FINAL_STATES.includes(report.state)) return;
-    delete this.state.runs[report.runId];
-    this.state.archivedCounts[report.state] = (this.state.archivedCounts[report.state] ?? 0) + 1;
-    if (report.state === 'failed') this.state.recentFailures = [...this.state.recentFailures, report].slice(-RECENT_FAILURES_KEPT);
+    delete this.s.runs[report.runId];
+    this.s.archivedCounts[report.state] = (this.s.archivedCounts[report.state] ?? 0) + 1;
+    if (report.state === 'failed') this.s.recentFailures = [...this.s.recentFailures, report].slice(-RECENT_FAILURES_KEPT);
   }
 
   /** The spec and ledger for the next run of the campaign: admitted targets are dropped, so the payload stays small. */
   carryOver(): { spec: CampaignSpec; state: LedgerState } {
-    const state = { ...this.state, admittedBefore: this.state.admittedBefore + this.state.nextIndex, nextIndex: 0, continuedAsNew: this.state.continuedAsNew + 1 };
-    return { spec: { ...this.spec, targets: this.spec.targets.slice(this.state.nextIndex) }, state };
+    const state = { ...this.s, admittedBefore: this.s.admittedBefore + this.s.nextIndex, nextIndex: 0, continuedAsNew: this.s.continuedAsNew + 1 };
+    return { spec: { ...this.spec, targets: this.spec.targets.slice(this.s.nextIndex) }, state };
   }
 
   pause(reason: string): void {
-    this.state.paused = true;
-    this.state.pausedReason = reason;
+    this.s.paused = true;
+    this.s.pausedReason = reason;
   }
 
   resume(): void {
-    this.state.paused = false;
-    this.state.pausedReason = undefined;
-    this.state.consecutiveFailures = 0;
-    this.state.failureSignatures = {};
+    this.s.paused = false;
+    this.s.pausedReason = undefined;
+    this.s.consecutiveFailures = 0;
+    this.s.failureSignatures = {};
+  }
+
+  /** A run asks to publish: it queues for the campaign's publish gate. */
+  queuePermit(request: { runId: string; host: string }): void {
+    this.s.permitQueue.push(request);
+  }
+
+  /** A forge asked to slow down: no permit for that host until then. */
+  holdHost(host: string, untilMs: number, reason: string): void {
+    this.s.heldHosts[host] = { untilMs, reason };
+  }
+
+  /** Cancelled: nothing more is admitted, and the targets not yet started are skipped with the reason. */
+  cancel(reason: string): void {
+    this.s.cancelled = true;
+    this.skipRemaining(reason);
   }
 
   /** The permit to grant now, or the moment the head of the queue may be granted. */
   nextPermit(now: number): { grant?: { runId: string; host: string }; waitUntil?: number } {
-    const { max, windowMs } = this.spec.publishRate;
-    this.state.publishGrants = this.state.publishGrants.filter((g) => now - g.at < windowMs);
-    const head = this.state.permitQueue[0];
+    const rate = this.spec.publishRate;
+    this.s.publishGrants = inWindow(this.s.publishGrants, (g) => g.at, rate.windowMs, now);
+    const head = this.s.permitQueue[0];
     if (!head) return {};
-    const held = this.state.heldHosts[head.host];
-    if (held && held.untilMs > now) return { waitUntil: held.untilMs };
-    const granted = this.state.publishGrants.filter((g) => g.host === head.host);
-    if (granted.length < max) {
-      this.state.permitQueue.shift();
-      this.state.publishGrants.push({ host: head.host, at: now });
-      return { grant: head };
-    }
-    return { waitUntil: granted[0].at + windowMs };
+    const grantTimes = this.s.publishGrants.filter((g) => g.host === head.host).map((g) => g.at);
+    const wait = publishWait(grantTimes, rate, now, this.s.heldHosts[head.host]?.untilMs);
+    if (wait > 0) return { waitUntil: now + wait };
+    this.s.permitQueue.shift();
+    this.s.publishGrants.push({ host: head.host, at: now });
+    return { grant: head };
   }
 
   progress(permitHeldUntil?: number): CampaignProgress {
-    const activeHold = Object.values(this.state.heldHosts).find((h) => h.untilMs > Date.now())?.untilMs;
+    const activeHold = Object.values(this.s.heldHosts).find((h) => h.untilMs > Date.now())?.untilMs;
     const heldUntil = permitHeldUntil ?? activeHold;
-    const reservedUsd = sum(Object.values(this.state.reservedUsd));
+    const reservedUsd = reservedTotal(this.s);
     return {
       campaignId: this.spec.id,
       total: this.total(),
-      admitted: this.state.admittedBefore + this.state.nextIndex,
+      admitted: this.s.admittedBefore + this.s.nextIndex,
       inFlight: this.slotHolders.size,
       counts: { ...this.counts },
-      budget: { limitUsd: this.spec.maxBudgetUsd, spentUsd: this.state.spentUsd, reservedUsd, leftUsd: this.leftUsd() },
-      paused: this.state.paused,
-      pausedReason: this.state.pausedReason,
-      stoppedReason: this.state.stoppedReason,
+      budget: { limitUsd: this.spec.maxBudgetUsd, spentUsd: this.s.spentUsd, reservedUsd, leftUsd: this.leftUsd() },
+      paused: this.s.paused,
+      pausedReason: this.s.pausedReason,
+      stoppedReason: this.s.stoppedReason,
       publishing: {
-        grantedInWindow: this.state.publishGrants.length,
+        grantedInWindow: this.s.publishGrants.length,
         max: this.spec.publishRate.max,
         windowMs: this.spec.publishRate.windowMs,
         heldUntil: heldUntil !== undefined ? new Date(heldUntil).toISOString() : undefined,
         heldReason: heldUntil !== undefined ? this.heldReason(heldUntil) : undefined,
       },
-      continuedAsNew: this.state.continuedAsNew,
+      continuedAsNew: this.s.continuedAsNew,
     };
   }
 
   private heldReason(until: number): string {
-    const forge = Object.entries(this.state.heldHosts).find(([, h]) => h.untilMs === until);
+    const forge = Object.entries(this.s.heldHosts).find(([, h]) => h.untilMs === until);
     return forge ? `${forge[0]} asked to slow down: ${forge[1].reason}` : `the campaign's rate of ${this.spec.publishRate.max} per ${this.spec.publishRate.windowMs / 1000} s is used up`;
   }
 
   private put(report: RunReport): void {
-    const previous = this.state.runs[report.runId];
+    const previous = this.s.runs[report.runId];
     if (previous) this.index(previous, -1);
-    this.state.runs[report.runId] = report;
+    this.s.runs[report.runId] = report;
     this.index(report, +1);
   }
 
@@ -328,42 +349,6 @@ export class CampaignLedger {
     if (holdsSlot && report.owner) this.perOwner.set(report.owner, (this.perOwner.get(report.owner) ?? 0) + delta);
   }
 
-  private countFailure(report: RunReport): void {
-    const breaker = this.spec.circuitBreaker;
-    this.state.consecutiveFailures++;
-    const signature = failureSignature(report, this.rules.preciseSignatures);
-    this.state.failureSignatures[signature] = (this.state.failureSignatures[signature] ?? 0) + 1;
-    if (this.state.consecutiveFailures >= breaker.consecutiveFailures) {
-      this.pause(`circuit breaker: ${this.state.consecutiveFailures} consecutive failed runs (last: ${report.repo}, ${signature})`);
-    } else if (this.state.failureSignatures[signature] >= breaker.sameSignature) {
-      this.pause(`circuit breaker: ${this.state.failureSignatures[signature]} runs failed with the same signature "${signature}"`);
-    }
-  }
 }
 
-/**
- * Failures that share a signature count towards the breaker together. A signature keeps the failing command and the
- * first error line, and takes out only what differs between repositories for the same fault: the repository's own
- * name, URLs, numbers and hashes. `precise` is false for campaigns started before signatures kept quoted text
- * (patch `breaker-signature`), which grouped every verification failure under one signature.
- */
-export function failureSignature(report: RunReport, precise = true): string {
-  const raw = report.failure?.message ?? '';
-  const message = precise
-    ? raw
-        .split(report.repo)
-        .join('<repo>')
-        .replace(/https?:\/\/\S+/g, '<url>')
-        .replace(/\b[0-9a-f]{7,}\b|\d+(\.\d+)*/g, '#')
-        .slice(0, 240)
-    : raw
-        .replace(/https?:\/\/\S+/g, '<url>')
-        .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')
-        .replace(/[0-9a-f]{7,}|\d+/g, '#')
-        .slice(0, 80);
-  return `${report.failure?.kind ?? 'unknown'}: ${message}`;
-}
-
-function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
+export { failureSignature } from './breaker';

@@ -1,0 +1,97 @@
+/** Publishing a run's change as a change request, and watching the published changes for the burndown. */
+import { z } from 'zod';
+import { HttpUrl, RepoCheckout, RepoName, Slug } from './common';
+import { ArtifactRef, CostReport, ToolchainUse, VerificationReport } from './execution';
+import { Autonomy } from './policy';
+
+export const ChangeRequest = z.strictObject({
+  provider: z.string().min(1),
+  host: z.string().min(1),
+  repo: RepoName,
+  branch: z.string().min(1),
+  number: z.number().int().positive(),
+  url: z.string().min(1),
+  state: z.enum(['open', 'merged', 'closed']),
+  draft: z.boolean(),
+  headCommit: z.string().min(1),
+  /** The forge's checks on the head commit, where the forge runs any. */
+  checks: z.enum(['passing', 'failing', 'pending', 'none']).optional(),
+});
+export type ChangeRequest = z.infer<typeof ChangeRequest>;
+/** What a burndown needs of a change request: a tracker of thousands keeps this much, not the whole record. */
+export type ChangeRequestSummary = Pick<ChangeRequest, 'state' | 'checks' | 'url'>;
+
+/** Everything the publishing activity needs, by reference: the patch is read back from the artifact store. */
+export const PublishRequest = z.strictObject({
+  runId: z.string().min(1),
+  campaignId: Slug,
+  title: z.string().min(1),
+  repo: RepoCheckout,
+  branch: z.string().min(1),
+  autonomy: Autonomy,
+  patch: ArtifactRef,
+  evidence: z.strictObject({
+    summary: z.string(),
+    steps: z.array(z.string()),
+    touchedFiles: z.array(z.string()),
+    verification: VerificationReport,
+    toolchain: z.array(ToolchainUse).optional(),
+    cost: CostReport,
+    policy: z.strictObject({ name: z.string(), version: z.string(), hash: z.string() }),
+    specHash: z.string(),
+    artifacts: z.array(ArtifactRef),
+    approvedBy: z.string().optional(),
+    runUiUrl: z.string().optional(),
+  }),
+  /** Reopen a change request that reviewers closed without merging; otherwise it stays closed (closed_unmerged). */
+  reopenClosed: z.boolean().optional(),
+});
+export type PublishRequest = z.infer<typeof PublishRequest>;
+
+export const PublishOutcome = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), changeRequest: ChangeRequest }),
+  z.strictObject({
+    ok: z.literal(false),
+    /** invalid_patch: the patch names paths outside the tree, renames or binaries; branch_modified: a person committed to the branch. */
+    reason: z.enum([
+      'conflict',
+      'forge_error',
+      'missing_evidence',
+      'closed_unmerged',
+      'rate_limited',
+      'invalid_patch',
+      'branch_modified',
+    ]),
+    message: z.string(),
+    /** For rate_limited: how long the forge asked us to wait. */
+    retryAfterMs: z.number().int().nonnegative().optional(),
+  }),
+]);
+export type PublishOutcome = z.infer<typeof PublishOutcome>;
+
+/** A published change a campaign keeps watching until it is merged or closed. */
+export const TrackedChange = z.strictObject({ repo: RepoName, url: HttpUrl, branch: z.string().min(1) });
+export type TrackedChange = z.infer<typeof TrackedChange>;
+
+export const Burndown = z.strictObject({
+  campaignId: Slug,
+  /** Merged, or nothing to change. */
+  done: z.number().int().nonnegative(),
+  open: z.number().int().nonnegative(),
+  /** Open with failing checks (also counted in `open`). */
+  checksFailing: z.number().int().nonnegative(),
+  /** Not yet settled: executing, awaiting approval, publishing. */
+  pending: z.number().int().nonnegative(),
+  /** Failed runs, failed publishes, and change requests closed without merging. */
+  failed: z.number().int().nonnegative(),
+  changes: z.array(
+    z.strictObject({
+      repo: RepoName,
+      state: z.enum(['open', 'merged', 'closed', 'missing']),
+      checks: z.string().optional(),
+      url: z.string().optional(),
+    }),
+  ),
+  checkedAt: z.iso.datetime().optional(),
+});
+export type Burndown = z.infer<typeof Burndown>;

@@ -1,0 +1,96 @@
+/** One run of a campaign on one repository: what it is asked to do, the states it moves through, and what it reports. */
+import { z } from 'zod';
+import { Failure, HttpUrl, RepoName, Slug, Target, TaskQueues, TaskType, UsdAmount } from './common';
+import { AgentMode, ArtifactManifest, Step, ToolchainRequest, VerificationPlan } from './execution';
+
+export const RUN_STATES = [
+  'pending',
+  'policy_denied',
+  'executing',
+  'no_changes',
+  'failed',
+  'changed',
+  'needs_approval',
+  'publishing',
+  'published',
+  'publish_failed',
+  'rejected',
+  'cancelled',
+  'skipped',
+] as const;
+export const RunState = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof RunState>;
+
+/** States after which a run needs nothing more from its campaign (publish_failed may still be retried). */
+export const SETTLED_RUN_STATES: readonly RunState[] = [
+  'policy_denied',
+  'no_changes',
+  'failed',
+  'changed',
+  'published',
+  'publish_failed',
+  'rejected',
+  'cancelled',
+  'skipped',
+];
+
+export const RunRequest = z.strictObject({
+  campaignId: Slug,
+  runId: z.string().min(1),
+  title: z.string().min(1),
+  taskType: TaskType,
+  requestedBy: z.string().min(1),
+  requestedAt: z.iso.datetime(),
+  target: Target,
+  steps: z.array(Step).min(1),
+  verify: VerificationPlan,
+  toolchain: ToolchainRequest.optional(),
+  agent: z.strictObject({ task: z.string().min(1), mode: AgentMode }),
+  changeKey: Slug,
+  paths: z.array(z.string().min(1)),
+  preview: z.boolean(),
+  approvalTimeoutMs: z.number().int().positive(),
+  publishRetryWindowMs: z.number().int().positive(),
+  leaseTimeoutMs: z.number().int().positive(),
+  /** Absent in requests made before the engine wait existed; the run then waits the default. */
+  dockerEngineWaitMs: z.number().int().min(0).optional(),
+  /** What the campaign reserved for this run: the agent's cap is the smaller of this and the policy's. Absent in older requests. */
+  runBudgetUsd: UsdAmount.optional(),
+  /** Absent in requests made before the limit existed; such a run waits for an execution worker without end. */
+  executionStartTimeoutMs: z.number().int().positive().optional(),
+  queues: TaskQueues,
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+
+export const RunEvent = z.strictObject({
+  at: z.iso.datetime(),
+  from: RunState.optional(),
+  to: RunState,
+  note: z.string().optional(),
+});
+export type RunEvent = z.infer<typeof RunEvent>;
+
+export const RunSummary = z.strictObject({
+  runId: z.string(),
+  repo: RepoName,
+  state: RunState,
+  failure: Failure.optional(),
+  touchedFiles: z.array(z.string()),
+  specHash: z.string().optional(),
+  manifest: ArtifactManifest.optional(),
+  events: z.array(RunEvent),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** What a run tells its campaign whenever its state changes; small, because campaigns carry thousands. */
+export const RunReport = z.strictObject({
+  runId: z.string(),
+  repo: RepoName,
+  url: HttpUrl.optional(),
+  owner: z.string().optional(),
+  state: RunState,
+  failure: Failure.optional(),
+  costUsd: UsdAmount,
+  changeRequestUrl: z.string().optional(),
+});
+export type RunReport = z.infer<typeof RunReport>;

@@ -1,0 +1,63 @@
+/** Recurring campaigns: a schedule's spec, the desired state it converges the fleet to, and what one firing found. */
+import { z } from 'zod';
+import { RepoName, Slug } from './common';
+import { CampaignResult, CampaignSpec } from './campaign';
+import { NpmUpgradeStep } from './execution';
+
+/** A desired state a recurring campaign converges the fleet to, e.g. every repository on @acme/logger >= 2.1. */
+export const DesiredDependency = z.strictObject({
+  package: NpmUpgradeStep.shape.package,
+  atLeast: z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 2, 2.1 or 2.1.0'),
+});
+export type DesiredDependency = z.infer<typeof DesiredDependency>;
+
+export const SCHEDULE_OVERLAP_POLICIES = [
+  'skip',
+  'buffer_one',
+  'buffer_all',
+  'cancel_other',
+  'terminate_other',
+  'allow_all',
+] as const;
+
+export const ScheduleSpec = z
+  .strictObject({
+    id: Slug,
+    cron: z.array(z.string().min(1)).optional(),
+    every: z
+      .string()
+      .regex(/^\d+(ms|s|m|h|d)$/, 'expected an interval such as 30m, 6h or 7d')
+      .optional(),
+    overlap: z.enum(SCHEDULE_OVERLAP_POLICIES).default('skip'),
+    paused: z.boolean().default(false),
+    desired: DesiredDependency.optional(),
+    /** The campaign each firing starts; its id is the prefix of every firing's campaign id. */
+    campaign: CampaignSpec,
+  })
+  .refine((s) => (s.cron?.length ?? 0) > 0 || s.every !== undefined, {
+    message: 'expected `cron` or `every`',
+    path: ['cron'],
+  });
+export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
+export type ScheduleSpecInput = z.input<typeof ScheduleSpec>;
+
+export const DependencySurvey = z.array(
+  z.strictObject({
+    repo: RepoName,
+    declared: z.string().optional(),
+    installed: z.string().optional(),
+    error: z.string().optional(),
+  }),
+);
+export type DependencySurvey = z.infer<typeof DependencySurvey>;
+
+export const ScheduledFiringResult = z.strictObject({
+  campaignId: Slug,
+  compliant: z.array(RepoName),
+  notApplicable: z.array(RepoName),
+  withOpenChange: z.array(RepoName),
+  unknown: z.array(RepoName),
+  started: z.array(RepoName),
+  result: CampaignResult.optional(),
+});
+export type ScheduledFiringResult = z.infer<typeof ScheduledFiringResult>;
