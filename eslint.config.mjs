@@ -1,14 +1,44 @@
 // Lint rules that keep the architecture honest; the main one: workflow code imports no Node built-ins and does no I/O.
 import tseslint from 'typescript-eslint';
 
-const NODE_BUILTINS = ['assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'http', 'http2', 'https', 'net', 'os', 'path', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib'];
+const NODE_BUILTINS = [
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.regatta/**', 'examples/sdk/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
@@ -16,7 +46,17 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'activities/**/*.ts', 'policies/**/*.ts'],
     ignores: ['src/dev/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/dev/*'], message: 'src/dev is the dev stack, not part of the SDK: move what both need out of it' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/dev/*'],
+              message: 'src/dev is the dev stack, not part of the SDK: move what both need out of it',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -25,17 +65,49 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: NODE_BUILTINS.map((name) => ({ name, message: 'workflow code is deterministic: no Node built-ins (put I/O in an activity)' })),
+          paths: NODE_BUILTINS.map((name) => ({
+            name,
+            message: 'workflow code is deterministic: no Node built-ins (put I/O in an activity)',
+          })),
           patterns: [
-            { group: ['node:*'], message: 'workflow code is deterministic: no Node built-ins (put I/O in an activity)' },
-            { group: ['dockerode', 'isomorphic-git', 'isomorphic-git/*', '@aws-sdk/*', 'openai', 'yaml'], message: 'workflow code does no I/O: call an activity' },
-            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'workflows use @temporalio/workflow only' },
-            { group: ['**/activities/*', '**/activities/**'], message: 'workflows import activities type-only, through proxyActivities', allowTypeImports: true },
-            { group: ['**/src/dev/*', '**/src/sandbox/*', '**/src/git/*', '**/src/artifacts/*', '**/src/forges/*', '**/src/agent/*', '**/src/config'], message: 'workflow code does no I/O: call an activity', allowTypeImports: true },
+            {
+              group: ['node:*'],
+              message: 'workflow code is deterministic: no Node built-ins (put I/O in an activity)',
+            },
+            {
+              group: ['dockerode', 'isomorphic-git', 'isomorphic-git/*', '@aws-sdk/*', 'openai', 'yaml'],
+              message: 'workflow code does no I/O: call an activity',
+            },
+            {
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'workflows use @temporalio/workflow only',
+            },
+            {
+              group: ['**/activities/*', '**/activities/**'],
+              message: 'workflows import activities type-only, through proxyActivities',
+              allowTypeImports: true,
+            },
+            {
+              group: [
+                '**/src/dev/*',
+                '**/src/sandbox/*',
+                '**/src/git/*',
+                '**/src/artifacts/*',
+                '**/src/forges/*',
+                '**/src/agent/*',
+                '**/src/config',
+              ],
+              message: 'workflow code does no I/O: call an activity',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'fetch', message: 'workflow code does no I/O: call an activity' }, { name: 'process', message: 'workflow code reads no process state' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'workflow code does no I/O: call an activity' },
+        { name: 'process', message: 'workflow code reads no process state' },
+      ],
     },
   },
 );

@@ -29,7 +29,14 @@ const MANIFEST = {
   devDependencies: { mocha: '^10.8.2', nyc: '^17.1.0', eslint: '^8.57.0' },
 };
 const INSTALL = 'npm install --no-audit --no-fund --ignore-scripts';
-const LIMITS = { runTimeoutMs: 900_000, commandTimeoutMs: 600_000, maxOutputBytes: 1024 * 1024, memoryBytes: 2 * 1024 ** 3, nanoCpus: 1_000_000_000, pids: 512 };
+const LIMITS = {
+  runTimeoutMs: 900_000,
+  commandTimeoutMs: 600_000,
+  maxOutputBytes: 1024 * 1024,
+  memoryBytes: 2 * 1024 ** 3,
+  nanoCpus: 1_000_000_000,
+  pids: 512,
+};
 
 function project(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-bench-deps-'));
@@ -39,14 +46,19 @@ function project(): string {
 }
 
 function packageCount(dir: string): number {
-  const lock = JSON.parse(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+  const lock = JSON.parse(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
   return Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/') || p.includes('/node_modules/')).length;
 }
 
 function onHost(): { ms: number; packages: number } {
   const dir = project();
   const started = Date.now();
-  execFileSync('sh', ['-c', `${INSTALL} --registry "${hostRegistry()}" --cache "${path.join(dir, '.npm-cache')}"`], { cwd: dir, stdio: 'pipe' });
+  execFileSync('sh', ['-c', `${INSTALL} --registry "${hostRegistry()}" --cache "${path.join(dir, '.npm-cache')}"`], {
+    cwd: dir,
+    stdio: 'pipe',
+  });
   const ms = Date.now() - started;
   const packages = packageCount(dir);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -71,7 +83,8 @@ async function inSandbox(registryUrl: string, round: string): Promise<{ ms: numb
   });
   try {
     const result = await sandbox.exec(INSTALL);
-    if (result.exitCode !== 0) throw new Error(`${round}: ${INSTALL} exited ${result.exitCode}:\n${result.output.slice(-3000)}`);
+    if (result.exitCode !== 0)
+      throw new Error(`${round}: ${INSTALL} exited ${result.exitCode}:\n${result.output.slice(-3000)}`);
     return { ms: result.durationMs, packages: packageCount(dir) };
   } finally {
     await sandbox.remove();
@@ -87,13 +100,17 @@ async function main(): Promise<void> {
     const cold = await inSandbox(mirror.url, 'cold');
     const warm = await inSandbox(mirror.url, 'warm');
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    console.log(`packages installed: ${host.packages} (host), ${cold.packages} (sandbox cold), ${warm.packages} (sandbox warm)`);
+    console.log(
+      `packages installed: ${host.packages} (host), ${cold.packages} (sandbox cold), ${warm.packages} (sandbox warm)`,
+    );
     console.log(`(a) host, straight from the upstream:   ${s(host.ms)}`);
     console.log(`(b) sandbox, mirror cache cold:          ${s(cold.ms)}`);
     console.log(`(c) sandbox, mirror cache warm:          ${s(warm.ms)}`);
     if (process.argv.includes('--connect')) {
       const tunnel = await inSandbox(hostRegistry(), 'connect');
-      console.log(`(d) sandbox, CONNECT to the upstream:    ${s(tunnel.ms)}  (ratio to host ${(tunnel.ms / host.ms).toFixed(2)})`);
+      console.log(
+        `(d) sandbox, CONNECT to the upstream:    ${s(tunnel.ms)}  (ratio to host ${(tunnel.ms / host.ms).toFixed(2)})`,
+      );
     }
     console.log(`ratio sandbox cold / host: ${(cold.ms / host.ms).toFixed(2)}`);
     console.log(`ratio sandbox warm / host: ${(warm.ms / host.ms).toFixed(2)}`);

@@ -14,7 +14,14 @@ import { shallowClone } from '../src/git/workspace';
 import { runChecked } from '../src/host/command';
 import { dockerClient, Sandbox } from '../src/sandbox/driver';
 
-const LIMITS = { runTimeoutMs: 60_000, commandTimeoutMs: 30_000, maxOutputBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 256 };
+const LIMITS = {
+  runTimeoutMs: 60_000,
+  commandTimeoutMs: 30_000,
+  maxOutputBytes: 1024 * 1024,
+  memoryBytes: 512 * 1024 * 1024,
+  nanoCpus: 1_000_000_000,
+  pids: 256,
+};
 
 async function timed(action: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
@@ -36,8 +43,11 @@ async function repeat(rounds: number, action: () => Promise<unknown>): Promise<n
 /** A repository of some heft: many small source files and a few larger ones. */
 function benchmarkFiles(): Record<string, string> {
   const files: Record<string, string> = {};
-  for (let i = 0; i < 2_000; i++) files[`src/module-${Math.floor(i / 100)}/file-${i}.js`] = `module.exports = ${JSON.stringify('x'.repeat(500 + (i % 700)))};\n`;
-  for (let i = 0; i < 5; i++) files[`data/blob-${i}.json`] = JSON.stringify(Array.from({ length: 40_000 }, (_, n) => n * (i + 1)));
+  for (let i = 0; i < 2_000; i++)
+    files[`src/module-${Math.floor(i / 100)}/file-${i}.js`] =
+      `module.exports = ${JSON.stringify('x'.repeat(500 + (i % 700)))};\n`;
+  for (let i = 0; i < 5; i++)
+    files[`data/blob-${i}.json`] = JSON.stringify(Array.from({ length: 40_000 }, (_, n) => n * (i + 1)));
   return files;
 }
 
@@ -52,14 +62,28 @@ async function main(): Promise<void> {
   const rows: [string, number, number][] = [];
   try {
     const sandboxStart = await repeat(rounds, async () => {
-      const sandbox = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: 'run/benchmark/start', attempt: 1, limits: LIMITS, network: { mode: 'none' } });
+      const sandbox = await Sandbox.start(docker, {
+        image,
+        workspaceDir: workspace,
+        runId: 'run/benchmark/start',
+        attempt: 1,
+        limits: LIMITS,
+        network: { mode: 'none' },
+      });
       await sandbox.exec('true');
       await sandbox.remove();
     });
     const dockerRun = await repeat(rounds, () => runChecked('docker', ['run', '--rm', image, 'true']));
     rows.push(['container start to first command', sandboxStart, dockerRun]);
 
-    const sandbox = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: 'run/benchmark/exec', attempt: 1, limits: LIMITS, network: { mode: 'none' } });
+    const sandbox = await Sandbox.start(docker, {
+      image,
+      workspaceDir: workspace,
+      runId: 'run/benchmark/exec',
+      attempt: 1,
+      limits: LIMITS,
+      network: { mode: 'none' },
+    });
     try {
       const sandboxExec = await repeat(rounds * 3, () => sandbox.exec('true'));
       const dockerExec = await repeat(rounds * 3, () => runChecked('docker', ['exec', sandbox.container.id, 'true']));
@@ -73,8 +97,21 @@ async function main(): Promise<void> {
     try {
       const url = `${server.baseUrl}/bench/heavy.git`;
       let n = 0;
-      const isoClone = await repeat(rounds, () => shallowClone({ url, ref: 'main', dir: path.join(scratch, `iso-${n++}`) }));
-      const nativeClone = await repeat(rounds, () => runChecked('git', ['clone', '-q', '--depth', '1', '--single-branch', '--no-tags', url, path.join(scratch, `native-${n++}`)]));
+      const isoClone = await repeat(rounds, () =>
+        shallowClone({ url, ref: 'main', dir: path.join(scratch, `iso-${n++}`) }),
+      );
+      const nativeClone = await repeat(rounds, () =>
+        runChecked('git', [
+          'clone',
+          '-q',
+          '--depth',
+          '1',
+          '--single-branch',
+          '--no-tags',
+          url,
+          path.join(scratch, `native-${n++}`),
+        ]),
+      );
       rows.push(['shallow clone (2,005 files)', isoClone, nativeClone]);
     } finally {
       await server.close();
@@ -85,8 +122,11 @@ async function main(): Promise<void> {
 
   console.log(`median of ${rounds} rounds (exec: ${rounds * 3}) on ${os.hostname()}, image ${image}`);
   console.log(['measure', 'regatta ms', 'baseline ms', 'ratio'].join('\t'));
-  for (const [name, ours, baseline] of rows) console.log([name, ours.toFixed(1), baseline.toFixed(1), (ours / baseline).toFixed(2)].join('\t'));
-  console.log('baselines: `docker run --rm <image> true`, `docker exec <id> true` (CLI), `git clone --depth 1` (native)');
+  for (const [name, ours, baseline] of rows)
+    console.log([name, ours.toFixed(1), baseline.toFixed(1), (ours / baseline).toFixed(2)].join('\t'));
+  console.log(
+    'baselines: `docker run --rm <image> true`, `docker exec <id> true` (CLI), `git clone --depth 1` (native)',
+  );
 }
 
 main().catch((err) => {

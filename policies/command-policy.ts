@@ -12,7 +12,8 @@ import { Language, Parser, type Node } from 'web-tree-sitter';
 import { escapeRegExp, wildcardSource } from '../src/text/glob';
 import { inlineCode, type InlineCode } from './inline-code';
 
-export type RefusalReason = 'not_allowlisted' | 'inline_code' | 'substitution' | 'redirection' | 'assignment' | 'unparsable';
+export type RefusalReason =
+  'not_allowlisted' | 'inline_code' | 'substitution' | 'redirection' | 'assignment' | 'unparsable';
 
 export interface CommandRefusal {
   /** The whole command line. */
@@ -66,13 +67,20 @@ export class CommandPolicy {
       const broken = tree.rootNode.hasError ? firstError(tree.rootNode) : undefined;
       if (broken) {
         const part = (broken.isMissing ? broken.parent?.text : broken.text) || script;
-        refusals.push(refusal(command, part, 'unparsable', `${quote(part)} is not complete shell, so what it runs cannot be read`));
+        refusals.push(
+          refusal(command, part, 'unparsable', `${quote(part)} is not complete shell, so what it runs cannot be read`),
+        );
         return;
       }
-      const walker = new ScriptWalker(command, allowlist, refusals, (inner) => this.checkScript(inner, command, allowlist, refusals));
+      const walker = new ScriptWalker(command, allowlist, refusals, (inner) =>
+        this.checkScript(inner, command, allowlist, refusals),
+      );
       const before = refusals.length;
       const commands = walker.visit(tree.rootNode);
-      if (commands === 0 && refusals.length === before) refusals.push(refusal(command, script, 'not_allowlisted', `${quote(script)} runs no command the allowlist names`));
+      if (commands === 0 && refusals.length === before)
+        refusals.push(
+          refusal(command, script, 'not_allowlisted', `${quote(script)} runs no command the allowlist names`),
+        );
     } finally {
       tree.delete();
     }
@@ -94,7 +102,8 @@ export function loadCommandPolicy(): Promise<CommandPolicy> {
 export function explainRefusals(refusals: readonly CommandRefusal[]): string | undefined {
   if (refusals.length === 0) return undefined;
   const [first] = refusals;
-  if (refusals.length === 1 && first.reason === 'not_allowlisted' && first.part === first.command.trim()) return undefined;
+  if (refusals.length === 1 && first.reason === 'not_allowlisted' && first.part === first.command.trim())
+    return undefined;
   return refusals.map((r) => r.why).join('; ');
 }
 
@@ -161,7 +170,8 @@ class ScriptWalker {
     }
     const [program, ...args] = words.map((w) => ({ text: w.text, value: literalValue(w) }));
     const inline = inlineCode(program.value ?? program.text, args);
-    if (inline && !matching.some((pattern) => namesInlineCode(pattern, inline))) this.refuse(text, 'inline_code', inlineCodeRefusal(text, inline, matching));
+    if (inline && !matching.some((pattern) => namesInlineCode(pattern, inline)))
+      this.refuse(text, 'inline_code', inlineCodeRefusal(text, inline, matching));
     else if (words.length >= 3 && SHELLS.has(words[0].text) && words[1].text === '-c') this.checkShellScript(words[2]);
     else if (words[0].text === 'find') this.checkFindCommands(words);
   }
@@ -181,23 +191,29 @@ class ScriptWalker {
   /** `sh -c '…'` runs its argument as shell, so the argument is checked as a line of its own. */
   private checkShellScript(word: Node): void {
     const script = literalValue(word);
-    if (script === undefined) this.refuse(word.text, 'unparsable', `${quote(word.text)} is a script only known at run time`);
+    if (script === undefined)
+      this.refuse(word.text, 'unparsable', `${quote(word.text)} is a script only known at run time`);
     else this.checkInnerScript(script);
   }
 
   private checkRedirect(node: Node): void {
     const operator = node.children.find((c) => !c.isNamed)?.type ?? '';
-    const destination = node.childrenForFieldName('destination')[0] ?? node.namedChildren.find((c) => c.type !== 'file_descriptor');
-    if (!WRITING_OPERATORS.has(operator) || !destination || destination.type === 'number' || destination.text === '-') return;
+    const destination =
+      node.childrenForFieldName('destination')[0] ?? node.namedChildren.find((c) => c.type !== 'file_descriptor');
+    if (!WRITING_OPERATORS.has(operator) || !destination || destination.type === 'number' || destination.text === '-')
+      return;
     const path = literalValue(destination);
     const part = node.text.slice(0, destination.endIndex - node.startIndex);
-    if (path === undefined) this.refuse(part, 'redirection', `${quote(part)} is a redirection to a path only known at run time`);
-    else if (!insideWorkspace(path)) this.refuse(part, 'redirection', `${quote(part)} is a redirection outside the workspace`);
+    if (path === undefined)
+      this.refuse(part, 'redirection', `${quote(part)} is a redirection to a path only known at run time`);
+    else if (!insideWorkspace(path))
+      this.refuse(part, 'redirection', `${quote(part)} is a redirection outside the workspace`);
   }
 
   private checkAssignment(node: Node): void {
     const name = node.childForFieldName('name')?.text ?? '';
-    if (RUN_CHANGING_VARIABLES.test(name)) this.refuse(node.text, 'assignment', `${quote(node.text)} is an assignment to ${name}, which changes what runs`);
+    if (RUN_CHANGING_VARIABLES.test(name))
+      this.refuse(node.text, 'assignment', `${quote(node.text)} is an assignment to ${name}, which changes what runs`);
   }
 
   private refuse(part: string, reason: RefusalReason, why: string): void {
@@ -221,14 +237,22 @@ function refusal(command: string, part: string, reason: RefusalReason, why: stri
 /** The command name and its arguments, without assignments and redirections (checked on their own). */
 function commandWords(node: Node): Node[] {
   if (node.type !== 'command') return [node];
-  return node.children.filter((c) => c.type !== 'variable_assignment' && c.type !== 'file_redirect' && c.type !== 'herestring_redirect' && c.type !== 'comment');
+  return node.children.filter(
+    (c) =>
+      c.type !== 'variable_assignment' &&
+      c.type !== 'file_redirect' &&
+      c.type !== 'herestring_redirect' &&
+      c.type !== 'comment',
+  );
 }
 
 /** The grammar hangs words after a redirection's target (`npm > log test`) on the redirection; the shell passes them as arguments. */
 function strayRedirectWords(node: Node): Node[] {
   const parent = node.parent;
   if (parent?.type !== 'redirected_statement' || parent.childForFieldName('body')?.id !== node.id) return [];
-  return parent.children.filter((c) => c.type === 'file_redirect').flatMap((r) => r.childrenForFieldName('destination').slice(1));
+  return parent.children
+    .filter((c) => c.type === 'file_redirect')
+    .flatMap((r) => r.childrenForFieldName('destination').slice(1));
 }
 
 /** The value the shell would give a word, when no expansion decides it at run time. */
@@ -239,7 +263,9 @@ function literalValue(node: Node): string | undefined {
     case 'raw_string':
       return node.text.slice(1, -1);
     case 'string':
-      return node.namedChildren.every((c) => c.type === 'string_content') ? node.text.slice(1, -1).replace(/\\([$`"\\\n])/g, '$1') : undefined;
+      return node.namedChildren.every((c) => c.type === 'string_content')
+        ? node.text.slice(1, -1).replace(/\\([$`"\\\n])/g, '$1')
+        : undefined;
     case 'concatenation': {
       const parts = node.namedChildren.map(literalValue);
       return parts.every((p) => p !== undefined) ? parts.join('') : undefined;

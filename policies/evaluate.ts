@@ -9,7 +9,12 @@ import { globToRegExp, matchesAny } from '../src/text/glob';
 
 const SEVERITY = { allow: 0, needs_approval: 1, deny: 2 } as const;
 
-export function evaluatePolicy(bundle: PolicyBundle, bundleHash: string, subject: PolicySubject, commands: CommandPolicy): PolicyDecision {
+export function evaluatePolicy(
+  bundle: PolicyBundle,
+  bundleHash: string,
+  subject: PolicySubject,
+  commands: CommandPolicy,
+): PolicyDecision {
   let settings: DecisionSettings = { ...bundle.defaults };
   let verdict: PolicyDecision['verdict'] = 'allow';
   const fired: FiredRule[] = [];
@@ -22,13 +27,23 @@ export function evaluatePolicy(bundle: PolicyBundle, bundleHash: string, subject
   }
 
   const scope = narrowScope(subject.requestedPaths, settings);
-  const deniedCommands = subject.commands.map((c) => commands.check(c, settings.allowedCommands)).filter((refusals) => refusals.length > 0);
+  const deniedCommands = subject.commands
+    .map((c) => commands.check(c, settings.allowedCommands))
+    .filter((refusals) => refusals.length > 0);
   const builtIn: FiredRule[] = [];
   if (scope.outside.length > 0) {
-    builtIn.push({ id: 'builtin-scope', effect: 'deny', reason: `requested paths outside the policy's allowed paths: ${scope.outside.join(', ')}` });
+    builtIn.push({
+      id: 'builtin-scope',
+      effect: 'deny',
+      reason: `requested paths outside the policy's allowed paths: ${scope.outside.join(', ')}`,
+    });
   }
   if (deniedCommands.length > 0) {
-    builtIn.push({ id: 'builtin-commands', effect: 'deny', reason: `commands not in the allowlist: ${deniedCommands.map(describeRefusedCommand).join(' | ')}` });
+    builtIn.push({
+      id: 'builtin-commands',
+      effect: 'deny',
+      reason: `commands not in the allowlist: ${deniedCommands.map(describeRefusedCommand).join(' | ')}`,
+    });
   }
   if (builtIn.length > 0) verdict = 'deny';
 
@@ -65,7 +80,10 @@ function pathsOverlap(requested: string, globs: readonly string[]): boolean {
   return globs.some((g) => globToRegExp(g).test(requested) || globToRegExp(requested).test(g) || requested === '**');
 }
 
-function narrowScope(requested: readonly string[], settings: DecisionSettings): { allowed: string[]; outside: string[] } {
+function narrowScope(
+  requested: readonly string[],
+  settings: DecisionSettings,
+): { allowed: string[]; outside: string[] } {
   if (requested.length === 0) return { allowed: settings.allowedPaths, outside: [] };
   const allowed: string[] = [];
   const outside: string[] = [];

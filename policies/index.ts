@@ -7,7 +7,13 @@ import { parseContract } from '../src/contracts/validate';
 import { PolicyBundle } from './bundle';
 
 export { evaluatePolicy } from './evaluate';
-export { CommandPolicy, describeRefusedCommand, explainRefusals, loadCommandPolicy, type CommandRefusal } from './command-policy';
+export {
+  CommandPolicy,
+  describeRefusedCommand,
+  explainRefusals,
+  loadCommandPolicy,
+  type CommandRefusal,
+} from './command-policy';
 export type { PolicyBundle, PolicySubject } from './bundle';
 
 // From the package root, so a build in dist/ finds the bundle that ships beside the sources.

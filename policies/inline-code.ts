@@ -39,7 +39,16 @@ interface InterpreterOptions {
   loadsModule: readonly string[];
 }
 
-const NONE: Omit<InterpreterOptions, 'inlineLetters'> = { programLetters: '', valueLetters: '', restLetters: '', digitLetters: '', noProgram: [], inlineLong: [], valueLong: [], loadsModule: [] };
+const NONE: Omit<InterpreterOptions, 'inlineLetters'> = {
+  programLetters: '',
+  valueLetters: '',
+  restLetters: '',
+  digitLetters: '',
+  noProgram: [],
+  inlineLong: [],
+  valueLong: [],
+  loadsModule: [],
+};
 
 const NODE: InterpreterOptions = {
   ...NONE,
@@ -47,7 +56,21 @@ const NODE: InterpreterOptions = {
   valueLetters: 'rC',
   noProgram: ['-v', '--version', '-h', '--help', '-c', '--check', '--test', '--run', '--v8-options'],
   inlineLong: ['--eval', '--print', '--interactive'],
-  valueLong: ['--require', '--import', '--loader', '--experimental-loader', '--conditions', '--input-type', '--env-file', '--title', '--run', '--test-reporter', '--test-reporter-destination', '--test-name-pattern', '--watch-path'],
+  valueLong: [
+    '--require',
+    '--import',
+    '--loader',
+    '--experimental-loader',
+    '--conditions',
+    '--input-type',
+    '--env-file',
+    '--title',
+    '--run',
+    '--test-reporter',
+    '--test-reporter-destination',
+    '--test-name-pattern',
+    '--watch-path',
+  ],
   loadsModule: ['-r', '--require', '--import', '--loader', '--experimental-loader'],
 };
 
@@ -60,9 +83,23 @@ const PYTHON: InterpreterOptions = {
   valueLong: ['--check-hash-based-pycs'],
 };
 
-const PERL: InterpreterOptions = { ...NONE, inlineLetters: 'eE', valueLetters: 'I', restLetters: 'iMmxdDCFV', digitLetters: '0l', noProgram: ['-v', '--version', '-h', '--help'] };
+const PERL: InterpreterOptions = {
+  ...NONE,
+  inlineLetters: 'eE',
+  valueLetters: 'I',
+  restLetters: 'iMmxdDCFV',
+  digitLetters: '0l',
+  noProgram: ['-v', '--version', '-h', '--help'],
+};
 
-const RUBY: InterpreterOptions = { ...NONE, inlineLetters: 'e', valueLetters: 'rICE', restLetters: 'FxKTWi', digitLetters: '0', noProgram: ['-v', '--version', '-h', '--help'] };
+const RUBY: InterpreterOptions = {
+  ...NONE,
+  inlineLetters: 'e',
+  valueLetters: 'rICE',
+  restLetters: 'FxKTWi',
+  digitLetters: '0',
+  noProgram: ['-v', '--version', '-h', '--help'],
+};
 
 /** Paths that are standard input under another name. */
 const STDIN_PATHS = /^(\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)$/;
@@ -92,7 +129,8 @@ export function inlineCode(program: string, args: readonly Argument[]): InlineCo
     if (option.noProgram) readsStdin = false;
     if (option.takesNext) {
       const next = args[++i];
-      if (next && options.loadsModule.includes(value) && (next.value === undefined || next.value.startsWith('data:'))) return { program, flag: value, how: 'flag' };
+      if (next && options.loadsModule.includes(value) && (next.value === undefined || next.value.startsWith('data:')))
+        return { program, flag: value, how: 'flag' };
     }
   }
   return readsStdin ? { program, how: 'stdin' } : undefined;
@@ -113,7 +151,10 @@ function longOption(word: string, options: InterpreterOptions): OptionReading {
   const [name, value] = word.split(/=(.*)/s, 2);
   if (options.inlineLong.includes(name)) return { inline: true };
   if (options.loadsModule.includes(name) && value?.startsWith('data:')) return { inline: true };
-  return { noProgram: options.noProgram.includes(name), takesNext: value === undefined && options.valueLong.includes(name) };
+  return {
+    noProgram: options.noProgram.includes(name),
+    takesNext: value === undefined && options.valueLong.includes(name),
+  };
 }
 
 /** Short options may be bundled (`-lne`, `-Bc`); a letter that takes a value takes the rest of the word (else, for some, the next word). */

@@ -23,7 +23,13 @@ async function main(): Promise<void> {
     targets: stack.targets,
     steps: [
       { recipe: 'npm-upgrade', package: LOGGER_PACKAGE, version: '^2.0.0' },
-      { recipe: 'replace', name: 'log became info in 2.0', files: ['src/**/*.js'], find: 'logger.log(', replace: 'logger.info(' },
+      {
+        recipe: 'replace',
+        name: 'log became info in 2.0',
+        files: ['src/**/*.js'],
+        find: 'logger.log(',
+        replace: 'logger.info(',
+      },
     ],
     verify: { commands: ['npm ci --ignore-scripts --no-audit --no-fund', 'node src/index.js', 'npm test'] },
     maxConcurrentRuns: 2,
@@ -42,7 +48,11 @@ async function main(): Promise<void> {
       await client.approveRun(spec.id!, run.runId, DEMO_OPERATOR, 'approved by the demo script');
       approved.add(run.runId);
     }
-    const moving = (progress.counts.pending ?? 0) + (progress.counts.executing ?? 0) + (progress.counts.needs_approval ?? 0) + (progress.counts.publishing ?? 0);
+    const moving =
+      (progress.counts.pending ?? 0) +
+      (progress.counts.executing ?? 0) +
+      (progress.counts.needs_approval ?? 0) +
+      (progress.counts.publishing ?? 0);
     if (progress.admitted === progress.total && moving === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -57,7 +67,9 @@ async function main(): Promise<void> {
   console.log(`runs with their RunState: npx regatta runs list --campaign ${spec.id}`);
   console.log(`the campaign's workflows: temporal workflow list --query "CampaignId='${spec.id}'"`);
   for (const state of Object.keys(result.counts)) {
-    console.log(`  ${state.padEnd(12)} temporal workflow list --query "CampaignId='${spec.id}' AND RunState='${state}'"`);
+    console.log(
+      `  ${state.padEnd(12)} temporal workflow list --query "CampaignId='${spec.id}' AND RunState='${state}'"`,
+    );
   }
   await client.close();
   if (result.counts.failed) process.exitCode = 1;

@@ -21,7 +21,12 @@ import { connectTemporalClient } from '../src/client/connection';
 import type { ExecutionSpec, Target } from '../src/contracts';
 import { loadConfig } from '../src/config';
 import { FLEET, serviceFiles } from '../src/dev/fleet';
-import { campaignWorkflowId, changeTrackerWorkflowId, publishGovernorWorkflowId, runWorkflowId } from '../src/temporal/ids';
+import {
+  campaignWorkflowId,
+  changeTrackerWorkflowId,
+  publishGovernorWorkflowId,
+  runWorkflowId,
+} from '../src/temporal/ids';
 import { CampaignIdKey, TaskTypeKey } from '../src/temporal/search-attributes';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from '../test/support/eventually';
@@ -119,7 +124,10 @@ async function recordScopeRequest(r: Recorder): Promise<Recording[]> {
   r.scripts.set(spec.id!, (_repo, executed) =>
     executed.approvedScope
       ? { commands: ['sed -i s/old/new/ README.md'], touchedFiles: ['README.md', '.github/workflows/ci.yml'] }
-      : { commands: ['sed -i s/old/new/ README.md'], scopeRequest: { paths: ['.github/workflows/ci.yml'], reason: 'the CI workflow pins the old name too' } },
+      : {
+          commands: ['sed -i s/old/new/ README.md'],
+          scopeRequest: { paths: ['.github/workflows/ci.yml'], reason: 'the CI workflow pins the old name too' },
+        },
   );
   await r.harness.client.startCampaign(spec);
   const runId = runWorkflowId(spec.id!, spec.targets[0].repo);
@@ -145,7 +153,8 @@ async function recordPublishRetry(r: Recorder): Promise<Recording[]> {
     r.forge.down = false;
   }
   const retried = await r.harness.client.retryPublish(runId, 'carol');
-  if (retried.state !== 'published') throw new Error(`the retried publish of ${runId} ended ${retried.state}, expected published`);
+  if (retried.state !== 'published')
+    throw new Error(`the retried publish of ${runId} ended ${retried.state}, expected published`);
   return [
     { name: 'publish-retry-run', workflowId: runId },
     { name: 'publish-retry-campaign', workflowId: campaignWorkflowId(spec.id!) },
@@ -154,7 +163,11 @@ async function recordPublishRetry(r: Recorder): Promise<Recording[]> {
 
 /** A 30-target preview campaign whose low history limit makes it continue as new; its first and last executions. */
 async function recordContinuedAsNew(r: Recorder): Promise<Recording[]> {
-  const spec = validateCampaignSpec({ ...scriptedCampaign(r, 'continued-as-new', fakeFleet('can', 30)), maxConcurrentRuns: 5, requestedBy: 'recorder' });
+  const spec = validateCampaignSpec({
+    ...scriptedCampaign(r, 'continued-as-new', fakeFleet('can', 30)),
+    maxConcurrentRuns: 5,
+    requestedBy: 'recorder',
+  });
   r.scripts.set(spec.id, () => ({ outcome: 'no_changes' }));
   const workflowId = campaignWorkflowId(spec.id);
   // The client starts campaigns without a history limit; a small one stands in for a fleet of thousands.
@@ -168,10 +181,12 @@ async function recordContinuedAsNew(r: Recorder): Promise<Recording[]> {
     ],
   });
   const result = await r.harness.client.campaignResult(spec.id);
-  if (result.counts.no_changes !== 30) throw new Error(`campaign ${spec.id} ended ${JSON.stringify(result.counts)}, expected 30 no_changes`);
+  if (result.counts.no_changes !== 30)
+    throw new Error(`campaign ${spec.id} ended ${JSON.stringify(result.counts)}, expected 30 no_changes`);
   const latest = await r.harness.client.temporal.workflow.getHandle(workflowId).describe();
   const firstRunId = latest.raw.workflowExecutionInfo?.firstRunId;
-  if (!firstRunId || firstRunId === latest.runId) throw new Error(`campaign ${spec.id} never continued as new; lower its history limit`);
+  if (!firstRunId || firstRunId === latest.runId)
+    throw new Error(`campaign ${spec.id} never continued as new; lower its history limit`);
   return [
     { name: 'continued-as-new-first', workflowId, runId: firstRunId },
     { name: 'continued-as-new-last', workflowId, runId: latest.runId },
@@ -181,7 +196,10 @@ async function recordContinuedAsNew(r: Recorder): Promise<Recording[]> {
 /** A desired-state schedule created through the client and triggered once: one repository drifted, one compliant. */
 async function recordScheduleFiring(r: Recorder): Promise<Recording[]> {
   const { client, unique } = r.harness;
-  const [drifted, compliant] = [await loggerService(r, 'sched-drifted', '^1.0.0'), await loggerService(r, 'sched-compliant', '^2.1.0')];
+  const [drifted, compliant] = [
+    await loggerService(r, 'sched-drifted', '^1.0.0'),
+    await loggerService(r, 'sched-compliant', '^2.1.0'),
+  ];
   const scheduleId = `rec-schedule-${unique}`;
   await client.schedules.create({
     id: scheduleId,
@@ -193,16 +211,23 @@ async function recordScheduleFiring(r: Recorder): Promise<Recording[]> {
       title: 'Every service on @acme/logger 2.x',
       taskType: 'codemod',
       targets: [drifted, compliant],
-      steps: [{ recipe: 'replace', files: ['package.json'], find: '"@acme/logger": "^1', replace: '"@acme/logger": "^2' }],
+      steps: [
+        { recipe: 'replace', files: ['package.json'], find: '"@acme/logger": "^1', replace: '"@acme/logger": "^2' },
+      ],
       verify: { commands: ['npm test'] },
     },
   });
   r.cleanup.push(() => client.schedules.delete(scheduleId));
   await client.schedules.trigger(scheduleId);
-  const described = await eventually(() => client.schedules.describe(scheduleId), (d) => d.recentFirings.length > 0, 30_000);
+  const described = await eventually(
+    () => client.schedules.describe(scheduleId),
+    (d) => d.recentFirings.length > 0,
+    30_000,
+  );
   const firingId = described.recentFirings[0].workflowId;
   const firing = await client.schedules.firingResult(firingId);
-  if (firing.result?.counts.published !== 1) throw new Error(`firing ${firingId} ended ${JSON.stringify(firing)}, expected one published run`);
+  if (firing.result?.counts.published !== 1)
+    throw new Error(`firing ${firingId} ended ${JSON.stringify(firing)}, expected one published run`);
   stopTracker(r, firing.campaignId);
   return [
     { name: 'schedule-firing', workflowId: firingId },
@@ -212,9 +237,14 @@ async function recordScheduleFiring(r: Recorder): Promise<Recording[]> {
 
 /** The governor every publishing path above asked for permits; it runs for as long as the control plane does. */
 async function recordPublishGovernor(r: Recorder): Promise<Recording[]> {
-  const history = await r.harness.client.temporal.workflow.getHandle(r.governorId).fetchHistory().catch(() => undefined);
+  const history = await r.harness.client.temporal.workflow
+    .getHandle(r.governorId)
+    .fetchHistory()
+    .catch(() => undefined);
   if (!history?.events?.some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)) {
-    throw new Error(`the publish governor ${r.governorId} has granted no permit yet; record it after a publishing path`);
+    throw new Error(
+      `the publish governor ${r.governorId} has granted no permit yet; record it after a publishing path`,
+    );
   }
   return [{ name: 'publish-governor', workflowId: r.governorId, running: true }];
 }
@@ -224,8 +254,15 @@ function service(r: Recorder, label: string, tier = 'production'): Promise<Targe
 }
 
 async function loggerService(r: Recorder, label: string, loggerRange: string): Promise<Target> {
-  const packageJson = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!)['package.json'].replace('"@acme/logger": "^1.0.0"', `"@acme/logger": "${loggerRange}"`);
-  return fixtureRepo(`fixtures/rec-${label}-${r.harness.unique}`, { 'package.json': packageJson }, { owner: 'storefront' });
+  const packageJson = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!)['package.json'].replace(
+    '"@acme/logger": "^1.0.0"',
+    `"@acme/logger": "${loggerRange}"`,
+  );
+  return fixtureRepo(
+    `fixtures/rec-${label}-${r.harness.unique}`,
+    { 'package.json': packageJson },
+    { owner: 'storefront' },
+  );
 }
 
 function renameCampaign(r: Recorder, name: string, targets: Target[]): CampaignSpecInput {
@@ -240,43 +277,77 @@ function renameCampaign(r: Recorder, name: string, targets: Target[]): CampaignS
 
 /** Targets no sandbox ever clones: the scripted execution plane answers for them. */
 function fakeFleet(prefix: string, n: number): Target[] {
-  return Array.from({ length: n }, (_, i) => ({ repo: `acme/${prefix}-${String(i).padStart(2, '0')}`, url: `http://127.0.0.1:9/acme/${prefix}-${i}.git`, ref: 'main', owner: 'platform' }));
+  return Array.from({ length: n }, (_, i) => ({
+    repo: `acme/${prefix}-${String(i).padStart(2, '0')}`,
+    url: `http://127.0.0.1:9/acme/${prefix}-${i}.git`,
+    ref: 'main',
+    owner: 'platform',
+  }));
 }
 
 function scriptedCampaign(r: Recorder, name: string, targets: Target[]): CampaignSpecInput {
-  return { id: `rec-${name}-${r.harness.unique}`, title: `recorded: ${name}`, targets, steps: [{ recipe: 'command', run: 'sed -i s/old/new/ README.md' }], preview: true };
+  return {
+    id: `rec-${name}-${r.harness.unique}`,
+    title: `recorded: ${name}`,
+    targets,
+    steps: [{ recipe: 'command', run: 'sed -i s/old/new/ README.md' }],
+    preview: true,
+  };
 }
 
 /** The campaign's ledger, not visibility, says when a run waits: the approval update is validated against it. */
 async function awaitingApproval(r: Recorder, campaignId: string): Promise<void> {
-  await eventually(() => r.harness.client.campaignProgress(campaignId), (p) => p.counts.needs_approval === 1, APPROVAL_WAIT_MS);
+  await eventually(
+    () => r.harness.client.campaignProgress(campaignId),
+    (p) => p.counts.needs_approval === 1,
+    APPROVAL_WAIT_MS,
+  );
 }
 
 async function expectRunState(r: Recorder, campaignId: string, state: RunState): Promise<void> {
   const result = await r.harness.client.campaignResult(campaignId);
   const states = result.runs.map((run) => run.state);
-  if (states.length !== 1 || states[0] !== state) throw new Error(`campaign ${campaignId} ended with runs ${JSON.stringify(result.runs)}, expected one ${state}`);
+  if (states.length !== 1 || states[0] !== state)
+    throw new Error(`campaign ${campaignId} ended with runs ${JSON.stringify(result.runs)}, expected one ${state}`);
 }
 
 function stopTracker(r: Recorder, campaignId: string): void {
-  r.cleanup.push(() => r.harness.client.temporal.workflow.getHandle(changeTrackerWorkflowId(campaignId)).terminate('not recorded'));
+  r.cleanup.push(() =>
+    r.harness.client.temporal.workflow.getHandle(changeTrackerWorkflowId(campaignId)).terminate('not recorded'),
+  );
 }
 
 async function saveHistory(r: Recorder, label: string, out: string, recording: Recording): Promise<RecordedHistory> {
   const handle = r.harness.client.temporal.workflow.getHandle(recording.workflowId, recording.runId);
   // A run answers a publish retry's update before it completes; its history is whole a workflow task later.
-  if (!recording.running) await eventually(() => handle.describe(), (d) => d.status.name !== 'RUNNING', 60_000);
+  if (!recording.running)
+    await eventually(
+      () => handle.describe(),
+      (d) => d.status.name !== 'RUNNING',
+      60_000,
+    );
   const history = await handle.fetchHistory();
   const workflowType = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
-  if (!workflowType) throw new Error(`the history of ${recording.workflowId} does not start with a WorkflowExecutionStarted event`);
+  if (!workflowType)
+    throw new Error(`the history of ${recording.workflowId} does not start with a WorkflowExecutionStarted event`);
   const file = `${label}/${recording.name}.binpb`;
   const bytes = temporal.api.history.v1.History.encode(history).finish();
   fs.mkdirSync(path.join(out, label), { recursive: true });
   fs.writeFileSync(path.join(out, file), bytes);
   const events = history.events?.length ?? 0;
   const large = bytes.length > LARGE_FIXTURE_BYTES ? ' (over 300 KB: make the path smaller)' : '';
-  console.log(`  ${file}: ${recording.workflowId}, ${workflowType}, ${events} events, ${(bytes.length / 1024).toFixed(1)} KB${large}`);
-  return { label, name: recording.name, workflowId: recording.workflowId, workflowType, file, recordedAt: new Date().toISOString(), events };
+  console.log(
+    `  ${file}: ${recording.workflowId}, ${workflowType}, ${events} events, ${(bytes.length / 1024).toFixed(1)} KB${large}`,
+  );
+  return {
+    label,
+    name: recording.name,
+    workflowId: recording.workflowId,
+    workflowType,
+    file,
+    recordedAt: new Date().toISOString(),
+    events,
+  };
 }
 
 /** Adds entries to recorded.json; recording a label's name again replaces its entry. */
@@ -299,18 +370,30 @@ function parseOptions() {
     },
   });
   if (!values.label || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(values.label)) {
-    throw new Error(`--label must name the release the histories come from (letters, digits, ".", "_", "-"), e.g. --label v2026.12.3; got ${JSON.stringify(values.label)}`);
+    throw new Error(
+      `--label must name the release the histories come from (letters, digits, ".", "_", "-"), e.g. --label v2026.12.3; got ${JSON.stringify(values.label)}`,
+    );
   }
   const only = values.only?.split(',') ?? Object.keys(PATHS);
   const unknown = only.filter((name) => !(name in PATHS));
-  if (unknown.length) throw new Error(`--only names unknown paths ${unknown.join(', ')}; the paths are ${Object.keys(PATHS).join(', ')}`);
-  if (values.workflows && !fs.existsSync(values.workflows)) throw new Error(`--workflows ${values.workflows} does not exist; give a checkout's workflows/ folder`);
-  return { label: values.label, workflows: values.workflows && path.resolve(values.workflows), out: path.resolve(values.out!), only };
+  if (unknown.length)
+    throw new Error(`--only names unknown paths ${unknown.join(', ')}; the paths are ${Object.keys(PATHS).join(', ')}`);
+  if (values.workflows && !fs.existsSync(values.workflows))
+    throw new Error(`--workflows ${values.workflows} does not exist; give a checkout's workflows/ folder`);
+  return {
+    label: values.label,
+    workflows: values.workflows && path.resolve(values.workflows),
+    out: path.resolve(values.out!),
+    only,
+  };
 }
 
 async function workflowBundleFrom(workflowsPath: string): Promise<WorkflowBundleOption> {
   const noop = () => undefined;
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop },
+  });
   return { code };
 }
 
@@ -330,14 +413,18 @@ async function startRecorder(workflows: string | undefined): Promise<Recorder & 
     controlActivities: createControlActivities({ ...deps, governor }),
     executionActivities: {
       ...real,
-      executeRun: (spec: Parameters<typeof real.executeRun>[0]) => (scripts.has(spec.campaignId) ? scripted.activities.executeRun(spec) : real.executeRun(spec)),
+      executeRun: (spec: Parameters<typeof real.executeRun>[0]) =>
+        scripts.has(spec.campaignId) ? scripted.activities.executeRun(spec) : real.executeRun(spec),
     },
     workflowBundle: workflows ? await workflowBundleFrom(workflows) : undefined,
   });
   governor.taskQueue = harness.queues.control;
   const governorId = publishGovernorWorkflowId(new URL(readStackInfo().gitBaseUrl).host, harness.queues.control);
   const shutdown = async () => {
-    await harness.client.temporal.workflow.getHandle(governorId).terminate('recorded').catch(() => undefined);
+    await harness.client.temporal.workflow
+      .getHandle(governorId)
+      .terminate('recorded')
+      .catch(() => undefined);
     await harness.shutdown();
     await governor.client.connection.close();
   };
@@ -346,7 +433,9 @@ async function startRecorder(workflows: string | undefined): Promise<Recorder & 
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  console.log(`recording ${options.only.join(', ')} as ${options.label}, workflows from ${options.workflows ?? 'this checkout'}`);
+  console.log(
+    `recording ${options.only.join(', ')} as ${options.label}, workflows from ${options.workflows ?? 'this checkout'}`,
+  );
   const r = await startRecorder(options.workflows);
   const failed: string[] = [];
   try {

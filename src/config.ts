@@ -17,7 +17,10 @@ export const PROJECT_ROOT = packageRoot(__dirname);
 
 const Env = z.object({
   REGATTA_HOME: z.string().min(1).default(path.join(PROJECT_ROOT, '.regatta')),
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port').default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'expected host:port')
+    .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: z.enum(['true', 'false']).default('false'),
@@ -57,7 +60,8 @@ export interface RegattaConfig {
   sandboxImage: string;
   artifactDir: string;
   /** Where evidence goes: a local directory (default) or S3; S3 credentials come from the AWS SDK's usual chain. */
-  artifactStore: { kind: 'local' } | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle?: boolean };
+  artifactStore:
+    { kind: 'local' } | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle?: boolean };
   gitPort: number;
   /** Where change requests go; the github token stays in the control plane. */
   forge: { kind: 'local' } | { kind: 'github'; apiUrl: string; token: string };
@@ -99,10 +103,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
 function artifactStoreConfig(e: z.infer<typeof Env>): RegattaConfig['artifactStore'] {
   if (e.REGATTA_ARTIFACT_STORE === 'local') return { kind: 'local' };
   if (!e.REGATTA_S3_BUCKET) {
-    throw new ContractViolationError('environment', [{ path: 'REGATTA_S3_BUCKET', value: undefined, expected: 'a bucket name when REGATTA_ARTIFACT_STORE=s3' }]);
+    throw new ContractViolationError('environment', [
+      { path: 'REGATTA_S3_BUCKET', value: undefined, expected: 'a bucket name when REGATTA_ARTIFACT_STORE=s3' },
+    ]);
   }
-  const forcePathStyle = e.REGATTA_S3_FORCE_PATH_STYLE === undefined ? undefined : e.REGATTA_S3_FORCE_PATH_STYLE === 'true';
-  return { kind: 's3', bucket: e.REGATTA_S3_BUCKET, region: e.REGATTA_S3_REGION, endpoint: e.REGATTA_S3_ENDPOINT, forcePathStyle };
+  const forcePathStyle =
+    e.REGATTA_S3_FORCE_PATH_STYLE === undefined ? undefined : e.REGATTA_S3_FORCE_PATH_STYLE === 'true';
+  return {
+    kind: 's3',
+    bucket: e.REGATTA_S3_BUCKET,
+    region: e.REGATTA_S3_REGION,
+    endpoint: e.REGATTA_S3_ENDPOINT,
+    forcePathStyle,
+  };
 }
 
 function parseAuthor(value: string): { name: string; email: string } {
@@ -112,6 +125,9 @@ function parseAuthor(value: string): { name: string; email: string } {
 
 function forgeConfig(e: z.infer<typeof Env>): RegattaConfig['forge'] {
   if (e.REGATTA_FORGE === 'local') return { kind: 'local' };
-  if (!e.GITHUB_TOKEN) throw new ContractViolationError('environment', [{ path: 'GITHUB_TOKEN', value: undefined, expected: 'a token when REGATTA_FORGE=github' }]);
+  if (!e.GITHUB_TOKEN)
+    throw new ContractViolationError('environment', [
+      { path: 'GITHUB_TOKEN', value: undefined, expected: 'a token when REGATTA_FORGE=github' },
+    ]);
   return { kind: 'github', apiUrl: e.GITHUB_API_URL, token: e.GITHUB_TOKEN };
 }

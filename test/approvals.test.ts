@@ -28,8 +28,27 @@ let model: ModelServer;
 
 beforeAll(async () => {
   model = await startModelServer([
-    { toolCalls: [{ name: 'request_scope', arguments: { reason: 'CI pins Node 18; the upgrade needs Node 20 there', paths: ['.github/workflows/ci.yml'] } }], usage },
-    { toolCalls: [{ name: 'edit_file', arguments: { path: '.github/workflows/ci.yml', old_text: 'node-version: 18', new_text: 'node-version: 20' } }], usage },
+    {
+      toolCalls: [
+        {
+          name: 'request_scope',
+          arguments: {
+            reason: 'CI pins Node 18; the upgrade needs Node 20 there',
+            paths: ['.github/workflows/ci.yml'],
+          },
+        },
+      ],
+      usage,
+    },
+    {
+      toolCalls: [
+        {
+          name: 'edit_file',
+          arguments: { path: '.github/workflows/ci.yml', old_text: 'node-version: 18', new_text: 'node-version: 20' },
+        },
+      ],
+      usage,
+    },
     { toolCalls: [{ name: 'finish', arguments: { summary: 'CI now runs Node 20' } }], usage },
   ]);
   const execution = createExecutionActivities({
@@ -37,9 +56,18 @@ beforeAll(async () => {
     artifacts: artifactStoreFor(config),
     image: config.sandboxImage,
     workspaceRoot: workspaceRootFor(config.home),
-    model: { kind: 'endpoint', model: 'scripted-model', baseURL: model.baseURL, apiKey: 'sk-approvals-test', price: { inputPerMillion: 2, outputPerMillion: 8 } },
+    model: {
+      kind: 'endpoint',
+      model: 'scripted-model',
+      baseURL: model.baseURL,
+      apiKey: 'sk-approvals-test',
+      price: { inputPerMillion: 2, outputPerMillion: 8 },
+    },
   });
-  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)), executionActivities: execution });
+  harness = await startHarness({
+    controlActivities: createControlActivities(controlDeps(config)),
+    executionActivities: execution,
+  });
 });
 afterAll(async () => {
   await harness?.shutdown();
@@ -50,15 +78,24 @@ afterAll(async () => {
 async function executedSpecs(runId: string): Promise<ExecutionSpec[]> {
   const history = await harness.client.temporal.workflow.getHandle(runId).fetchHistory();
   return (history.events ?? [])
-    .filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeRun')
-    .map((e) => defaultPayloadConverter.fromPayload<ExecutionSpec>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]));
+    .filter(
+      (e) =>
+        e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeRun',
+    )
+    .map((e) =>
+      defaultPayloadConverter.fromPayload<ExecutionSpec>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]),
+    );
 }
 
 it('an approved scope request re-executes the run with the widened scope, under a new spec hash', async () => {
   const target = await fixtureRepo(`fixtures/scope-${harness.unique}`, {
-    'package.json': JSON.stringify({ name: 'scope', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) + '\n',
+    'package.json':
+      JSON.stringify({ name: 'scope', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) +
+      '\n',
     'test.js': "console.log('ok');\n",
-    '.github/workflows/ci.yml': 'jobs:\n  test:\n    steps:\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 18\n',
+    '.github/workflows/ci.yml':
+      'jobs:\n  test:\n    steps:\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 18\n',
   });
   const spec = {
     id: `scope-${harness.unique}`,
@@ -71,11 +108,17 @@ it('an approved scope request re-executes the run with the widened scope, under 
     preview: true,
   };
   await harness.client.startCampaign(spec);
-  const [waiting] = await eventually(() => harness.client.listRuns(spec.id, { state: 'needs_approval' }), (runs) => runs.length === 1, 300_000);
+  const [waiting] = await eventually(
+    () => harness.client.listRuns(spec.id, { state: 'needs_approval' }),
+    (runs) => runs.length === 1,
+    300_000,
+  );
 
   const approved = await harness.client.approveRun(spec.id, waiting.runId, 'alice', 'CI may change for this');
   expect(approved).toMatchObject({ state: 'executing' });
-  await expect(harness.client.approveRun(spec.id, waiting.runId, 'bob')).rejects.toThrow(/not awaiting approval|already approved by alice/);
+  await expect(harness.client.approveRun(spec.id, waiting.runId, 'bob')).rejects.toThrow(
+    /not awaiting approval|already approved by alice/,
+  );
   const result = await harness.client.campaignResult(spec.id);
 
   expect(result.runs[0]).toMatchObject({ state: 'changed' });
@@ -97,17 +140,35 @@ it('an approved scope request re-executes the run with the widened scope, under 
 }, 600_000);
 
 it('refuses, without asking anyone, a scope request no approval may grant', async () => {
-  const again = await startModelServer([{ toolCalls: [{ name: 'request_scope', arguments: { reason: 'needs the hooks', paths: ['.git/hooks/pre-commit'] } }], usage }]);
+  const again = await startModelServer([
+    {
+      toolCalls: [
+        { name: 'request_scope', arguments: { reason: 'needs the hooks', paths: ['.git/hooks/pre-commit'] } },
+      ],
+      usage,
+    },
+  ]);
   const execution = createExecutionActivities({
     docker: dockerClient(),
     artifacts: artifactStoreFor(config),
     image: config.sandboxImage,
     workspaceRoot: workspaceRootFor(config.home),
-    model: { kind: 'endpoint', model: 'scripted-model', baseURL: again.baseURL, apiKey: 'sk-approvals-test', price: { inputPerMillion: 2, outputPerMillion: 8 } },
+    model: {
+      kind: 'endpoint',
+      model: 'scripted-model',
+      baseURL: again.baseURL,
+      apiKey: 'sk-approvals-test',
+      price: { inputPerMillion: 2, outputPerMillion: 8 },
+    },
   });
-  const own = await startHarness({ controlActivities: createControlActivities(controlDeps(config)), executionActivities: execution });
+  const own = await startHarness({
+    controlActivities: createControlActivities(controlDeps(config)),
+    executionActivities: execution,
+  });
   try {
-    const target = await fixtureRepo(`fixtures/scope-git-${own.unique}`, { 'package.json': '{"name":"g","version":"1.0.0","private":true,"scripts":{"test":"true"}}\n' });
+    const target = await fixtureRepo(`fixtures/scope-git-${own.unique}`, {
+      'package.json': '{"name":"g","version":"1.0.0","private":true,"scripts":{"test":"true"}}\n',
+    });
     const spec = {
       id: `scope-git-${own.unique}`,
       title: 'Install a hook',
@@ -122,7 +183,11 @@ it('refuses, without asking anyone, a scope request no approval may grant', asyn
     const result = await own.client.campaignResult(spec.id);
     expect(result.runs[0]).toMatchObject({
       state: 'failed',
-      failure: { kind: 'policy', message: 'scope request refused: the agent asked to write .git/hooks/pre-commit, inside .git, which no approval can allow' },
+      failure: {
+        kind: 'policy',
+        message:
+          'scope request refused: the agent asked to write .git/hooks/pre-commit, inside .git, which no approval can allow',
+      },
     });
     expect((await own.client.runStatus(result.runs[0].runId)).events.map((e) => e.to)).not.toContain('needs_approval');
   } finally {

@@ -22,16 +22,28 @@ let model: ModelServer;
 
 beforeAll(async () => {
   // A model that never finishes: it reads the same file until something stops it.
-  const turn = { toolCalls: [{ name: 'read_file', arguments: { path: 'src/sum.js' } }], usage: { prompt_tokens: 1000, completion_tokens: 100 } };
+  const turn = {
+    toolCalls: [{ name: 'read_file', arguments: { path: 'src/sum.js' } }],
+    usage: { prompt_tokens: 1000, completion_tokens: 100 },
+  };
   model = await startModelServer(Array.from({ length: 60 }, () => turn));
   const execution = createExecutionActivities({
     docker: dockerClient(),
     artifacts: artifactStoreFor(config),
     image: config.sandboxImage,
     workspaceRoot: workspaceRootFor(config.home),
-    model: { kind: 'endpoint', model: 'scripted-model', baseURL: model.baseURL, apiKey: 'sk-budget-test', price: { inputPerMillion: 2, outputPerMillion: 8 } },
+    model: {
+      kind: 'endpoint',
+      model: 'scripted-model',
+      baseURL: model.baseURL,
+      apiKey: 'sk-budget-test',
+      price: { inputPerMillion: 2, outputPerMillion: 8 },
+    },
   });
-  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)), executionActivities: execution });
+  harness = await startHarness({
+    controlActivities: createControlActivities(controlDeps(config)),
+    executionActivities: execution,
+  });
 });
 afterAll(async () => {
   await harness?.shutdown();
@@ -42,7 +54,12 @@ it('caps every run at its reservation and the campaign at its budget, skipping w
   const targets = await Promise.all(
     ['a', 'b', 'c'].map((label) =>
       fixtureRepo(`fixtures/budget-${label}-${harness.unique}`, {
-        'package.json': JSON.stringify({ name: `budget-${label}`, version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) + '\n',
+        'package.json':
+          JSON.stringify(
+            { name: `budget-${label}`, version: '1.0.0', private: true, scripts: { test: 'node test.js' } },
+            null,
+            2,
+          ) + '\n',
         'src/sum.js': 'module.exports = (a, b) => a - b;\n',
         'test.js': "require('assert').strictEqual(require('./src/sum')(2, 3), 5);\n",
       }),
@@ -68,14 +85,19 @@ it('caps every run at its reservation and the campaign at its budget, skipping w
   // Two reservations of $0.01 fit in $0.025; a third only once the first two have settled, and then $0.0084 is left.
   expect(ran).toHaveLength(2);
   for (const run of ran) {
-    expect(run).toMatchObject({ state: 'failed', failure: { kind: 'budget', message: expect.stringContaining('$0.01 budget') } });
+    expect(run).toMatchObject({
+      state: 'failed',
+      failure: { kind: 'budget', message: expect.stringContaining('$0.01 budget') },
+    });
     expect(run.costUsd).toBeLessThanOrEqual(0.01);
     // Three turns are affordable; a fourth would take the run to $0.0112.
     expect(run.costUsd).toBeCloseTo(3 * TURN_USD, 6);
   }
   expect(result.spentUsd).toBeLessThanOrEqual(spec.maxBudgetUsd);
   expect(result.spentUsd).toBeCloseTo(6 * TURN_USD, 6);
-  expect(result.runs.filter((r) => r.state === 'skipped')).toEqual([expect.objectContaining({ failure: expect.objectContaining({ kind: 'budget' }) })]);
+  expect(result.runs.filter((r) => r.state === 'skipped')).toEqual([
+    expect.objectContaining({ failure: expect.objectContaining({ kind: 'budget' }) }),
+  ]);
   expect(result.stoppedReason).toMatch(/^budget: /);
   expect(model.requests).toHaveLength(6);
 }, 600_000);

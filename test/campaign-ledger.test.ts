@@ -6,14 +6,39 @@ import { CampaignSpec, type RunReport, type Target } from '../src/contracts';
 import { CampaignLedger, failureSignature, newLedger } from '../workflows/ledger/campaign-ledger';
 
 const sha = 'a'.repeat(64);
-const target = (i: number): Target => ({ repo: `acme/svc-${i}`, url: `http://127.0.0.1:9/acme/svc-${i}.git`, ref: 'main' });
+const target = (i: number): Target => ({
+  repo: `acme/svc-${i}`,
+  url: `http://127.0.0.1:9/acme/svc-${i}.git`,
+  ref: 'main',
+});
 const spec = (extra: Partial<CampaignSpec> = {}) =>
-  CampaignSpec.parse({ id: 'ledger', title: 'ledger', targets: [target(0), target(1)], steps: [{ recipe: 'command', run: 'true' }], ...extra });
-const report = (runId: string, state: RunReport['state'], extra: Partial<RunReport> = {}): RunReport => ({ runId, repo: runId, state, costUsd: 0, ...extra });
+  CampaignSpec.parse({
+    id: 'ledger',
+    title: 'ledger',
+    targets: [target(0), target(1)],
+    steps: [{ recipe: 'command', run: 'true' }],
+    ...extra,
+  });
+const report = (runId: string, state: RunReport['state'], extra: Partial<RunReport> = {}): RunReport => ({
+  runId,
+  repo: runId,
+  state,
+  costUsd: 0,
+  ...extra,
+});
 
 describe('stored target pages', () => {
   it('reads the next page once the targets in hand are admitted, and counts the campaign whole', () => {
-    const ledger = new CampaignLedger(spec(), newLedger({ total: 5, refs: [{ uri: 'file:///p1', sha256: sha, count: 2 }, { uri: 'file:///p2', sha256: sha, count: 1 }] }));
+    const ledger = new CampaignLedger(
+      spec(),
+      newLedger({
+        total: 5,
+        refs: [
+          { uri: 'file:///p1', sha256: sha, count: 2 },
+          { uri: 'file:///p2', sha256: sha, count: 1 },
+        ],
+      }),
+    );
     expect(ledger.progress().total).toBe(5);
     ledger.admit(target(0), 'r0');
     expect(ledger.nextPage()).toBeUndefined();
@@ -28,7 +53,16 @@ describe('stored target pages', () => {
   });
 
   it('counts the targets of pages never read as skipped when the campaign stops', () => {
-    const ledger = new CampaignLedger(spec(), newLedger({ total: 1002, refs: [{ uri: 'file:///p1', sha256: sha, count: 500 }, { uri: 'file:///p2', sha256: sha, count: 500 }] }));
+    const ledger = new CampaignLedger(
+      spec(),
+      newLedger({
+        total: 1002,
+        refs: [
+          { uri: 'file:///p1', sha256: sha, count: 500 },
+          { uri: 'file:///p2', sha256: sha, count: 500 },
+        ],
+      }),
+    );
     ledger.admit(target(0), 'r0');
     ledger.skipRemaining('cancelled by test');
     expect(ledger.hasMoreTargets()).toBe(false);
@@ -36,7 +70,10 @@ describe('stored target pages', () => {
   });
 
   it('carries the pages, not the targets admitted, across continue-as-new', () => {
-    const ledger = new CampaignLedger(spec(), newLedger({ total: 3, refs: [{ uri: 'file:///p1', sha256: sha, count: 1 }] }));
+    const ledger = new CampaignLedger(
+      spec(),
+      newLedger({ total: 3, refs: [{ uri: 'file:///p1', sha256: sha, count: 1 }] }),
+    );
     ledger.admit(target(0), 'r0');
     const next = ledger.carryOver();
     expect(next.spec.targets).toEqual([target(1)]);
@@ -48,13 +85,18 @@ describe('stored target pages', () => {
 });
 
 it('admits no more while maxUnsettledRuns runs are open, whatever keeps them open', () => {
-  const ledger = new CampaignLedger(spec({ maxUnsettledRuns: 2, maxConcurrentRuns: 10, targets: [0, 1, 2, 3].map(target) }), newLedger());
+  const ledger = new CampaignLedger(
+    spec({ maxUnsettledRuns: 2, maxConcurrentRuns: 10, targets: [0, 1, 2, 3].map(target) }),
+    newLedger(),
+  );
   ledger.admit(target(0), 'r0');
   ledger.admit(target(1), 'r1');
   ledger.record(report('r0', 'needs_approval'));
   ledger.record(report('r1', 'publishing'));
   expect(ledger.inFlightCount()).toBe(0);
-  expect(ledger.admissionBlocker(target(2))).toBe('2 runs are still open (awaiting approval or publishing): maxUnsettledRuns');
+  expect(ledger.admissionBlocker(target(2))).toBe(
+    '2 runs are still open (awaiting approval or publishing): maxUnsettledRuns',
+  );
   ledger.record(report('r1', 'published', { url: 'http://forge/pr/1' }));
   expect(ledger.admissionBlocker(target(2))).toBeUndefined();
 });
@@ -72,13 +114,25 @@ it('charges a run re-executed after an approved scope request for both execution
 });
 
 describe('breaker signatures', () => {
-  const failed = (repo: string, message: string): RunReport => ({ ...report(repo, 'failed'), repo, failure: { kind: 'verification', message } });
+  const failed = (repo: string, message: string): RunReport => ({
+    ...report(repo, 'failed'),
+    repo,
+    failure: { kind: 'verification', message },
+  });
 
   it('keep the failing command and first error line, apart from what names the repository', () => {
-    const a = failureSignature(failed('acme/a', 'verification failed: `npm test` exited 1: TypeError: acme/a has no sum at line 12'));
-    const b = failureSignature(failed('acme/b', 'verification failed: `npm test` exited 1: TypeError: acme/b has no sum at line 40'));
-    const c = failureSignature(failed('acme/c', 'verification failed: `npm test` exited 1: ReferenceError: fetch is not defined'));
-    const d = failureSignature(failed('acme/d', 'verification failed: `npm run build` exited 2: TypeError: acme/d has no sum at line 3'));
+    const a = failureSignature(
+      failed('acme/a', 'verification failed: `npm test` exited 1: TypeError: acme/a has no sum at line 12'),
+    );
+    const b = failureSignature(
+      failed('acme/b', 'verification failed: `npm test` exited 1: TypeError: acme/b has no sum at line 40'),
+    );
+    const c = failureSignature(
+      failed('acme/c', 'verification failed: `npm test` exited 1: ReferenceError: fetch is not defined'),
+    );
+    const d = failureSignature(
+      failed('acme/d', 'verification failed: `npm run build` exited 2: TypeError: acme/d has no sum at line 3'),
+    );
     expect(a).toBe('verification: verification failed: `npm test` exited #: TypeError: <repo> has no sum at line #');
     expect(b).toBe(a);
     expect(new Set([a, c, d]).size).toBe(3);
@@ -86,7 +140,10 @@ describe('breaker signatures', () => {
 
   it('stay coarse for campaigns replaying from before precise signatures', () => {
     const a = failureSignature(failed('acme/a', 'verification failed: `npm test` exited 1: TypeError: x'), false);
-    const c = failureSignature(failed('acme/c', 'verification failed: `npm run build` exited 2: ReferenceError: y'), false);
+    const c = failureSignature(
+      failed('acme/c', 'verification failed: `npm run build` exited 2: ReferenceError: y'),
+      false,
+    );
     expect(a).toBe('verification: verification failed: … exited #: TypeError: x');
     expect(c).not.toBe(a);
   });
@@ -94,7 +151,10 @@ describe('breaker signatures', () => {
 
 it('counts a run once when a cancellation races its end, in small and large campaigns alike', () => {
   for (const total of [2, 5_000]) {
-    const ledger = new CampaignLedger(spec(), newLedger(total > 2 ? { total, refs: [{ uri: 'file:///p1', sha256: sha, count: total - 2 }] } : undefined));
+    const ledger = new CampaignLedger(
+      spec(),
+      newLedger(total > 2 ? { total, refs: [{ uri: 'file:///p1', sha256: sha, count: total - 2 }] } : undefined),
+    );
     ledger.admit(target(0), 'r0');
     ledger.record(report('r0', 'no_changes'));
     ledger.record(report('r0', 'cancelled'));
@@ -104,7 +164,10 @@ it('counts a run once when a cancellation races its end, in small and large camp
 
 it('hands a large campaign its published changes a page at a time, so continue-as-new carries at most part of one', () => {
   const targets = Array.from({ length: 501 }, (_, i) => target(i));
-  const ledger = new CampaignLedger(spec({ targets, maxConcurrentRuns: 500 }), newLedger({ total: 1_501, refs: [{ uri: 'file:///p1', sha256: sha, count: 1_000 }] }));
+  const ledger = new CampaignLedger(
+    spec({ targets, maxConcurrentRuns: 500 }),
+    newLedger({ total: 1_501, refs: [{ uri: 'file:///p1', sha256: sha, count: 1_000 }] }),
+  );
   for (const [i, t] of targets.entries()) {
     ledger.admit(t, `r${i}`);
     ledger.record(report(`r${i}`, 'published', { repo: t.repo, url: `http://forge/${t.repo}/pull/1` }));

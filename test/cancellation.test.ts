@@ -18,7 +18,9 @@ beforeAll(async () => {
 afterAll(async () => harness?.shutdown());
 
 it('cancelling a campaign cancels its running runs and removes their sandboxes', async () => {
-  const targets = await Promise.all([0, 1, 2].map((i) => fixtureRepo(`fixtures/cancel-${i}-${harness.unique}`, WAIT_SCRIPT)));
+  const targets = await Promise.all(
+    [0, 1, 2].map((i) => fixtureRepo(`fixtures/cancel-${i}-${harness.unique}`, WAIT_SCRIPT)),
+  );
   const spec = {
     id: `cancel-sandboxes-${harness.unique}`,
     title: 'a step that would run for minutes',
@@ -28,8 +30,10 @@ it('cancelling a campaign cancels its running runs and removes their sandboxes',
     maxConcurrentRuns: 2,
   };
   await harness.client.startCampaign(spec);
-  const runningContainers = () => docker.listContainers({ filters: { label: [`${MANAGED_LABEL}=true`], status: ['running'] } });
-  const ours = async () => (await runningContainers()).filter((c) => c.Labels[RUN_LABEL]?.startsWith(`run/${spec.id}/`));
+  const runningContainers = () =>
+    docker.listContainers({ filters: { label: [`${MANAGED_LABEL}=true`], status: ['running'] } });
+  const ours = async () =>
+    (await runningContainers()).filter((c) => c.Labels[RUN_LABEL]?.startsWith(`run/${spec.id}/`));
   await eventually(ours, (containers) => containers.length === 2, 120_000);
 
   const progress = await harness.client.cancelCampaign(spec.id, 'operator', 'stop the sleepers');
@@ -37,7 +41,10 @@ it('cancelling a campaign cancels its running runs and removes their sandboxes',
 
   const after = await eventually(ours, (containers) => containers.length === 0, 30_000);
   expect(after).toEqual([]);
-  const runs = await eventually(() => harness.client.listRuns(spec.id), (listed) => listed.every((r) => r.status !== 'RUNNING'));
+  const runs = await eventually(
+    () => harness.client.listRuns(spec.id),
+    (listed) => listed.every((r) => r.status !== 'RUNNING'),
+  );
   expect(runs.map((r) => [r.state, r.status])).toEqual([
     ['cancelled', 'CANCELLED'],
     ['cancelled', 'CANCELLED'],

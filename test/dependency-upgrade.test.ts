@@ -14,13 +14,18 @@ import { fixtureRepo, readStackInfo } from './support/stack';
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(loadConfig())), executionActivities: realExecutionActivities() });
+  harness = await startHarness({
+    controlActivities: createControlActivities(controlDeps(loadConfig())),
+    executionActivities: realExecutionActivities(),
+  });
 });
 afterAll(async () => harness?.shutdown());
 
 async function artifactsOf(runId: string): Promise<Record<string, string>> {
   const run = await harness.client.runStatus(runId);
-  return Object.fromEntries(run.manifest!.artifacts.map((a) => [a.name, fs.readFileSync(fileURLToPath(a.uri), 'utf8')]));
+  return Object.fromEntries(
+    run.manifest!.artifacts.map((a) => [a.name, fs.readFileSync(fileURLToPath(a.uri), 'utf8')]),
+  );
 }
 
 it('upgrades @acme/logger to 2.x from the internal registry, fixes the breaking change, and verifies it in the sandbox', async () => {
@@ -32,7 +37,13 @@ it('upgrades @acme/logger to 2.x from the internal registry, fixes the breaking 
     targets: [target],
     steps: [
       { recipe: 'npm-upgrade' as const, package: '@acme/logger', version: '^2.0.0' },
-      { recipe: 'replace' as const, name: 'log became info', files: ['src/**/*.js'], find: 'logger.log(', replace: 'logger.info(' },
+      {
+        recipe: 'replace' as const,
+        name: 'log became info',
+        files: ['src/**/*.js'],
+        find: 'logger.log(',
+        replace: 'logger.info(',
+      },
     ],
     verify: { commands: ['npm ci --ignore-scripts --no-audit --no-fund', 'node src/index.js', 'npm test'] },
   };
@@ -53,8 +64,8 @@ it('upgrades @acme/logger to 2.x from the internal registry, fixes the breaking 
 it('on registry_only the proxy refuses every destination but the registry mirror', async () => {
   // Asks the egress proxy for the URL it is given and prints the URL with the status, or the error code.
   const probeScript = [
-    "const url = process.argv[2];",
-    "const proxy = new URL(process.env.HTTP_PROXY);",
+    'const url = process.argv[2];',
+    'const proxy = new URL(process.env.HTTP_PROXY);',
     "require('http').get({ host: proxy.hostname, port: proxy.port, path: url }, (r) => console.log(url, r.statusCode)).on('error', (e) => console.log(url, e.code));",
     '',
   ].join('\n');
@@ -68,7 +79,11 @@ it('on registry_only the proxy refuses every destination but the registry mirror
     targets: [target],
     steps: [
       { recipe: 'command' as const, name: 'registry', run: probe(`${registry}@acme%2flogger`) },
-      { recipe: 'command' as const, name: 'git server', run: probe(`${readStackInfo().gitBaseUrl}/acme/billing.git/info/refs`) },
+      {
+        recipe: 'command' as const,
+        name: 'git server',
+        run: probe(`${readStackInfo().gitBaseUrl}/acme/billing.git/info/refs`),
+      },
     ],
     preview: true,
   };

@@ -39,7 +39,10 @@ describe('the local stack', () => {
       await ensureStack({ workers: false });
       const status = await stackStatus();
       expect(status.healthy).toBe(false);
-      expect(status.components.find((c) => c.name === 'execution-worker')).toMatchObject({ healthy: false, error: 'not running' });
+      expect(status.components.find((c) => c.name === 'execution-worker')).toMatchObject({
+        healthy: false,
+        error: 'not running',
+      });
     } finally {
       await ensureStack({ workers: true });
     }
@@ -52,7 +55,10 @@ describe('the local stack', () => {
     for (const target of targets) {
       const dir = path.join(scratch, 'clones', target.repo);
       await git.clone({ fs, http, dir, url: target.url, ref: target.ref, singleBranch: true, depth: 1 });
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name: string; scripts: { test: string } };
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name: string;
+        scripts: { test: string };
+      };
       expect(pkg).toMatchObject({ name: `@acme/${target.repo.split('/')[1]}`, scripts: { test: 'node test.js' } });
       const usesOldName = FLEET.find((s) => s.repo === target.repo)!.usesOldName;
       expect(fs.readFileSync(path.join(dir, 'src', 'labels.js'), 'utf8').includes(FLEET_RENAME.find)).toBe(usesOldName);
@@ -71,7 +77,16 @@ describe('the local stack', () => {
         done();
       },
     });
-    const [result] = (await docker.run(config.sandboxImage, ['sh', '-c', 'id -u; python3 -c "print(1+1)"; make --version | head -1; g++ --version | head -1; command -v node || echo no-node'], sink, { Tty: true, Env: ['NODE_DISABLE_COLORS=1'], HostConfig: { AutoRemove: true, NetworkMode: 'none' } })) as [{ StatusCode: number }];
+    const [result] = (await docker.run(
+      config.sandboxImage,
+      [
+        'sh',
+        '-c',
+        'id -u; python3 -c "print(1+1)"; make --version | head -1; g++ --version | head -1; command -v node || echo no-node',
+      ],
+      sink,
+      { Tty: true, Env: ['NODE_DISABLE_COLORS=1'], HostConfig: { AutoRemove: true, NetworkMode: 'none' } },
+    )) as [{ StatusCode: number }];
     expect(result.StatusCode).toBe(0);
     expect(Buffer.concat(logs).toString()).toMatch(/10001\s+2\s+GNU Make [\d.]+\s+g\+\+ .*\s+no-node/);
   });
@@ -99,7 +114,12 @@ describe('fixture repositories', () => {
       expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toBe('# hello\n');
       fs.writeFileSync(path.join(dir, 'CHANGELOG.md'), 'changed\n');
       await git.add({ fs, dir, filepath: 'CHANGELOG.md' });
-      const commit = await git.commit({ fs, dir, message: 'change', author: { name: 'test', email: 'test@example.invalid' } });
+      const commit = await git.commit({
+        fs,
+        dir,
+        message: 'change',
+        author: { name: 'test', email: 'test@example.invalid' },
+      });
       await git.branch({ fs, dir, ref: 'regatta/change' });
       const pushed = await git.push({ fs, http, dir, remote: 'origin', ref: 'regatta/change' });
       expect(pushed.ok).toBe(true);
@@ -126,9 +146,18 @@ describe('process supervision', () => {
   });
 
   it('explains a service that dies while starting with the tail of its log', async () => {
-    const record = startService(home, { name: 'crasher', command: 'sh', args: ['-c', 'echo "listen failed: port in use"; exit 3'] });
+    const record = startService(home, {
+      name: 'crasher',
+      command: 'sh',
+      args: ['-c', 'echo "listen failed: port in use"; exit 3'],
+    });
     await expect(
-      waitUntil(async () => false, { what: 'crasher on port 1', timeoutMs: 10_000, pid: record.pid, logFile: path.join(home, 'logs', 'crasher.log') }),
+      waitUntil(async () => false, {
+        what: 'crasher on port 1',
+        timeoutMs: 10_000,
+        pid: record.pid,
+        logFile: path.join(home, 'logs', 'crasher.log'),
+      }),
     ).rejects.toThrow(/crasher on port 1: its process \(pid \d+\) exited[\s\S]*listen failed: port in use/);
   });
 });

@@ -24,7 +24,9 @@ const executeRun = async (spec: ExecutionSpec) => {
   const left = outages.get(spec.repo.name) ?? 0;
   if (left > 0) {
     outages.set(spec.repo.name, left - 1);
-    throw engineUnavailableFailure('the Docker engine at /var/run/docker.sock is unreachable (connect ECONNREFUSED /var/run/docker.sock)');
+    throw engineUnavailableFailure(
+      'the Docker engine at /var/run/docker.sock is unreachable (connect ECONNREFUSED /var/run/docker.sock)',
+    );
   }
   return scripted.activities.executeRun(spec);
 };
@@ -65,15 +67,23 @@ describe('a run whose Docker engine is unreachable', () => {
     await harness.client.startCampaign(spec);
     const runId = `run/${spec.id}/acme/engine-recovers`;
 
-    const waiting = await eventually(() => currentDetails(runId), (details) => details.includes('waiting for the Docker engine'), 30_000);
-    expect(waiting).toMatch(/^\*\*executing\*\* — waiting for the Docker engine since \d{4}-\d\d-\d\dT[\d:.]+Z \(the Docker engine at \/var\/run\/docker\.sock is unreachable/);
+    const waiting = await eventually(
+      () => currentDetails(runId),
+      (details) => details.includes('waiting for the Docker engine'),
+      30_000,
+    );
+    expect(waiting).toMatch(
+      /^\*\*executing\*\* — waiting for the Docker engine since \d{4}-\d\d-\d\dT[\d:.]+Z \(the Docker engine at \/var\/run\/docker\.sock is unreachable/,
+    );
     expect((await harness.client.runStatus(runId)).state).toBe('executing');
 
     const result = await harness.client.campaignResult(spec.id);
     expect(result.runs.map((r) => r.state)).toEqual(['changed']);
     expect(attempts.filter((repo) => repo === 'acme/engine-recovers')).toHaveLength(3);
     const run = await harness.client.runStatus(runId);
-    expect(run.events.map((e) => e.note)).toContainEqual(expect.stringMatching(/^resumed after waiting \d+ s for the Docker engine \(2 retries\)$/));
+    expect(run.events.map((e) => e.note)).toContainEqual(
+      expect.stringMatching(/^resumed after waiting \d+ s for the Docker engine \(2 retries\)$/),
+    );
   }, 120_000);
 
   it('fails as infra once the engine has been unreachable for longer than dockerEngineWaitMs', async () => {
@@ -88,12 +98,16 @@ describe('a run whose Docker engine is unreachable', () => {
     expect(result.runs.map((r) => r.state)).toEqual(['failed']);
     const run = await harness.client.runStatus(result.runs[0].runId);
     expect(run.failure?.kind).toBe('infra');
-    expect(run.failure?.message).toMatch(/^the Docker engine was unavailable from \d{4}-.*Z for \d+ s, past the run's dockerEngineWaitMs of 3000 ms: the Docker engine at \/var\/run\/docker\.sock is unreachable/);
+    expect(run.failure?.message).toMatch(
+      /^the Docker engine was unavailable from \d{4}-.*Z for \d+ s, past the run's dockerEngineWaitMs of 3000 ms: the Docker engine at \/var\/run\/docker\.sock is unreachable/,
+    );
     // Retried, not failed at the first fault: at least the first attempt and the one after the backoff.
     expect(attempts.filter((repo) => repo === 'acme/engine-gives-up').length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
   it('rejects a negative dockerEngineWaitMs, naming the field', async () => {
-    await expect(harness.client.startCampaign(campaign('bad-window', 'acme/engine-bad', { dockerEngineWaitMs: -1 }))).rejects.toThrow(/dockerEngineWaitMs/);
+    await expect(
+      harness.client.startCampaign(campaign('bad-window', 'acme/engine-bad', { dockerEngineWaitMs: -1 })),
+    ).rejects.toThrow(/dockerEngineWaitMs/);
   });
 });

@@ -27,6 +27,11 @@ it('fails a run no execution worker takes from its queue as infra, naming the qu
 
   expect(result.runs[0]).toMatchObject({
     state: 'failed',
-    failure: { kind: 'infra', message: expect.stringContaining(`no execution worker took the run from task queue ${harness.queues.execution} within 3000 ms`) },
+    failure: {
+      kind: 'infra',
+      message: expect.stringContaining(
+        `no execution worker took the run from task queue ${harness.queues.execution} within 3000 ms`,
+      ),
+    },
   });
 }, 120_000);

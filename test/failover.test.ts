@@ -26,12 +26,23 @@ afterAll(async () => {
 });
 
 function startWorkerProcess(): ChildProcess {
-  const env = { ...process.env, REGATTA_EXECUTION_QUEUE: harness.queues.execution, REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url };
-  return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], { cwd: root, env, stdio: 'ignore' });
+  const env = {
+    ...process.env,
+    REGATTA_EXECUTION_QUEUE: harness.queues.execution,
+    REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url,
+  };
+  return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], {
+    cwd: root,
+    env,
+    stdio: 'ignore',
+  });
 }
 
 it('a run whose worker is killed is retried on another worker after the lease expires, and the dead attempt is reaped', async () => {
-  const touchLater = { 'scripts/touch-later.js': "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), Number(process.argv[2]));\n" };
+  const touchLater = {
+    'scripts/touch-later.js':
+      "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), Number(process.argv[2]));\n",
+  };
   const target = await fixtureRepo(`fixtures/failover-${harness.unique}`, touchLater);
   const spec = {
     id: `failover-${harness.unique}`,
@@ -44,8 +55,13 @@ it('a run whose worker is killed is retried on another worker after the lease ex
   firstWorker = startWorkerProcess();
   await harness.client.startCampaign(spec);
   const runId = `run/${spec.id}/${target.repo}`;
-  const containersOf = () => docker.listContainers({ all: true, filters: { label: [`${MANAGED_LABEL}=true`, `${RUN_LABEL}=${runId}`] } });
-  await eventually(containersOf, (containers) => containers.some((c) => c.Labels[ATTEMPT_LABEL] === '1' && c.State === 'running'), 120_000);
+  const containersOf = () =>
+    docker.listContainers({ all: true, filters: { label: [`${MANAGED_LABEL}=true`, `${RUN_LABEL}=${runId}`] } });
+  await eventually(
+    containersOf,
+    (containers) => containers.some((c) => c.Labels[ATTEMPT_LABEL] === '1' && c.State === 'running'),
+    120_000,
+  );
 
   firstWorker.kill('SIGKILL');
   await harness.addExecutionWorker(realExecutionActivities(), `second-worker-${harness.unique}`);

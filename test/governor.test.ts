@@ -19,7 +19,10 @@ let host: string;
 
 beforeAll(async () => {
   const governor = { client: await connectTemporalClient(config.temporal), taskQueue: '', max: 2, windowMs: WINDOW_MS };
-  harness = await startHarness({ controlActivities: createControlActivities({ ...controlDeps(config), governor }), executionActivities: realExecutionActivities() });
+  harness = await startHarness({
+    controlActivities: createControlActivities({ ...controlDeps(config), governor }),
+    executionActivities: realExecutionActivities(),
+  });
   // The governor runs on the control queue, which the harness names when it starts.
   governor.taskQueue = harness.queues.control;
 });
@@ -44,7 +47,11 @@ it('two campaigns publishing to one host together never exceed the governor, whi
   await Promise.all([harness.client.startCampaign(a), harness.client.startCampaign(b)]);
 
   const governor = harness.client.temporal.workflow.getHandle(publishGovernorWorkflowId(host, harness.queues.control));
-  const busy = await eventually(() => governor.query(governorStateQuery).catch(() => undefined), (s) => (s?.waiting ?? 0) > 0, 120_000);
+  const busy = await eventually(
+    () => governor.query(governorStateQuery).catch(() => undefined),
+    (s) => (s?.waiting ?? 0) > 0,
+    120_000,
+  );
   expect(busy).toMatchObject({ host, max: 2, windowMs: WINDOW_MS, grantedInWindow: 2 });
 
   const results = await Promise.all([harness.client.campaignResult(a.id), harness.client.campaignResult(b.id)]);

@@ -17,12 +17,17 @@ import { fixtureRepo, readStackInfo } from './support/stack';
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(loadConfig())), executionActivities: realExecutionActivities() });
+  harness = await startHarness({
+    controlActivities: createControlActivities(controlDeps(loadConfig())),
+    executionActivities: realExecutionActivities(),
+  });
 });
 afterAll(async () => harness?.shutdown());
 
 async function publishedVersions(registry: string): Promise<string[]> {
-  const body = (await (await fetch(`${registry}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as { versions: Record<string, unknown> };
+  const body = (await (await fetch(`${registry}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as {
+    versions: Record<string, unknown>;
+  };
   return Object.keys(body.versions).sort();
 }
 
@@ -70,7 +75,10 @@ it('a repository that tries to register and publish through the proxy ends norma
         name: '@acme/hostile',
         version: '1.0.0',
         private: true,
-        scripts: { test: 'node attack.js', posttest: 'cd evil && npm publish --registry "$npm_config_registry" || echo publish refused' },
+        scripts: {
+          test: 'node attack.js',
+          posttest: 'cd evil && npm publish --registry "$npm_config_registry" || echo publish refused',
+        },
         dependencies: { [LOGGER_PACKAGE]: '^1.0.0' },
       },
       null,
@@ -95,7 +103,9 @@ it('a repository that tries to register and publish through the proxy ends norma
   expect(fs.readFileSync(`${stack.home}/verdaccio/htpasswd`, 'utf8')).not.toContain('mallory');
 
   const run = await harness.client.runStatus(result.runs[0].runId);
-  const events = JSON.parse(fs.readFileSync(fileURLToPath(run.manifest!.artifacts.find((a) => a.name === 'events.json')!.uri), 'utf8')) as Array<{ kind: string; name: string; allowed: boolean; detail?: string }>;
+  const events = JSON.parse(
+    fs.readFileSync(fileURLToPath(run.manifest!.artifacts.find((a) => a.name === 'events.json')!.uri), 'utf8'),
+  ) as Array<{ kind: string; name: string; allowed: boolean; detail?: string }>;
   const refused = events.filter((e) => e.kind === 'egress' && !e.allowed);
   const mirrorWrites = refused.filter((e) => e.name.includes(mirrorHost));
   expect(mirrorWrites.map((e) => e.name)).toEqual(
@@ -108,9 +118,17 @@ it('a repository that tries to register and publish through the proxy ends norma
   );
   expect(mirrorWrites.every((e) => /read-only/.test(e.detail ?? ''))).toBe(true);
   // npm publish went the same way as the raw requests.
-  const publishes = mirrorWrites.filter((e) => e.name.toLowerCase() === `put ${mirrorHost}/@acme%2flogger` || e.name === `PUT ${mirrorHost}/${encodeURIComponent(LOGGER_PACKAGE)}`);
+  const publishes = mirrorWrites.filter(
+    (e) =>
+      e.name.toLowerCase() === `put ${mirrorHost}/@acme%2flogger` ||
+      e.name === `PUT ${mirrorHost}/${encodeURIComponent(LOGGER_PACKAGE)}`,
+  );
   expect(publishes.length).toBeGreaterThanOrEqual(2);
-  expect(refused.some((e) => e.name.startsWith(`PUT ${new URL(internal).host}/-/user/`) && /not allowed/.test(e.detail ?? ''))).toBe(true);
+  expect(
+    refused.some(
+      (e) => e.name.startsWith(`PUT ${new URL(internal).host}/-/user/`) && /not allowed/.test(e.detail ?? ''),
+    ),
+  ).toBe(true);
 });
 
 it('the egress proxy lets only reads through to a plain-HTTP registry it allows', async () => {
@@ -119,10 +137,13 @@ it('the egress proxy lets only reads through to a plain-HTTP registry it allows'
   try {
     const through = (method: string, path: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = require('node:http').request({ host: '127.0.0.1', port: new URL(proxy.url).port, method, path: `${internal.origin}${path}` }, (res: import('node:http').IncomingMessage) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = require('node:http').request(
+          { host: '127.0.0.1', port: new URL(proxy.url).port, method, path: `${internal.origin}${path}` },
+          (res: import('node:http').IncomingMessage) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end(['PUT', 'POST', 'PATCH'].includes(method) ? '{}' : undefined);
       });
@@ -138,7 +159,14 @@ it('the egress proxy lets only reads through to a plain-HTTP registry it allows'
     ] as const) {
       expect([method, path, await through(method, path)]).toEqual([method, path, 403]);
     }
-    expect(proxy.refusalsFrom('127.0.0.1', 0).map((r) => r.method)).toEqual(['PUT', 'POST', 'GET', 'GET', 'DELETE', 'PATCH']);
+    expect(proxy.refusalsFrom('127.0.0.1', 0).map((r) => r.method)).toEqual([
+      'PUT',
+      'POST',
+      'GET',
+      'GET',
+      'DELETE',
+      'PATCH',
+    ]);
   } finally {
     await proxy.close();
   }

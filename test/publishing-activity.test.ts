@@ -21,7 +21,8 @@ import { fileDiff } from '../src/git/diff';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
 
 const AUTHOR = { name: 'Regatta', email: 'regatta@localhost' };
-const LABELS = 'function label(value) {\n  return oldName(value);\n}\n\nfunction oldName(value) {\n  return `#${value}`;\n}\n\nmodule.exports = { label, oldName };\n';
+const LABELS =
+  'function label(value) {\n  return oldName(value);\n}\n\nfunction oldName(value) {\n  return `#${value}`;\n}\n\nmodule.exports = { label, oldName };\n';
 const RENAMED = LABELS.replace(/oldName/g, 'newName');
 
 let work: string;
@@ -47,7 +48,11 @@ async function repository(files: Record<string, string> = {}): Promise<{ name: s
   return { name, url: `${server.baseUrl}/${name}.git` };
 }
 
-async function request(repo: { name: string; url: string }, patch: string, extra: Partial<PublishRequest> = {}): Promise<PublishRequest> {
+async function request(
+  repo: { name: string; url: string },
+  patch: string,
+  extra: Partial<PublishRequest> = {},
+): Promise<PublishRequest> {
   const ref = await artifacts.put(`runs/${repo.name}/1/patch.diff`, patch, 'patch');
   return {
     runId: `run/rename/${repo.name}`,
@@ -61,7 +66,10 @@ async function request(repo: { name: string; url: string }, patch: string, extra
       summary: 'Rename oldName to newName (refactor), requested by alice',
       steps: ['replace'],
       touchedFiles: ['src/labels.js'],
-      verification: { verdict: 'passed', commands: [{ command: 'npm test', exitCode: 0, durationMs: 812, output: 'ok', outputTruncated: false }] },
+      verification: {
+        verdict: 'passed',
+        commands: [{ command: 'npm test', exitCode: 0, durationMs: 812, output: 'ok', outputTruncated: false }],
+      },
       cost: { promptTokens: 0, completionTokens: 0, usd: 0 },
       policy: { name: 'regatta-default', version: '2026.11.1', hash: 'c'.repeat(64) },
       specHash: 'd'.repeat(64),
@@ -72,7 +80,13 @@ async function request(repo: { name: string; url: string }, patch: string, extra
 }
 
 function publisher(extra: Partial<PublishDeps> = {}): (input: PublishRequest) => Promise<PublishOutcome> {
-  return createPublishChangeRequest({ artifacts, forge, author: AUTHOR, runUiUrl: (id) => `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(id)}`, ...extra });
+  return createPublishChangeRequest({
+    artifacts,
+    forge,
+    author: AUTHOR,
+    runUiUrl: (id) => `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(id)}`,
+    ...extra,
+  });
 }
 
 async function branches(url: string): Promise<Record<string, string>> {
@@ -87,7 +101,14 @@ async function checkout(url: string, ref: string): Promise<string> {
   return dir;
 }
 
-async function commitAs(dir: string, ref: string, file: string, content: string, who: { name: string; email: string }, url: string): Promise<void> {
+async function commitAs(
+  dir: string,
+  ref: string,
+  file: string,
+  content: string,
+  who: { name: string; email: string },
+  url: string,
+): Promise<void> {
   fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
   fs.writeFileSync(path.join(dir, file), content);
   await git.add({ fs, dir, filepath: file });
@@ -101,7 +122,10 @@ describe('publishChangeRequest', () => {
   it('pushes a deterministic commit to regatta/<campaign> and opens one change request with the evidence', async () => {
     const repo = await repository();
     const outcome = await publisher()(await request(repo, renamePatch));
-    expect(outcome).toMatchObject({ ok: true, changeRequest: { provider: 'local', branch: 'regatta/rename', number: 1, state: 'open' } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      changeRequest: { provider: 'local', branch: 'regatta/rename', number: 1, state: 'open' },
+    });
     const remote = await branches(repo.url);
     expect(outcome.ok && outcome.changeRequest.headCommit).toBe(remote['regatta/rename']);
 
@@ -111,7 +135,9 @@ describe('publishChangeRequest', () => {
     expect(head.commit.parent).toEqual([remote.main]);
     expect(base.oid).toBe(remote.main);
     expect(head.commit.author).toMatchObject(AUTHOR);
-    expect(head.commit.message).toMatch(/^Rename oldName to newName\n\nRegatta campaign rename, run run\/rename\/fixtures\/publish-\d+\.\n\nRegatta-Campaign: rename\nRegatta-Run: /);
+    expect(head.commit.message).toMatch(
+      /^Rename oldName to newName\n\nRegatta campaign rename, run run\/rename\/fixtures\/publish-\d+\.\n\nRegatta-Campaign: rename\nRegatta-Run: /,
+    );
     const body = (await forge.readChangeRequest(repo, 'regatta/rename'))!.body;
     expect(body).toContain('/namespaces/default/workflows/run%2Frename%2Ffixtures%2Fpublish-');
     expect(body).toContain('| `npm test` | passed | 812 ms |');
@@ -122,7 +148,9 @@ describe('publishChangeRequest', () => {
     const publish = publisher();
     const first = await publish(await request(repo, renamePatch));
     const before = await branches(repo.url);
-    const again = await publish(await request(repo, renamePatch, { runId: 'run/rename-again/other', title: 'Another title, same change' }));
+    const again = await publish(
+      await request(repo, renamePatch, { runId: 'run/rename-again/other', title: 'Another title, same change' }),
+    );
     expect(await branches(repo.url)).toEqual(before);
     expect(again).toMatchObject({ ok: true, changeRequest: { number: 1, headCommit: before['regatta/rename'] } });
     expect(first.ok && first.changeRequest.number).toBe(1);
@@ -146,9 +174,22 @@ describe('publishChangeRequest', () => {
     expect((await git.log({ fs, dir: published, depth: 1 }))[0].commit.parent).toEqual([moved.main]);
     expect(fs.readFileSync(path.join(published, 'README.md'), 'utf8')).toContain('A line a colleague added.');
 
-    await commitAs(main, 'main', 'src/labels.js', LABELS.replace('function oldName(value)', 'function oldName(value, prefix)'), colleague, repo.url);
+    await commitAs(
+      main,
+      'main',
+      'src/labels.js',
+      LABELS.replace('function oldName(value)', 'function oldName(value, prefix)'),
+      colleague,
+      repo.url,
+    );
     const conflict = await publish(await request(repo, renamePatch));
-    expect(conflict).toMatchObject({ ok: false, reason: 'conflict', message: expect.stringMatching(/^the patch no longer applies to main: src\/labels\.js: the lines around line \d+ changed/) });
+    expect(conflict).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+      message: expect.stringMatching(
+        /^the patch no longer applies to main: src\/labels\.js: the lines around line \d+ changed/,
+      ),
+    });
     expect((await branches(repo.url))['regatta/rename']).toBe(moved['regatta/rename']);
   });
 
@@ -157,11 +198,22 @@ describe('publishChangeRequest', () => {
     const publish = publisher();
     await publish(await request(repo, renamePatch));
     const reviewer = await checkout(repo.url, 'regatta/rename');
-    await commitAs(reviewer, 'regatta/rename', 'src/labels.js', RENAMED + '// reviewer fixup\n', { name: 'Reviewer', email: 'reviewer@acme.invalid' }, repo.url);
+    await commitAs(
+      reviewer,
+      'regatta/rename',
+      'src/labels.js',
+      RENAMED + '// reviewer fixup\n',
+      { name: 'Reviewer', email: 'reviewer@acme.invalid' },
+      repo.url,
+    );
     const theirs = (await branches(repo.url))['regatta/rename'];
 
     const outcome = await publish(await request(repo, renamePatch));
-    expect(outcome).toMatchObject({ ok: false, reason: 'branch_modified', message: expect.stringContaining('by Reviewer <reviewer@acme.invalid>, not made by Regatta') });
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: 'branch_modified',
+      message: expect.stringContaining('by Reviewer <reviewer@acme.invalid>, not made by Regatta'),
+    });
     expect((await branches(repo.url))['regatta/rename']).toBe(theirs);
   });
 
@@ -171,8 +223,15 @@ describe('publishChangeRequest', () => {
     const opened = await publish(await request(repo, renamePatch));
     await forge.closeChangeRequest(repo, opened.ok ? opened.changeRequest.number : 0);
 
-    expect(await publish(await request(repo, renamePatch))).toMatchObject({ ok: false, reason: 'closed_unmerged', message: expect.stringContaining('#1 on regatta/rename was closed without merging') });
-    expect(await publish(await request(repo, renamePatch, { reopenClosed: true }))).toMatchObject({ ok: true, changeRequest: { number: 1, state: 'open' } });
+    expect(await publish(await request(repo, renamePatch))).toMatchObject({
+      ok: false,
+      reason: 'closed_unmerged',
+      message: expect.stringContaining('#1 on regatta/rename was closed without merging'),
+    });
+    expect(await publish(await request(repo, renamePatch, { reopenClosed: true }))).toMatchObject({
+      ok: true,
+      changeRequest: { number: 1, state: 'open' },
+    });
     expect(await forge.listChangeRequests({ repo: repo.name })).toHaveLength(1);
   });
 
@@ -180,10 +239,19 @@ describe('publishChangeRequest', () => {
     const repo = await repository();
     const tampered = await request(repo, renamePatch);
     fs.appendFileSync(new URL(tampered.patch.uri), '+injected\n');
-    expect(await publisher()(tampered)).toMatchObject({ ok: false, reason: 'missing_evidence', message: expect.stringContaining('the manifest says') });
+    expect(await publisher()(tampered)).toMatchObject({
+      ok: false,
+      reason: 'missing_evidence',
+      message: expect.stringContaining('the manifest says'),
+    });
 
-    const escaping = 'diff --git a/../outside.txt b/../outside.txt\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.txt\n@@ -0,0 +1,1 @@\n+x\n';
-    expect(await publisher()(await request(repo, escaping))).toMatchObject({ ok: false, reason: 'invalid_patch', message: expect.stringContaining('outside the repository: ../outside.txt') });
+    const escaping =
+      'diff --git a/../outside.txt b/../outside.txt\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.txt\n@@ -0,0 +1,1 @@\n+x\n';
+    expect(await publisher()(await request(repo, escaping))).toMatchObject({
+      ok: false,
+      reason: 'invalid_patch',
+      message: expect.stringContaining('outside the repository: ../outside.txt'),
+    });
     expect(Object.keys(await branches(repo.url))).toEqual(['main']);
   });
 
@@ -195,13 +263,27 @@ describe('publishChangeRequest', () => {
     const dir = await checkout(repo.url, 'main');
     fs.symlinkSync(outside, path.join(dir, 'docs'));
     execFileSync('git', ['-C', dir, '-c', 'user.name=Mallory', '-c', 'user.email=m@acme.invalid', 'add', 'docs']);
-    execFileSync('git', ['-C', dir, '-c', 'user.name=Mallory', '-c', 'user.email=m@acme.invalid', 'commit', '-qm', 'docs link']);
+    execFileSync('git', [
+      '-C',
+      dir,
+      '-c',
+      'user.name=Mallory',
+      '-c',
+      'user.email=m@acme.invalid',
+      'commit',
+      '-qm',
+      'docs link',
+    ]);
     await git.push({ fs, http, dir, url: repo.url, ref: 'main' });
 
     const write = fileDiff('docs/planted.txt', undefined, 'planted\n');
     const read = fileDiff('docs/secret.txt', 'host secret\n', 'host secret, pushed\n');
     for (const patch of [write, read]) {
-      expect(await publisher()(await request(repo, patch))).toMatchObject({ ok: false, reason: 'conflict', message: expect.stringContaining('docs is a symlink in the base') });
+      expect(await publisher()(await request(repo, patch))).toMatchObject({
+        ok: false,
+        reason: 'conflict',
+        message: expect.stringContaining('docs is a symlink in the base'),
+      });
     }
     expect(fs.readdirSync(outside)).toEqual(['secret.txt']);
     expect(Object.keys(await branches(repo.url))).toEqual(['main']);
@@ -229,13 +311,24 @@ describe('publishChangeRequest', () => {
         const afterCrash = await branches(repo.url);
         const retried = await publish(input);
         expect(await branches(repo.url)).toEqual(afterCrash);
-        expect(retried).toMatchObject({ ok: true, changeRequest: { provider, number: 1, draft: true, headCommit: afterCrash['regatta/rename'] } });
+        expect(retried).toMatchObject({
+          ok: true,
+          changeRequest: { provider, number: 1, draft: true, headCommit: afterCrash['regatta/rename'] },
+        });
         if (github) {
           expect(github.pulls.get(repo.name)).toHaveLength(1);
-          expect(github.pulls.get(repo.name)![0]).toMatchObject({ draft: true, reviewers: ['alice'], teamReviewers: ['storefront'], labels: ['regatta', 'campaign:rename'] });
+          expect(github.pulls.get(repo.name)![0]).toMatchObject({
+            draft: true,
+            reviewers: ['alice'],
+            teamReviewers: ['storefront'],
+            labels: ['regatta', 'campaign:rename'],
+          });
         } else {
           expect(await forge.listChangeRequests({ repo: repo.name })).toHaveLength(1);
-          expect((await forge.readChangeRequest(repo, 'regatta/rename'))?.reviewers).toEqual(['alice', 'acme/storefront']);
+          expect((await forge.readChangeRequest(repo, 'regatta/rename'))?.reviewers).toEqual([
+            'alice',
+            'acme/storefront',
+          ]);
         }
       } finally {
         await github?.close();

@@ -29,7 +29,10 @@ beforeAll(async () => {
     crashAfterPush = false;
     throw new Error(`injected crash after pushing ${request.branch}`);
   };
-  harness = await startHarness({ controlActivities: createControlActivities(deps), executionActivities: realExecutionActivities() });
+  harness = await startHarness({
+    controlActivities: createControlActivities(deps),
+    executionActivities: realExecutionActivities(),
+  });
 });
 afterAll(async () => {
   await harness?.shutdown();
@@ -37,7 +40,11 @@ afterAll(async () => {
 });
 
 function service(label: string): Promise<Target> {
-  return fixtureRepo(`fixtures/gh-${label}-${unique}`, { '.github/CODEOWNERS': '* @alice @acme/storefront\n' }, { owner: 'storefront' });
+  return fixtureRepo(
+    `fixtures/gh-${label}-${unique}`,
+    { '.github/CODEOWNERS': '* @alice @acme/storefront\n' },
+    { owner: 'storefront' },
+  );
 }
 
 function campaign(id: string, target: Target): CampaignSpecInput {
@@ -60,7 +67,11 @@ it('a crash between push and pull request, retried, ends with one pull request w
   expect(result.runs[0]).toMatchObject({ state: 'published', changeRequestUrl: 'https://github.example/pull/1' });
   const pulls = github.pulls.get(target.repo)!;
   expect(pulls).toHaveLength(1);
-  expect(pulls[0]).toMatchObject({ head: { ref: `regatta/${spec.id}` }, reviewers: ['alice'], labels: ['regatta', `campaign:${spec.id}`] });
+  expect(pulls[0]).toMatchObject({
+    head: { ref: `regatta/${spec.id}` },
+    reviewers: ['alice'],
+    labels: ['regatta', `campaign:${spec.id}`],
+  });
   expect(pulls[0].body).toContain('### Verification: passed');
 });
 
@@ -69,8 +80,14 @@ it('a secondary rate limit holds publishing, the campaign says so, and publishin
   github.faults.push({ status: 403, retryAfterSeconds: 3, method: 'POST', pathIncludes: '/pulls', times: 1 });
   const spec = campaign('gh-limited', target);
   await harness.client.startCampaign(spec);
-  const held = await eventually(() => harness.client.campaignProgress(spec.id!), (p) => p.publishing.heldUntil !== undefined, 120_000);
-  expect(held.publishing.heldReason).toMatch(/asked to slow down: .*rate limiting publishing for 3 s: You have exceeded a secondary rate limit/);
+  const held = await eventually(
+    () => harness.client.campaignProgress(spec.id!),
+    (p) => p.publishing.heldUntil !== undefined,
+    120_000,
+  );
+  expect(held.publishing.heldReason).toMatch(
+    /asked to slow down: .*rate limiting publishing for 3 s: You have exceeded a secondary rate limit/,
+  );
 
   const result = await harness.client.campaignResult(spec.id!);
   expect(result.runs[0].state).toBe('published');

@@ -32,11 +32,18 @@ let host: string;
 
 /** A run that changed README.md and passed verification, with the patch stored like the execution plane stores it. */
 function patchingExecution() {
-  const scripted = scriptedExecution(() => ({ touchedFiles: ['README.md'], verification: { verdict: 'passed', commands: [] } }));
+  const scripted = scriptedExecution(() => ({
+    touchedFiles: ['README.md'],
+    verification: { verdict: 'passed', commands: [] },
+  }));
   return {
     async executeRun(spec: ExecutionSpec) {
       const result = await scripted.activities.executeRun(spec);
-      const patch = await artifacts.put(runArtifactKey(spec.runId, 1, 'patch.diff'), fileDiff('README.md', README, `${README}\nChanged by Regatta.\n`), 'patch');
+      const patch = await artifacts.put(
+        runArtifactKey(spec.runId, 1, 'patch.diff'),
+        fileDiff('README.md', README, `${README}\nChanged by Regatta.\n`),
+        'patch',
+      );
       return { ...result, manifest: { ...result.manifest, artifacts: [patch] } };
     },
   };
@@ -51,7 +58,11 @@ beforeAll(async () => {
   const governor = { client: await connectTemporalClient(config.temporal), taskQueue: '', max: 5, windowMs: WINDOW_MS };
   const deps = controlDeps(config);
   harness = await startHarness({
-    controlActivities: createControlActivities({ ...deps, publish: { ...deps.publish!, forge: new GitHubForge({ apiUrl: github.apiUrl, token: github.token }) }, governor }),
+    controlActivities: createControlActivities({
+      ...deps,
+      publish: { ...deps.publish!, forge: new GitHubForge({ apiUrl: github.apiUrl, token: github.token }) },
+      governor,
+    }),
     executionActivities: patchingExecution(),
   });
   governor.taskQueue = harness.queues.control;
@@ -63,7 +74,8 @@ afterAll(async () => {
 
 async function campaign(id: string, names: string[]): Promise<CampaignSpecInput & { id: string; targets: Target[] }> {
   const targets: Target[] = [];
-  for (const name of names) targets.push(await fixtureRepo(name, { 'README.md': README }, { owner: 'storefront', tier: 'production' }));
+  for (const name of names)
+    targets.push(await fixtureRepo(name, { 'README.md': README }, { owner: 'storefront', tier: 'production' }));
   return {
     id: `${id}-${harness.unique}`,
     title: 'Touch the README',
@@ -83,7 +95,8 @@ async function signalsSent(workflowId: string, signalName: string): Promise<Reco
   for (const event of history.events ?? []) {
     const signal = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
     if (signal?.signalName !== signalName || !signal.workflowExecution?.workflowId || !event.eventTime) continue;
-    sent[signal.workflowExecution.workflowId] = Number(String(event.eventTime.seconds)) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
+    sent[signal.workflowExecution.workflowId] =
+      Number(String(event.eventTime.seconds)) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
   }
   return sent;
 }
@@ -99,7 +112,11 @@ it('twenty runs from four campaigns never exceed the governor of five per window
   await Promise.all(campaigns.map((c) => harness.client.startCampaign(c)));
 
   const governor = harness.client.temporal.workflow.getHandle(publishGovernorWorkflowId(host, harness.queues.control));
-  const busy = await eventually(() => governor.query(governorStateQuery).catch(() => undefined), (s) => (s?.waiting ?? 0) > 0 && s?.grantedInWindow === 5, 120_000);
+  const busy = await eventually(
+    () => governor.query(governorStateQuery).catch(() => undefined),
+    (s) => (s?.waiting ?? 0) > 0 && s?.grantedInWindow === 5,
+    120_000,
+  );
   expect(busy).toMatchObject({ host, max: 5, windowMs: WINDOW_MS, grantedInWindow: 5 });
 
   const results = await Promise.all(campaigns.map((c) => harness.client.campaignResult(c.id)));
@@ -108,7 +125,8 @@ it('twenty runs from four campaigns never exceed the governor of five per window
   const granted = await signalsSent(publishGovernorWorkflowId(host, harness.queues.control), 'governorPermitGranted');
   expect(Object.keys(granted)).toHaveLength(20);
   const grants = Object.values(granted).sort((a, b) => a - b);
-  for (let i = 5; i < grants.length; i++) expect(grants[i] - grants[i - 5]).toBeGreaterThanOrEqual(WINDOW_MS - TASK_LATENCY_MS);
+  for (let i = 5; i < grants.length; i++)
+    expect(grants[i] - grants[i - 5]).toBeGreaterThanOrEqual(WINDOW_MS - TASK_LATENCY_MS);
 
   // At the forge a pull request appears one publish after its permit; only the spread of that delay can bring six closer.
   const created = pullCreations().filter((p) => p.status === 201);
@@ -117,7 +135,8 @@ it('twenty runs from four campaigns never exceed the governor of five per window
   const delays = created.map((p) => p.at - granted[runOf(p.repo)]);
   const spread = Math.max(...delays) - Math.min(...delays);
   const times = created.map((p) => p.at).sort((a, b) => a - b);
-  for (let i = 5; i < times.length; i++) expect(times[i] - times[i - 5]).toBeGreaterThanOrEqual(WINDOW_MS - spread - TASK_LATENCY_MS);
+  for (let i = 5; i < times.length; i++)
+    expect(times[i] - times[i - 5]).toBeGreaterThanOrEqual(WINDOW_MS - spread - TASK_LATENCY_MS);
 }, 300_000);
 
 it('a secondary rate limit holds every campaign publishing to the host until Retry-After, then publishing resumes on its own', async () => {
@@ -125,11 +144,21 @@ it('a secondary rate limit holds every campaign publishing to the host until Ret
   await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
   const before = pullCreations().length;
   github.faults.push({ status: 403, retryAfterSeconds: 4, method: 'POST', pathIncludes: '/pulls', times: 1 });
-  const campaigns = await Promise.all([0, 1].map((c) => campaign(`held-${c}`, repoNames.slice(20 + c * 3, 23 + c * 3))));
+  const campaigns = await Promise.all(
+    [0, 1].map((c) => campaign(`held-${c}`, repoNames.slice(20 + c * 3, 23 + c * 3))),
+  );
   await Promise.all(campaigns.map((c) => harness.client.startCampaign(c)));
 
   const governorId = publishGovernorWorkflowId(host, harness.queues.control);
-  const held = await eventually(() => harness.client.temporal.workflow.getHandle(governorId).query(governorStateQuery).catch(() => undefined), (s) => s?.heldUntil !== undefined, 60_000);
+  const held = await eventually(
+    () =>
+      harness.client.temporal.workflow
+        .getHandle(governorId)
+        .query(governorStateQuery)
+        .catch(() => undefined),
+    (s) => s?.heldUntil !== undefined,
+    60_000,
+  );
   const limitedCampaign = await eventually(
     () => Promise.all(campaigns.map((c) => harness.client.campaignProgress(c.id))),
     (ps) => ps.some((p) => p.publishing.heldReason !== undefined),
@@ -137,7 +166,9 @@ it('a secondary rate limit holds every campaign publishing to the host until Ret
   ).catch((err: Error) => {
     throw new Error(`${err.message}\nforge requests: ${JSON.stringify(github.requests.slice(-30))}`);
   });
-  expect(limitedCampaign.find((p) => p.publishing.heldReason)!.publishing.heldReason).toMatch(/asked to slow down: .*secondary rate limit/);
+  expect(limitedCampaign.find((p) => p.publishing.heldReason)!.publishing.heldReason).toMatch(
+    /asked to slow down: .*secondary rate limit/,
+  );
 
   const results = await Promise.all(campaigns.map((c) => harness.client.campaignResult(c.id)));
   expect(results.map((r) => r.counts)).toEqual([{ published: 3 }, { published: 3 }]);
@@ -147,8 +178,15 @@ it('a secondary rate limit holds every campaign publishing to the host until Ret
   const heldUntil = Date.parse(held!.heldUntil!);
   expect(heldUntil - limited.at).toBeGreaterThanOrEqual(4_000 - TASK_LATENCY_MS);
   // No permit is granted, to any campaign, while the host is held.
-  const grantedSince = Object.values(await signalsSent(governorId, 'governorPermitGranted')).filter((at) => at > limited.at + TASK_LATENCY_MS);
+  const grantedSince = Object.values(await signalsSent(governorId, 'governorPermitGranted')).filter(
+    (at) => at > limited.at + TASK_LATENCY_MS,
+  );
   expect(grantedSince.filter((at) => at < heldUntil - TASK_LATENCY_MS)).toEqual([]);
-  expect(creations.find((p) => p.repo === limited.repo && p.status === 201)!.at - limited.at).toBeGreaterThanOrEqual(4_000);
-  for (const c of campaigns) expect((await harness.client.temporal.workflow.getHandle(campaignWorkflowId(c.id)).describe()).status.name).toBe('COMPLETED');
+  expect(creations.find((p) => p.repo === limited.repo && p.status === 201)!.at - limited.at).toBeGreaterThanOrEqual(
+    4_000,
+  );
+  for (const c of campaigns)
+    expect((await harness.client.temporal.workflow.getHandle(campaignWorkflowId(c.id)).describe()).status.name).toBe(
+      'COMPLETED',
+    );
 }, 300_000);

@@ -22,7 +22,9 @@ beforeAll(async () => {
   github = await startFakeGitHub(REPOS);
   forge = new GitHubForge({ apiUrl: github.apiUrl, token: github.token });
   const deps = controlDeps(loadConfig());
-  harness = await startHarness({ controlActivities: createControlActivities({ ...deps, publish: { ...deps.publish!, forge } }) });
+  harness = await startHarness({
+    controlActivities: createControlActivities({ ...deps, publish: { ...deps.publish!, forge } }),
+  });
 });
 afterAll(async () => {
   await harness?.shutdown();
@@ -36,7 +38,17 @@ function pull(repo: string) {
 it('the burndown counts merged, closed, open with failing checks and unsettled runs, and keeps polling through a 429', async () => {
   const changes: TrackedChange[] = [];
   for (const repo of REPOS) {
-    const cr = await forge.findOrCreateChangeRequest({ repo: { name: repo, url: `https://github.example/${repo}.git` }, branch: BRANCH, base: 'main', title: 't', body: 'b', autonomy: 'supervised_pr', labels: [], reviewers: [], headCommit: 'f'.repeat(40) });
+    const cr = await forge.findOrCreateChangeRequest({
+      repo: { name: repo, url: `https://github.example/${repo}.git` },
+      branch: BRANCH,
+      base: 'main',
+      title: 't',
+      body: 'b',
+      autonomy: 'supervised_pr',
+      labels: [],
+      reviewers: [],
+      headCommit: 'f'.repeat(40),
+    });
     changes.push({ repo, url: cr.url, branch: BRANCH });
   }
   Object.assign(pull('acme/merged'), { state: 'closed', merged_at: '2026-11-22T00:00:00Z' });
@@ -49,9 +61,22 @@ it('the burndown counts merged, closed, open with failing checks and unsettled r
   const handle = await harness.client.temporal.workflow.start('ChangeTrackerWorkflow', {
     workflowId: `tracker/${campaignId}`,
     taskQueue: harness.queues.control,
-    args: [{ campaignId, counts: { published: 4, no_changes: 1, failed: 1, publish_failed: 1, needs_approval: 1 }, changes, queues: harness.queues, pollMs: 300, untilMs: Date.now() + 120_000 }],
+    args: [
+      {
+        campaignId,
+        counts: { published: 4, no_changes: 1, failed: 1, publish_failed: 1, needs_approval: 1 },
+        changes,
+        queues: harness.queues,
+        pollMs: 300,
+        untilMs: Date.now() + 120_000,
+      },
+    ],
   });
-  const first = await eventually(() => handle.query(burndownQuery), (b) => b.checkedAt !== undefined, 30_000);
+  const first = await eventually(
+    () => handle.query(burndownQuery),
+    (b) => b.checkedAt !== undefined,
+    30_000,
+  );
   expect(first).toMatchObject({ done: 2, open: 2, checksFailing: 1, pending: 1, failed: 3 });
   expect(Object.fromEntries(first.changes.map((c) => [c.repo, [c.state, c.checks]]))).toEqual({
     'acme/merged': ['merged', 'passing'],
@@ -62,8 +87,13 @@ it('the burndown counts merged, closed, open with failing checks and unsettled r
 
   const limitedFrom = github.requests.length;
   github.faults.push({ status: 429, retryAfterSeconds: 2, method: 'GET', pathIncludes: '/pulls', times: 1 });
-  await eventually(() => Promise.resolve(github.faults[0].times), (left) => left === 0, 10_000);
-  for (const repo of ['acme/failing', 'acme/passing']) Object.assign(pull(repo), { state: 'closed', merged_at: '2026-11-22T01:00:00Z' });
+  await eventually(
+    () => Promise.resolve(github.faults[0].times),
+    (left) => left === 0,
+    10_000,
+  );
+  for (const repo of ['acme/failing', 'acme/passing'])
+    Object.assign(pull(repo), { state: 'closed', merged_at: '2026-11-22T01:00:00Z' });
 
   const last: Burndown = await handle.result();
   expect(last).toMatchObject({ done: 4, open: 0, checksFailing: 0, pending: 1, failed: 3 });

@@ -79,7 +79,12 @@ async function moveBase(target: Target, file: string, edit: (text: string) => st
   await git.clone({ fs, http, dir, url: target.url, ref: 'main', singleBranch: true, depth: 1 });
   fs.writeFileSync(path.join(dir, file), edit(fs.readFileSync(path.join(dir, file), 'utf8')));
   await git.add({ fs, dir, filepath: file });
-  await git.commit({ fs, dir, message: 'a colleague moved the base', author: { name: 'Colleague', email: 'colleague@acme.invalid' } });
+  await git.commit({
+    fs,
+    dir,
+    message: 'a colleague moved the base',
+    author: { name: 'Colleague', email: 'colleague@acme.invalid' },
+  });
   await git.push({ fs, http, dir, url: target.url, ref: 'main' });
 }
 
@@ -96,14 +101,20 @@ async function permitsGranted(campaignId: string): Promise<Record<string, number
   const granted: Record<string, number> = {};
   for (const event of history.events ?? []) {
     const signal = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
-    if (signal?.signalName !== 'publishPermitGranted' || !signal.workflowExecution?.workflowId || !event.eventTime) continue;
-    granted[signal.workflowExecution.workflowId] = Number(String(event.eventTime.seconds)) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
+    if (signal?.signalName !== 'publishPermitGranted' || !signal.workflowExecution?.workflowId || !event.eventTime)
+      continue;
+    granted[signal.workflowExecution.workflowId] =
+      Number(String(event.eventTime.seconds)) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
   }
   return granted;
 }
 
 async function awaitingApproval(campaignId: string, repo: string): Promise<string> {
-  const [run] = await eventually(() => harness.client.listRuns(campaignId, { state: 'needs_approval', repo }), (runs) => runs.length === 1, 120_000);
+  const [run] = await eventually(
+    () => harness.client.listRuns(campaignId, { state: 'needs_approval', repo }),
+    (runs) => runs.length === 1,
+    120_000,
+  );
   return run.runId;
 }
 
@@ -118,19 +129,33 @@ describe('publishing change requests', () => {
     const approved = await harness.client.approveRun(spec.id!, runId, 'alice', 'looks right');
     // The answer is the run after the decision, not the stale needs_approval.
     expect(approved).toMatchObject({ runId, state: 'publishing' });
-    await expect(harness.client.approveRun(spec.id!, runId, 'carol')).rejects.toThrow(new RegExp(`run ${runId} is (publishing|published), not awaiting approval`));
+    await expect(harness.client.approveRun(spec.id!, runId, 'carol')).rejects.toThrow(
+      new RegExp(`run ${runId} is (publishing|published), not awaiting approval`),
+    );
     const result = await harness.client.campaignResult(spec.id!);
-    expect(result.runs[0]).toMatchObject({ state: 'published', changeRequestUrl: expect.stringContaining(target.repo) });
+    expect(result.runs[0]).toMatchObject({
+      state: 'published',
+      changeRequestUrl: expect.stringContaining(target.repo),
+    });
 
     const [changeRequest] = await forge.listChangeRequests({ repo: target.repo });
     expect(changeRequest).toMatchObject({ branch: `regatta/${spec.id}`, state: 'open', draft: false, number: 1 });
     expect((await remoteBranches(target))[`regatta/${spec.id}`]).toBe(changeRequest.headCommit);
 
-    const record = JSON.parse(fs.readFileSync(path.join(config.home, 'forge/local', target.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`), 'utf8'));
+    const record = JSON.parse(
+      fs.readFileSync(
+        path.join(config.home, 'forge/local', target.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`),
+        'utf8',
+      ),
+    );
     expect(record.body).toContain('approved by alice');
-    expect(record.body).toContain('### Verification: passed\n| command | result | duration |\n|---|---|---|\n| `npm test` | passed |');
+    expect(record.body).toContain(
+      '### Verification: passed\n| command | result | duration |\n|---|---|---|\n| `npm test` | passed |',
+    );
     expect(record.body).toContain('- `src/labels.js`');
-    expect(record.body).toMatch(new RegExp(`- policy: regatta-default@${defaultPolicyVersion.replace(/\./g, '\\.')} \\(\`[0-9a-f]{12}\`\\)`));
+    expect(record.body).toMatch(
+      new RegExp(`- policy: regatta-default@${defaultPolicyVersion.replace(/\./g, '\\.')} \\(\`[0-9a-f]{12}\`\\)`),
+    );
     expect(record.body).toContain(`/namespaces/default/workflows/${encodeURIComponent(runId)}`);
     const links = [...record.body.matchAll(/\]\((file:\/\/[^)]+)\)/g)].map((m) => m[1]);
     expect(links.length).toBeGreaterThanOrEqual(4);
@@ -141,7 +166,12 @@ describe('publishing change requests', () => {
     const target = await service('reject', 'production-critical');
     const spec = renameCampaign('reject', [target]);
     await harness.client.startCampaign(spec);
-    const rejected = await harness.client.rejectRun(spec.id!, await awaitingApproval(spec.id!, target.repo), 'bob', 'not this quarter');
+    const rejected = await harness.client.rejectRun(
+      spec.id!,
+      await awaitingApproval(spec.id!, target.repo),
+      'bob',
+      'not this quarter',
+    );
     expect(rejected).toMatchObject({ state: 'rejected' });
     const result = await harness.client.campaignResult(spec.id!);
     expect(result.runs[0].state).toBe('rejected');
@@ -168,8 +198,14 @@ describe('publishing change requests', () => {
     const before = sandboxesStarted;
     await harness.client.startCampaign(spec);
     const runId = `run/${spec.id}/${target.repo}`;
-    await eventually(() => harness.client.runStatus(runId).catch(() => undefined), (run) => run?.state === 'publish_failed', 120_000);
-    expect((await harness.client.runStatus(runId)).events.at(-1)?.note).toContain('forge_error: the forge is down (injected)');
+    await eventually(
+      () => harness.client.runStatus(runId).catch(() => undefined),
+      (run) => run?.state === 'publish_failed',
+      120_000,
+    );
+    expect((await harness.client.runStatus(runId)).events.at(-1)?.note).toContain(
+      'forge_error: the forge is down (injected)',
+    );
 
     forgeDown = 'no';
     const retried = await harness.client.retryPublish(runId, 'carol');
@@ -180,13 +216,18 @@ describe('publishing change requests', () => {
   });
 
   it('rebases onto a base that moved where the patch still applies, and reports a conflict where it does not', async () => {
-    const [moved, conflicting] = [await service('moved', 'production-critical'), await service('conflict', 'production-critical')];
+    const [moved, conflicting] = [
+      await service('moved', 'production-critical'),
+      await service('conflict', 'production-critical'),
+    ];
     const spec = renameCampaign('rebase', [moved, conflicting]);
     await harness.client.startCampaign(spec);
     const runs = [await awaitingApproval(spec.id!, moved.repo), await awaitingApproval(spec.id!, conflicting.repo)];
 
     await moveBase(moved, 'README.md', (text) => `${text}\nA line a colleague added.\n`);
-    await moveBase(conflicting, 'src/labels.js', (text) => text.replace('function oldName(value)', 'function oldName(value, prefix)'));
+    await moveBase(conflicting, 'src/labels.js', (text) =>
+      text.replace('function oldName(value)', 'function oldName(value, prefix)'),
+    );
     for (const runId of runs) await harness.client.approveRun(spec.id!, runId, 'alice');
 
     const result = await harness.client.campaignResult(spec.id!);
@@ -194,7 +235,9 @@ describe('publishing change requests', () => {
     expect(byRepo[moved.repo].state).toBe('published');
     expect(byRepo[conflicting.repo].state).toBe('publish_failed');
     const failed = await harness.client.runStatus(`run/${spec.id}/${conflicting.repo}`);
-    expect(failed.events.at(-1)?.note).toMatch(/^conflict: the patch no longer applies to main: src\/labels\.js: the lines around line \d+ changed/);
+    expect(failed.events.at(-1)?.note).toMatch(
+      /^conflict: the patch no longer applies to main: src\/labels\.js: the lines around line \d+ changed/,
+    );
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'published-'));
     await git.clone({ fs, http, dir, url: moved.url, ref: `regatta/${spec.id}`, singleBranch: true, depth: 2 });
@@ -208,7 +251,11 @@ describe('publishing change requests', () => {
     const windowMs = 10_000;
     const spec = { ...renameCampaign('rate', targets), maxConcurrentRuns: 10, publishRate: { max: 5, windowMs } };
     await harness.client.startCampaign(spec);
-    const held = await eventually(() => harness.client.campaignProgress(spec.id!), (p) => p.publishing.heldUntil !== undefined, 240_000);
+    const held = await eventually(
+      () => harness.client.campaignProgress(spec.id!),
+      (p) => p.publishing.heldUntil !== undefined,
+      240_000,
+    );
     expect(held.publishing).toMatchObject({ grantedInWindow: 5, max: 5, windowMs });
 
     const result = await harness.client.campaignResult(spec.id!);
@@ -218,17 +265,29 @@ describe('publishing change requests', () => {
     const granted = await permitsGranted(spec.id!);
     expect(Object.keys(granted)).toHaveLength(20);
     const grants = Object.values(granted).sort((a, b) => a - b);
-    for (let i = 5; i < grants.length; i++) expect(grants[i] - grants[i - 5]).toBeGreaterThanOrEqual(windowMs - TASK_LATENCY_MS);
+    for (let i = 5; i < grants.length; i++)
+      expect(grants[i] - grants[i - 5]).toBeGreaterThanOrEqual(windowMs - TASK_LATENCY_MS);
 
     // At the forge each change request appears one publish (clone, apply, push) after its permit; only the spread of
     // that delay, measured here, can bring six change requests closer together than a window.
     const created = Object.fromEntries(
-      targets.map((t) => [`run/${spec.id}/${t.repo}`, Date.parse(JSON.parse(fs.readFileSync(path.join(config.home, 'forge/local', t.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`), 'utf8')).createdAt)]),
+      targets.map((t) => [
+        `run/${spec.id}/${t.repo}`,
+        Date.parse(
+          JSON.parse(
+            fs.readFileSync(
+              path.join(config.home, 'forge/local', t.repo, `${encodeURIComponent(`regatta/${spec.id}`)}.json`),
+              'utf8',
+            ),
+          ).createdAt,
+        ),
+      ]),
     );
     const delays = Object.keys(created).map((runId) => created[runId] - granted[runId]);
     const spread = Math.max(...delays) - Math.min(...delays);
     const times = Object.values(created).sort((a, b) => a - b);
-    for (let i = 5; i < times.length; i++) expect(times[i] - times[i - 5]).toBeGreaterThanOrEqual(windowMs - spread - TASK_LATENCY_MS);
+    for (let i = 5; i < times.length; i++)
+      expect(times[i] - times[i - 5]).toBeGreaterThanOrEqual(windowMs - spread - TASK_LATENCY_MS);
   }, 600_000);
 
   it('the burndown follows the change requests: merged is done, closed unmerged is failed, the rest stay open', async () => {
@@ -236,15 +295,26 @@ describe('publishing change requests', () => {
     const spec = { ...renameCampaign('burndown', targets), tracking: { pollMs: 300, forMs: 120_000 } };
     await harness.client.startCampaign(spec);
     expect((await harness.client.campaignResult(spec.id!)).counts).toEqual({ published: 3 });
-    const initial = await eventually(() => harness.client.campaignBurndown(spec.id!), (b) => b.checkedAt !== undefined, 30_000);
+    const initial = await eventually(
+      () => harness.client.campaignBurndown(spec.id!),
+      (b) => b.checkedAt !== undefined,
+      30_000,
+    );
     expect(initial).toMatchObject({ done: 0, open: 3, pending: 0, failed: 0 });
 
     const branch = `regatta/${spec.id}`;
-    const [merge, close] = [{ name: targets[0].repo, url: targets[0].url }, { name: targets[1].repo, url: targets[1].url }];
+    const [merge, close] = [
+      { name: targets[0].repo, url: targets[0].url },
+      { name: targets[1].repo, url: targets[1].url },
+    ];
     await forge.markMerged(merge, (await forge.findChangeRequest(merge, branch))!.number);
     await forge.closeChangeRequest(close, (await forge.findChangeRequest(close, branch))!.number);
 
-    const later = await eventually(() => harness.client.campaignBurndown(spec.id!), (b) => b.open === 1, 30_000);
+    const later = await eventually(
+      () => harness.client.campaignBurndown(spec.id!),
+      (b) => b.open === 1,
+      30_000,
+    );
     expect(later).toMatchObject({ done: 1, open: 1, pending: 0, failed: 1 });
     expect(later.changes.map((c) => [c.repo, c.state]).sort()).toEqual(
       [

@@ -15,31 +15,58 @@ const TARGETS = 50_000;
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution(() => ({ outcome: 'no_changes' })).activities });
+  harness = await startHarness({
+    controlActivities: createControlActivities({}),
+    executionActivities: scriptedExecution(() => ({ outcome: 'no_changes' })).activities,
+  });
 });
 afterAll(async () => harness?.shutdown());
 
 function fleet(n: number): Target[] {
-  return Array.from({ length: n }, (_, i) => ({ repo: `acme/svc-${String(i).padStart(5, '0')}`, url: `http://127.0.0.1:9/acme/svc-${i}.git`, ref: 'main', owner: `team-${i % 40}` }));
+  return Array.from({ length: n }, (_, i) => ({
+    repo: `acme/svc-${String(i).padStart(5, '0')}`,
+    url: `http://127.0.0.1:9/acme/svc-${i}.git`,
+    ref: 'main',
+    owner: `team-${i % 40}`,
+  }));
 }
 
 /** Every execution of the campaign's workflow (one per continue-as-new), with its event count, bytes and largest event. */
 async function executions(campaignId: string) {
   const found = [];
-  for await (const run of harness.client.temporal.workflow.list({ query: `WorkflowId = '${campaignWorkflowId(campaignId)}'` })) {
+  for await (const run of harness.client.temporal.workflow.list({
+    query: `WorkflowId = '${campaignWorkflowId(campaignId)}'`,
+  })) {
     const history = await harness.client.temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
     const sizes = (history.events ?? []).map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length);
-    found.push({ runId: run.runId, events: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0), largest: Math.max(...sizes), started: sizes[0] });
+    found.push({
+      runId: run.runId,
+      events: sizes.length,
+      bytes: sizes.reduce((a, b) => a + b, 0),
+      largest: Math.max(...sizes),
+      started: sizes[0],
+    });
   }
   return found;
 }
 
 it(`starts and runs a ${TARGETS.toLocaleString('en')}-target campaign under Temporal's payload and history limits`, async () => {
-  const spec = { id: `scale-${harness.unique}`, title: 'fleet scale', targets: fleet(TARGETS), steps: [{ recipe: 'command' as const, run: 'true' }], preview: true, maxConcurrentRuns: 200 };
+  const spec = {
+    id: `scale-${harness.unique}`,
+    title: 'fleet scale',
+    targets: fleet(TARGETS),
+    steps: [{ recipe: 'command' as const, run: 'true' }],
+    preview: true,
+    maxConcurrentRuns: 200,
+  };
   const started = Date.now();
   await harness.client.startCampaign(spec);
   // Past the first page of 500, so at least one stored page has been read.
-  const progress = await eventually(() => harness.client.campaignProgress(spec.id), (p) => p.admitted >= 700, 900_000);
+  const progress = await eventually(
+    () => harness.client.campaignProgress(spec.id),
+    (p) => p.admitted >= 700,
+    900_000,
+  );
   const seconds = (Date.now() - started) / 1000;
   expect(progress.total).toBe(TARGETS);
 

@@ -22,12 +22,18 @@ const forge = new LocalForge(path.join(config.home, 'forge', 'local'));
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)), executionActivities: realExecutionActivities() });
+  harness = await startHarness({
+    controlActivities: createControlActivities(controlDeps(config)),
+    executionActivities: realExecutionActivities(),
+  });
 });
 afterAll(async () => harness?.shutdown());
 
 async function service(label: string, loggerRange: string): Promise<Target> {
-  const packageJson = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!)['package.json'].replace('"@acme/logger": "^1.0.0"', `"@acme/logger": "${loggerRange}"`);
+  const packageJson = serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!)['package.json'].replace(
+    '"@acme/logger": "^1.0.0"',
+    `"@acme/logger": "${loggerRange}"`,
+  );
   return fixtureRepo(`fixtures/${label}-${harness.unique}`, { 'package.json': packageJson }, { owner: 'storefront' });
 }
 
@@ -35,9 +41,17 @@ async function setLoggerRange(target: Target, range: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-'));
   await git.clone({ fs, http, dir, url: target.url, ref: 'main', singleBranch: true, depth: 1 });
   const file = path.join(dir, 'package.json');
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/"@acme\/logger": "[^"]+"/, `"@acme/logger": "${range}"`));
+  fs.writeFileSync(
+    file,
+    fs.readFileSync(file, 'utf8').replace(/"@acme\/logger": "[^"]+"/, `"@acme/logger": "${range}"`),
+  );
   await git.add({ fs, dir, filepath: 'package.json' });
-  await git.commit({ fs, dir, message: `logger ${range}`, author: { name: 'Maintainer', email: 'maintainer@acme.invalid' } });
+  await git.commit({
+    fs,
+    dir,
+    message: `logger ${range}`,
+    author: { name: 'Maintainer', email: 'maintainer@acme.invalid' },
+  });
   await git.push({ fs, http, dir, url: target.url, ref: 'main' });
 }
 
@@ -47,12 +61,20 @@ function asRepo(target: Target): { name: string; url: string } {
 
 async function fire(scheduleId: string, firingsBefore: number): Promise<ScheduledFiringResult> {
   await harness.client.schedules.trigger(scheduleId);
-  const described = await eventually(() => harness.client.schedules.describe(scheduleId), (d) => d.recentFirings.length > firingsBefore, 30_000);
+  const described = await eventually(
+    () => harness.client.schedules.describe(scheduleId),
+    (d) => d.recentFirings.length > firingsBefore,
+    30_000,
+  );
   return harness.client.schedules.firingResult(described.recentFirings.at(-1)!.workflowId);
 }
 
 it('a second firing starts runs only for the repositories that drifted', async () => {
-  const [merged, open, drifting] = [await service('merged', '^1.0.0'), await service('open', '^1.2.0'), await service('drifting', '^2.1.0')];
+  const [merged, open, drifting] = [
+    await service('merged', '^1.0.0'),
+    await service('open', '^1.2.0'),
+    await service('drifting', '^2.1.0'),
+  ];
   const scheduleId = `logger-2x-${harness.unique}`;
   await harness.client.schedules.create({
     id: scheduleId,
@@ -65,7 +87,9 @@ it('a second firing starts runs only for the repositories that drifted', async (
       // The bump is a text edit that needs no registry, so the run keeps the default `none` network.
       taskType: 'codemod',
       targets: [merged, open, drifting],
-      steps: [{ recipe: 'replace', files: ['package.json'], find: '"@acme/logger": "^1', replace: '"@acme/logger": "^2' }],
+      steps: [
+        { recipe: 'replace', files: ['package.json'], find: '"@acme/logger": "^1', replace: '"@acme/logger": "^2' },
+      ],
       verify: { commands: ['npm test'] },
     },
   });
@@ -92,7 +116,11 @@ it('a second firing starts runs only for the repositories that drifted', async (
 
 it('surveys a fleet a batch of 100 repositories per activity, and reports the ones it cannot read as unknown', async () => {
   // 250 repositories behind an address that refuses connections: each survey answer is quick, and an error.
-  const targets: Target[] = Array.from({ length: 250 }, (_, i) => ({ repo: `acme/gone-${i}`, url: `http://127.0.0.1:9/acme/gone-${i}.git`, ref: 'main' }));
+  const targets: Target[] = Array.from({ length: 250 }, (_, i) => ({
+    repo: `acme/gone-${i}`,
+    url: `http://127.0.0.1:9/acme/gone-${i}.git`,
+    ref: 'main',
+  }));
   const scheduleId = `survey-batches-${harness.unique}`;
   await harness.client.schedules.create({
     id: scheduleId,
@@ -108,8 +136,17 @@ it('surveys a fleet a batch of 100 repositories per activity, and reports the on
 
     const workflowId = (await harness.client.schedules.describe(scheduleId)).recentFirings[0].workflowId;
     const history = await harness.client.temporal.workflow.getHandle(workflowId).fetchHistory();
-    const surveys = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'surveyDependency');
-    expect(surveys.map((e) => harness.client.temporal.options.loadedDataConverter.payloadConverter.fromPayload<{ targets: Target[] }>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]).targets.length)).toEqual([100, 100, 50]);
+    const surveys = (history.events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'surveyDependency',
+    );
+    expect(
+      surveys.map(
+        (e) =>
+          harness.client.temporal.options.loadedDataConverter.payloadConverter.fromPayload<{ targets: Target[] }>(
+            e.activityTaskScheduledEventAttributes!.input!.payloads![0],
+          ).targets.length,
+      ),
+    ).toEqual([100, 100, 50]);
   } finally {
     await harness.client.schedules.delete(scheduleId);
   }

@@ -15,14 +15,18 @@ const tsc = path.join(root, 'node_modules', '.bin', 'tsc');
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution(() => ({})).activities });
+  harness = await startHarness({
+    controlActivities: createControlActivities({}),
+    executionActivities: scriptedExecution(() => ({})).activities,
+  });
   await run(tsc, ['-p', path.join(root, 'tsconfig.build.json')], { cwd: root });
 }, 300_000);
 afterAll(async () => harness?.shutdown());
 
 function exampleProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-sdk-example-'));
-  for (const file of ['package.json', 'tsconfig.json', 'start-campaign.ts']) fs.copyFileSync(path.join(root, 'examples/sdk', file), path.join(dir, file));
+  for (const file of ['package.json', 'tsconfig.json', 'start-campaign.ts'])
+    fs.copyFileSync(path.join(root, 'examples/sdk', file), path.join(dir, file));
   // What `npm install` makes of the example's `file:../..` dependency: a link to the Regatta checkout.
   fs.mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true });
   fs.symlinkSync(root, path.join(dir, 'node_modules', 'regatta'));
@@ -36,9 +40,15 @@ it('a separate project compiles against dist/ and starts a campaign through the 
   expect(fs.existsSync(path.join(dir, 'dist', 'start-campaign.js'))).toBe(true);
 
   const campaignId = `sdk-example-${harness.unique}`;
-  const env = { ...process.env, REGATTA_CONTROL_QUEUE: harness.queues.control, REGATTA_EXECUTION_QUEUE: harness.queues.execution };
+  const env = {
+    ...process.env,
+    REGATTA_CONTROL_QUEUE: harness.queues.control,
+    REGATTA_EXECUTION_QUEUE: harness.queues.execution,
+  };
   const { stdout } = await run('node', [path.join(dir, 'dist', 'start-campaign.js'), campaignId], { cwd: dir, env });
-  expect(stdout).toContain(`started ${campaignId}: ${loadConfig().temporal.uiUrl}/namespaces/default/workflows/campaign%2F${campaignId}`);
+  expect(stdout).toContain(
+    `started ${campaignId}: ${loadConfig().temporal.uiUrl}/namespaces/default/workflows/campaign%2F${campaignId}`,
+  );
 
   const result = await harness.client.campaignResult(campaignId);
   expect(result.runs.map((r) => [r.repo, r.state])).toEqual([['acme/catalog', 'changed']]);

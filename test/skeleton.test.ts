@@ -28,7 +28,9 @@ function renameSpec(id: string, extra: Partial<CampaignSpecInput> = {}): Campaig
     id: `${id}-${harness.unique}`,
     title: 'Rename oldName to newName',
     targets: readStackInfo().targets,
-    steps: [{ recipe: 'replace', files: [...FLEET_RENAME.files], find: FLEET_RENAME.find, replace: FLEET_RENAME.replace }],
+    steps: [
+      { recipe: 'replace', files: [...FLEET_RENAME.files], find: FLEET_RENAME.find, replace: FLEET_RENAME.replace },
+    ],
     verify: { commands: ['npm test'] },
     preview: true,
     ...extra,
@@ -47,7 +49,12 @@ describe('walking skeleton', () => {
     const result = await harness.client.campaignResult(spec.id!);
 
     const outcomes = Object.fromEntries(result.runs.map((r) => [r.repo, r.state]));
-    expect(outcomes).toEqual({ 'acme/billing': 'changed', 'acme/catalog': 'changed', 'acme/checkout': 'changed', 'acme/notifications': 'no_changes' });
+    expect(outcomes).toEqual({
+      'acme/billing': 'changed',
+      'acme/catalog': 'changed',
+      'acme/checkout': 'changed',
+      'acme/notifications': 'no_changes',
+    });
 
     const catalog = await harness.client.runStatus(result.runs.find((r) => r.repo === 'acme/catalog')!.runId);
     expect(catalog.touchedFiles.sort()).toEqual(['README.md', 'src/index.js', 'src/labels.js', 'test.js']);
@@ -55,11 +62,13 @@ describe('walking skeleton', () => {
     const patch = readArtifact(patchRef.uri);
     expect(patch).toContain('diff --git a/src/labels.js b/src/labels.js\n--- a/src/labels.js\n+++ b/src/labels.js\n');
     expect(patch).toContain('-function oldName(value) {\n+function newName(value) {\n');
-    expect(patch).toContain("-module.exports = { oldName };\n+module.exports = { newName };\n");
+    expect(patch).toContain('-module.exports = { oldName };\n+module.exports = { newName };\n');
     expect(patch).not.toContain('notifications');
     expect(patchRef.size).toBe(Buffer.byteLength(patch));
 
-    const verification = JSON.parse(readArtifact(catalog.manifest!.artifacts.find((a) => a.type === 'verification')!.uri));
+    const verification = JSON.parse(
+      readArtifact(catalog.manifest!.artifacts.find((a) => a.type === 'verification')!.uri),
+    );
     expect(verification).toMatchObject({ verdict: 'passed', commands: [{ command: 'npm test', exitCode: 0 }] });
     expect(verification.commands[0].output).toContain('catalog: all tests passed');
 
@@ -79,7 +88,8 @@ describe('walking skeleton', () => {
     const runs = await harness.client.listRuns(spec.id!);
     expect(runs.map((r) => r.repo)).toEqual(['acme/billing', 'acme/catalog']);
     const campaigns = [];
-    for await (const wf of harness.client.temporal.workflow.list({ query: `WorkflowId = 'campaign/${spec.id}'` })) campaigns.push(wf);
+    for await (const wf of harness.client.temporal.workflow.list({ query: `WorkflowId = 'campaign/${spec.id}'` }))
+      campaigns.push(wf);
     expect(campaigns).toHaveLength(1);
   });
 
@@ -90,16 +100,24 @@ describe('walking skeleton', () => {
     expect(sameSpecOtherCaller.started).toBe(false);
     const widened = { ...spec, targets: readStackInfo().targets.slice(0, 2) };
     await expect(harness.client.startCampaign(widened)).rejects.toThrow(new CampaignSpecConflictError(spec.id!));
-    await expect(harness.client.startCampaign(widened)).rejects.toThrow(`campaign "${spec.id}" already exists with a different spec`);
+    await expect(harness.client.startCampaign(widened)).rejects.toThrow(
+      `campaign "${spec.id}" already exists with a different spec`,
+    );
     await harness.client.campaignResult(spec.id!);
     expect((await harness.client.listRuns(spec.id!)).map((r) => r.repo)).toEqual(['acme/billing']);
   });
 
   it('rejects a malformed spec before anything starts, naming the field, the value and what was expected', async () => {
-    const spec = { ...renameSpec('malformed'), targets: [{ repo: 'acme/billing', url: 'file:///srv/git/billing.git' }], maxConcurrentRuns: 0 };
+    const spec = {
+      ...renameSpec('malformed'),
+      targets: [{ repo: 'acme/billing', url: 'file:///srv/git/billing.git' }],
+      maxConcurrentRuns: 0,
+    };
     const attempt = harness.client.startCampaign(spec);
     await expect(attempt).rejects.toBeInstanceOf(InvalidSpecError);
-    await expect(attempt).rejects.toThrow(/targets\.0\.url: got "file:\/\/\/srv\/git\/billing\.git"; expected an http\(s\) URL/);
+    await expect(attempt).rejects.toThrow(
+      /targets\.0\.url: got "file:\/\/\/srv\/git\/billing\.git"; expected an http\(s\) URL/,
+    );
     await expect(attempt).rejects.toThrow(/maxConcurrentRuns: got 0; expected/);
     await expect(harness.client.campaignProgress(spec.id!)).rejects.toThrow(/was not found/);
   });
@@ -107,16 +125,23 @@ describe('walking skeleton', () => {
   it('fails a run whose repository cannot be cloned with reason infra, and the other runs go on', async () => {
     const stack = readStackInfo();
     const unreachable = { repo: 'acme/ghost', url: `${stack.gitBaseUrl}/acme/ghost.git`, ref: 'main' };
-    const spec = renameSpec('unreachable', { targets: [unreachable, ...stack.targets.filter((t) => t.repo === 'acme/checkout')] });
+    const spec = renameSpec('unreachable', {
+      targets: [unreachable, ...stack.targets.filter((t) => t.repo === 'acme/checkout')],
+    });
     const result = await harness.client.campaignResult((await harness.client.startCampaign(spec)).campaignId);
     const ghost = result.runs.find((r) => r.repo === 'acme/ghost')!;
     expect(ghost.state).toBe('failed');
-    expect(ghost.failure).toEqual({ kind: 'infra', message: `cannot clone ${unreachable.url} at main: HTTP 404 Not Found` });
+    expect(ghost.failure).toEqual({
+      kind: 'infra',
+      message: `cannot clone ${unreachable.url} at main: HTTP 404 Not Found`,
+    });
     expect(result.runs.find((r) => r.repo === 'acme/checkout')!.state).toBe('changed');
   });
 
-  it('the SDK watches a campaign until it settles and fetches a run\'s artifacts by their manifest URIs', async () => {
-    const spec = renameSpec('watched', { targets: readStackInfo().targets.filter((t) => t.repo === 'acme/catalog' || t.repo === 'acme/notifications') });
+  it("the SDK watches a campaign until it settles and fetches a run's artifacts by their manifest URIs", async () => {
+    const spec = renameSpec('watched', {
+      targets: readStackInfo().targets.filter((t) => t.repo === 'acme/catalog' || t.repo === 'acme/notifications'),
+    });
     await harness.client.startCampaign(spec);
     const seen = [];
     for await (const progress of harness.client.watchCampaign(spec.id!, 200)) seen.push(progress);

@@ -15,10 +15,21 @@ let harness: RegattaHarness;
 let browser: Browser;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution(() => ({})).activities });
+  harness = await startHarness({
+    controlActivities: createControlActivities({}),
+    executionActivities: scriptedExecution(() => ({})).activities,
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -29,7 +40,13 @@ afterAll(async () => {
 async function runCampaign(id: string, repos: string[]): Promise<string> {
   const campaignId = `${id}-${harness.unique}`;
   const targets = readStackInfo().targets.filter((t) => repos.includes(t.repo));
-  await harness.client.startCampaign({ id: campaignId, title: 'Web UI listing', targets, steps: [{ recipe: 'command', run: 'true' }], preview: true });
+  await harness.client.startCampaign({
+    id: campaignId,
+    title: 'Web UI listing',
+    targets,
+    steps: [{ recipe: 'command', run: 'true' }],
+    preview: true,
+  });
   await harness.client.campaignResult(campaignId);
   return campaignId;
 }
@@ -38,7 +55,8 @@ it("lists a campaign's runs when the workflow list is filtered by CampaignId", a
   const shown = await runCampaign('ui-listed', ['acme/catalog', 'acme/checkout']);
   const other = await runCampaign('ui-other', ['acme/notifications']);
   // Visibility is eventually consistent: wait until the server lists all three runs.
-  for (let i = 0; i < 40 && (await harness.client.listRuns(shown)).length < 2; i++) await new Promise((r) => setTimeout(r, 250));
+  for (let i = 0; i < 40 && (await harness.client.listRuns(shown)).length < 2; i++)
+    await new Promise((r) => setTimeout(r, 250));
 
   const page = await browser.newPage();
   const query = encodeURIComponent(`CampaignId = '${shown}'`);

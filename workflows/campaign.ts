@@ -20,7 +20,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CampaignInput, CampaignResult, RunReport, RunRequest, Target, TargetPageRef, TrackedChange } from '../src/contracts';
+import type {
+  CampaignInput,
+  CampaignResult,
+  RunReport,
+  RunRequest,
+  Target,
+  TargetPageRef,
+  TrackedChange,
+} from '../src/contracts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import { changeTrackerWorkflowId, runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
@@ -65,8 +73,13 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   let heldUntil: number | undefined;
   const refreshDetails = () => {
     const p = ledger.progress(heldUntil);
-    const counts = Object.entries(p.counts).map(([state, n]) => `${state} ${n}`).join(', ');
-    setCurrentDetails(`${p.admitted}/${p.total} admitted, ${p.inFlight} in flight — ${counts}` + (p.pausedReason ? `\n\n**${p.pausedReason}**` : ''));
+    const counts = Object.entries(p.counts)
+      .map(([state, n]) => `${state} ${n}`)
+      .join(', ');
+    setCurrentDetails(
+      `${p.admitted}/${p.total} admitted, ${p.inFlight} in flight — ${counts}` +
+        (p.pausedReason ? `\n\n**${p.pausedReason}**` : ''),
+    );
   };
 
   setHandler(campaignProgressQuery, () => ledger.progress(heldUntil));
@@ -83,8 +96,12 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   setHandler(pauseCampaignSignal, ({ reason }) => ledger.pause(reason));
   setHandler(resumeCampaignSignal, () => ledger.resume());
   const deciding = new Map<string, string>();
-  setHandler(approveRunUpdate, (request) => decideApproval(ledger, deciding, request, true), { validator: (r) => assertAwaitingApproval(ledger, deciding, r) });
-  setHandler(rejectRunUpdate, (request) => decideApproval(ledger, deciding, request, false), { validator: (r) => assertAwaitingApproval(ledger, deciding, r) });
+  setHandler(approveRunUpdate, (request) => decideApproval(ledger, deciding, request, true), {
+    validator: (r) => assertAwaitingApproval(ledger, deciding, r),
+  });
+  setHandler(rejectRunUpdate, (request) => decideApproval(ledger, deciding, request, false), {
+    validator: (r) => assertAwaitingApproval(ledger, deciding, r),
+  });
   setHandler(cancelCampaignUpdate, async ({ by, reason }) => {
     await cancelRuns(ledger, `cancelled by ${by}${reason ? `: ${reason}` : ''}`);
     await condition(() => ledger.unsettledCount() === 0);
@@ -119,7 +136,13 @@ async function cancelRuns(ledger: CampaignLedger, reason: string): Promise<void>
   ledger.cancel(reason);
   const runIds = ledger.unsettled().map((run) => run.runId);
   for (let i = 0; i < runIds.length; i += CANCEL_BATCH) {
-    await Promise.all(runIds.slice(i, i + CANCEL_BATCH).map((runId) => getExternalWorkflowHandle(runId).cancel().catch(() => undefined)));
+    await Promise.all(
+      runIds.slice(i, i + CANCEL_BATCH).map((runId) =>
+        getExternalWorkflowHandle(runId)
+          .cancel()
+          .catch(() => undefined),
+      ),
+    );
   }
 }
 
@@ -127,7 +150,12 @@ async function cancelRuns(ledger: CampaignLedger, reason: string): Promise<void>
 const PUBLISHED_PAGES_PATCH = 'published-pages';
 
 /** Stores each full page of published changes as it fills, until the campaign is done (or continues as new). */
-async function storePublishedPages(input: CampaignWorkflowInput, ledger: CampaignLedger, pages: PageActivities, done: () => boolean): Promise<void> {
+async function storePublishedPages(
+  input: CampaignWorkflowInput,
+  ledger: CampaignLedger,
+  pages: PageActivities,
+  done: () => boolean,
+): Promise<void> {
   for (;;) {
     await condition(() => done() || ledger.publishedPageReady() !== undefined);
     const changes = ledger.publishedPageReady();
@@ -137,8 +165,17 @@ async function storePublishedPages(input: CampaignWorkflowInput, ledger: Campaig
   }
 }
 
-async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedger, refreshDetails: () => void, onHeld: (until?: number) => void): Promise<CampaignResult> {
-  const pages = proxyActivities<PageActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES } });
+async function admitAndSettle(
+  input: CampaignWorkflowInput,
+  ledger: CampaignLedger,
+  refreshDetails: () => void,
+  onHeld: (until?: number) => void,
+): Promise<CampaignResult> {
+  const pages = proxyActivities<PageActivities>({
+    taskQueue: input.queues.control,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  });
   let done = false;
   const permits = grantPublishPermits(ledger, () => done, onHeld);
   const published = storePublishedPages(input, ledger, pages, () => done);
@@ -158,11 +195,17 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
       continue;
     }
     await condition(
-      () => ledger.admissionBlocker(target) === undefined || stopForBudget(ledger, target) || ledger.nextTarget() !== target || shouldContinue(),
+      () =>
+        ledger.admissionBlocker(target) === undefined ||
+        stopForBudget(ledger, target) ||
+        ledger.nextTarget() !== target ||
+        shouldContinue(),
     );
     if (ledger.nextTarget() !== target || shouldContinue()) continue;
     if (stopForBudget(ledger, target)) {
-      ledger.skipRemaining(`budget: $${ledger.leftUsd().toFixed(2)} left cannot cover another run's cap of $${input.spec.runBudgetUsd}`);
+      ledger.skipRemaining(
+        `budget: $${ledger.leftUsd().toFixed(2)} left cannot cover another run's cap of $${input.spec.runBudgetUsd}`,
+      );
       break;
     }
     await admit(input, ledger, target);
@@ -170,7 +213,10 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
   }
 
   // Before continuing as new, let executing runs finish: their stream of reports would keep rejecting the continue-as-new.
-  await condition(() => (!ledger.hasMoreTargets() && ledger.unsettledCount() === 0) || (shouldContinue() && ledger.inFlightCount() === 0));
+  await condition(
+    () =>
+      (!ledger.hasMoreTargets() && ledger.unsettledCount() === 0) || (shouldContinue() && ledger.inFlightCount() === 0),
+  );
   done = true;
   await permits;
   await published;
@@ -178,13 +224,19 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
     await condition(allHandlersFinished);
     const next = ledger.carryOver();
     // The ledger carries the stored pages from here on; the input need not repeat them.
-    await continueAsNew<typeof CampaignWorkflow>({ ...input, targetPages: undefined, spec: next.spec, ledger: next.state });
+    await continueAsNew<typeof CampaignWorkflow>({
+      ...input,
+      targetPages: undefined,
+      spec: next.spec,
+      ledger: next.state,
+    });
   }
   await condition(allHandlersFinished);
 
   const runs = [...Object.values(ledger.state.runs), ...ledger.state.recentFailures];
   const counts = ledger.progress().counts;
-  if (ledger.state.published.length > 0 || ledger.state.publishedPages?.length) await startChangeTracker(input, counts, ledger.state.published, ledger.state.publishedPages);
+  if (ledger.state.published.length > 0 || ledger.state.publishedPages?.length)
+    await startChangeTracker(input, counts, ledger.state.published, ledger.state.publishedPages);
   return {
     campaignId: input.spec.id,
     detail: ledger.keepsEveryRun() ? 'per_run' : 'counts_only',
@@ -196,14 +248,29 @@ async function admitAndSettle(input: CampaignWorkflowInput, ledger: CampaignLedg
 }
 
 /** Watching change requests takes weeks; a workflow of its own does it, so the campaign can finish. */
-async function startChangeTracker(input: CampaignWorkflowInput, counts: CampaignResult['counts'], changes: readonly TrackedChange[], changePages: readonly TargetPageRef[] = []): Promise<void> {
+async function startChangeTracker(
+  input: CampaignWorkflowInput,
+  counts: CampaignResult['counts'],
+  changes: readonly TrackedChange[],
+  changePages: readonly TargetPageRef[] = [],
+): Promise<void> {
   const total = changes.length + changePages.reduce((n, ref) => n + ref.count, 0);
   const { spec } = input;
   await startChild(ChangeTrackerWorkflow, {
     workflowId: changeTrackerWorkflowId(spec.id),
     taskQueue: input.queues.control,
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ campaignId: spec.id, counts, changes: [...changes], ...(changePages.length ? { changePages: [...changePages] } : {}), queues: input.queues, pollMs: spec.tracking.pollMs, untilMs: Date.now() + spec.tracking.forMs }],
+    args: [
+      {
+        campaignId: spec.id,
+        counts,
+        changes: [...changes],
+        ...(changePages.length ? { changePages: [...changePages] } : {}),
+        queues: input.queues,
+        pollMs: spec.tracking.pollMs,
+        untilMs: Date.now() + spec.tracking.forMs,
+      },
+    ],
     typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],
     staticSummary: `Change requests of campaign ${spec.id}`,
     staticDetails: `${total} change request(s), polled every ${spec.tracking.pollMs / 1000} s`,
@@ -262,11 +329,22 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    ledger.record({ runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'infra', message: `a run ${runId} already exists` } });
+    ledger.record({
+      runId,
+      repo: target.repo,
+      owner: target.owner,
+      state: 'skipped',
+      costUsd: 0,
+      failure: { kind: 'infra', message: `a run ${runId} already exists` },
+    });
   }
 }
 
-async function grantPublishPermits(ledger: CampaignLedger, done: () => boolean, onHeld: (until?: number) => void): Promise<void> {
+async function grantPublishPermits(
+  ledger: CampaignLedger,
+  done: () => boolean,
+  onHeld: (until?: number) => void,
+): Promise<void> {
   while (!done()) {
     await condition(() => done() || ledger.state.permitQueue.length > 0);
     if (done()) return;
@@ -281,7 +359,11 @@ async function grantPublishPermits(ledger: CampaignLedger, done: () => boolean, 
   }
 }
 
-function assertAwaitingApproval(ledger: CampaignLedger, deciding: ReadonlyMap<string, string>, request: RunApprovalRequest): void {
+function assertAwaitingApproval(
+  ledger: CampaignLedger,
+  deciding: ReadonlyMap<string, string>,
+  request: RunApprovalRequest,
+): void {
   const run = ledger.state.runs[request.runId];
   if (!run) throw new Error(`run ${request.runId} is not part of campaign ${ledger.spec.id}`);
   const decided = deciding.get(request.runId);
@@ -293,8 +375,17 @@ function assertAwaitingApproval(ledger: CampaignLedger, deciding: ReadonlyMap<st
 const APPROVAL_ANSWERS_AFTER_DECISION_PATCH = 'approval-answers-after-decision';
 
 /** Sends the decision to the run and answers with the run's report once the run has acted on it. */
-async function decideApproval(ledger: CampaignLedger, deciding: Map<string, string>, request: RunApprovalRequest, approved: boolean) {
-  await getExternalWorkflowHandle(request.runId).signal(approvalDecidedSignal, { approved, by: request.by, comment: request.comment });
+async function decideApproval(
+  ledger: CampaignLedger,
+  deciding: Map<string, string>,
+  request: RunApprovalRequest,
+  approved: boolean,
+) {
+  await getExternalWorkflowHandle(request.runId).signal(approvalDecidedSignal, {
+    approved,
+    by: request.by,
+    comment: request.comment,
+  });
   if (!patched(APPROVAL_ANSWERS_AFTER_DECISION_PATCH)) return ledger.state.runs[request.runId];
   deciding.set(request.runId, `${approved ? 'approved' : 'rejected'} by ${request.by}`);
   let after: RunReport | undefined;

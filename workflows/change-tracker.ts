@@ -2,8 +2,25 @@
  * ChangeTrackerWorkflow (`tracker/<campaignId>`): after a campaign publishes, polls its change requests until each is
  * merged or closed (or tracking ends), and answers the campaign's burndown.
  */
-import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Burndown, CampaignResult, ChangeRequestSummary, TargetPageRef, TaskQueues, TrackedChange } from '../src/contracts';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  Burndown,
+  CampaignResult,
+  ChangeRequestSummary,
+  TargetPageRef,
+  TaskQueues,
+  TrackedChange,
+} from '../src/contracts';
 import type { TrackingActivities } from './activity-types';
 import { burndownQuery } from './definitions';
 
@@ -54,14 +71,21 @@ const TRACKER_BATCHES_PATCH = 'tracker-batches';
 const TRACKER_BATCH = 100;
 
 /** One poll, a batch of change requests per activity, each kept to what the burndown needs. */
-async function pollInBatches(activities: TrackingActivities, changes: TrackedChange[]): Promise<Record<string, ChangeRequestSummary | null>> {
+async function pollInBatches(
+  activities: TrackingActivities,
+  changes: TrackedChange[],
+): Promise<Record<string, ChangeRequestSummary | null>> {
   const latest: Record<string, ChangeRequestSummary | null> = {};
-  for (let i = 0; i < changes.length; i += TRACKER_BATCH) Object.assign(latest, await activities.changeRequestSummaries(changes.slice(i, i + TRACKER_BATCH)));
+  for (let i = 0; i < changes.length; i += TRACKER_BATCH)
+    Object.assign(latest, await activities.changeRequestSummaries(changes.slice(i, i + TRACKER_BATCH)));
   return latest;
 }
 
 export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<Burndown> {
-  const activities = proxyActivities<TrackingActivities>({ taskQueue: input.queues.control, startToCloseTimeout: '5 minutes' });
+  const activities = proxyActivities<TrackingActivities>({
+    taskQueue: input.queues.control,
+    startToCloseTimeout: '5 minutes',
+  });
   let latest = input.latest ?? {};
   let pageTallies = input.pageTallies ?? [];
   let checkedAt: string | undefined;
@@ -69,17 +93,27 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
   setHandler(burndownQuery, burndown);
 
   for (;;) {
-    latest = patched(TRACKER_BATCHES_PATCH) ? await pollInBatches(activities, input.changes) : await activities.changeRequestStates(input.changes);
+    latest = patched(TRACKER_BATCHES_PATCH)
+      ? await pollInBatches(activities, input.changes)
+      : await activities.changeRequestStates(input.changes);
     if (input.changePages?.length) pageTallies = await pollPages(activities, input.changePages);
     checkedAt = new Date().toISOString();
     const b = burndown();
-    setCurrentDetails(`done ${b.done}, open ${b.open} (${b.checksFailing} with failing checks), pending ${b.pending}, failed ${b.failed}`);
-    const allClosed = input.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open') && pageTallies.every((t) => t.open === 0);
+    setCurrentDetails(
+      `done ${b.done}, open ${b.open} (${b.checksFailing} with failing checks), pending ${b.pending}, failed ${b.failed}`,
+    );
+    const allClosed =
+      input.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open') &&
+      pageTallies.every((t) => t.open === 0);
     if (allClosed || Date.now() >= input.untilMs) return b;
     await sleep(input.pollMs);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof ChangeTrackerWorkflow>({ ...input, latest, ...(pageTallies.length ? { pageTallies } : {}) });
+      await continueAsNew<typeof ChangeTrackerWorkflow>({
+        ...input,
+        latest,
+        ...(pageTallies.length ? { pageTallies } : {}),
+      });
     }
   }
 }

@@ -4,7 +4,12 @@ import { matchesAny, wildcardSource } from '../src/text/glob';
 import { splitLines } from '../src/text/lines';
 
 /** Invariant 2: execution cannot widen the scope the policy decided; `refusedCommands` come from the checkCommands activity. */
-export function checkScope(spec: ExecutionSpec, decision: PolicyDecision, result: ExecutionResult, refusedCommands: readonly string[]): Failure | undefined {
+export function checkScope(
+  spec: ExecutionSpec,
+  decision: PolicyDecision,
+  result: ExecutionResult,
+  refusedCommands: readonly string[],
+): Failure | undefined {
   const approved = spec.approvedScope?.paths ?? [];
   const outside = result.touchedFiles.filter(
     (f) => !matchesAny(f, approved) && (!matchesAny(f, spec.allowedPaths) || matchesAny(f, spec.forbiddenPaths)),
@@ -38,7 +43,10 @@ export function refusedBySplitting(commands: readonly string[], allowlist: reado
   const pattern = (p: string) => new RegExp(`^${wildcardSource(p.trim())}$`, 's');
   const allowed = (command: string) => {
     if (/\$\(|`|<\(|>\(/.test(command)) return false;
-    const parts = command.split(/&&|\|\||[;|\n]/).map((part) => part.trim().replace(/\s+/g, ' ')).filter(Boolean);
+    const parts = command
+      .split(/&&|\|\||[;|\n]/)
+      .map((part) => part.trim().replace(/\s+/g, ' '))
+      .filter(Boolean);
     return parts.length > 0 && parts.every((part) => allowlist.some((p) => pattern(p).test(part)));
   };
   return commands.filter((c) => !allowed(c));
@@ -67,21 +75,31 @@ export const MAX_APPROVED_COMMANDS = 5;
  * new hash: evidence from the first execution can never pass for the second. This says why not, where the request
  * asks for what no approval can give; it is checked before anyone is asked.
  */
-export function scopeRequestRefusal(spec: ExecutionSpec, asked: { paths?: string[]; commands?: string[] }): string | undefined {
+export function scopeRequestRefusal(
+  spec: ExecutionSpec,
+  asked: { paths?: string[]; commands?: string[] },
+): string | undefined {
   const paths = [...new Set(asked.paths ?? [])];
   const commands = [...new Set(asked.commands ?? [])];
   const inGit = paths.find((p) => p.split('/').includes('.git'));
   if (inGit) return `the agent asked to write ${inGit}, inside .git, which no approval can allow`;
   const pattern = paths.find((p) => p.includes('*'));
   if (pattern) return `the agent asked for a pattern (${pattern}); an approval covers named files only`;
-  if (paths.length > MAX_APPROVED_PATHS) return `the agent asked for ${paths.length} paths, more than the ${MAX_APPROVED_PATHS} one approval may widen`;
-  if (commands.length > MAX_APPROVED_COMMANDS) return `the agent asked for ${commands.length} commands, more than the ${MAX_APPROVED_COMMANDS} one approval may widen`;
+  if (paths.length > MAX_APPROVED_PATHS)
+    return `the agent asked for ${paths.length} paths, more than the ${MAX_APPROVED_PATHS} one approval may widen`;
+  if (commands.length > MAX_APPROVED_COMMANDS)
+    return `the agent asked for ${commands.length} commands, more than the ${MAX_APPROVED_COMMANDS} one approval may widen`;
   if (!spec.agent) return 'the run has no agent to re-execute with more scope';
   return undefined;
 }
 
 /** The widened spec; call only for a request scopeRequestRefusal accepts. */
-export function widenScope(spec: ExecutionSpec, asked: { paths?: string[]; commands?: string[] }, by: string, spentUsd: number): ExecutionSpec {
+export function widenScope(
+  spec: ExecutionSpec,
+  asked: { paths?: string[]; commands?: string[] },
+  by: string,
+  spentUsd: number,
+): ExecutionSpec {
   const agent = spec.agent!;
   const commands = [...new Set(asked.commands ?? [])];
   return {

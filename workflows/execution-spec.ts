@@ -11,7 +11,9 @@ export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision
     repo: { name: request.target.repo, url: request.target.url, ref: request.target.ref },
     steps: request.steps,
     // Only policy names generated paths; absent when it names none, so existing specs keep their hash.
-    verify: decision.verifyGeneratedPaths?.length ? { ...request.verify, generatedPaths: decision.verifyGeneratedPaths } : request.verify,
+    verify: decision.verifyGeneratedPaths?.length
+      ? { ...request.verify, generatedPaths: decision.verifyGeneratedPaths }
+      : request.verify,
     toolchain: request.toolchain,
     network: decision.network,
     limits: {
@@ -34,7 +36,10 @@ export function buildExecutionSpec(request: RunRequest, decision: PolicyDecision
             allowedCommands: decision.allowedCommands,
             maxToolCalls: decision.maxToolCalls,
             // The campaign reserved runBudgetUsd for this run: spending more would let the campaign overrun its budget.
-            maxBudgetUsd: request.runBudgetUsd === undefined ? decision.maxBudgetUsd : Math.min(decision.maxBudgetUsd, request.runBudgetUsd),
+            maxBudgetUsd:
+              request.runBudgetUsd === undefined
+                ? decision.maxBudgetUsd
+                : Math.min(decision.maxBudgetUsd, request.runBudgetUsd),
           }
         : undefined,
   };

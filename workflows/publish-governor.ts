@@ -3,8 +3,22 @@
  * `max` change requests per `windowMs`, and a hold when the forge asks to slow down; runs ask by signal
  * (signal-with-start) and are granted by signal.
  */
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { governorHoldSignal, governorPermitGrantedSignal, governorPermitRequestedSignal, governorStateQuery, type GovernorState } from './definitions';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  governorHoldSignal,
+  governorPermitGrantedSignal,
+  governorPermitRequestedSignal,
+  governorStateQuery,
+  type GovernorState,
+} from './definitions';
 import { inWindow, publishWait } from './ledger/publish-gate';
 
 export interface GovernorInput {
@@ -50,7 +64,9 @@ export async function PublishGovernorWorkflow(input: GovernorInput): Promise<voi
     const runId = queue.shift()!;
     grants.push(now);
     // A run that ended meanwhile cannot be signalled; its permit is simply not used.
-    await getExternalWorkflowHandle(runId).signal(governorPermitGrantedSignal).catch(() => undefined);
+    await getExternalWorkflowHandle(runId)
+      .signal(governorPermitGrantedSignal)
+      .catch(() => undefined);
     setCurrentDetails(`${state().grantedInWindow}/${input.max} in the current window, ${queue.length} waiting`);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

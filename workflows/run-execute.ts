@@ -27,7 +27,12 @@ const ENGINE_RETRY_FIRST_MS = 5_000;
 const ENGINE_RETRY_MAX_MS = 60_000;
 
 /** Executes `spec`, moving the run to executing; undefined when the run has failed (its journal says why). */
-export async function execute(run: RunJournal, request: RunRequest, spec: ExecutionSpec, why?: string): Promise<ExecutionResult | undefined> {
+export async function execute(
+  run: RunJournal,
+  request: RunRequest,
+  spec: ExecutionSpec,
+  why?: string,
+): Promise<ExecutionResult | undefined> {
   const options: ActivityOptions = {
     taskQueue: request.queues.execution,
     // The heartbeat timeout is the lease: a worker that stops heartbeating loses the run to another worker.
@@ -37,7 +42,10 @@ export async function execute(run: RunJournal, request: RunRequest, spec: Execut
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
     summary: `execute ${request.target.repo} in a sandbox (${spec.network} network)`,
   };
-  await run.transition('executing', `on ${request.queues.execution}, policy ${spec.policy.version}${why ? `, ${why}` : ''}`);
+  await run.transition(
+    'executing',
+    `on ${request.queues.execution}, policy ${spec.policy.version}${why ? `, ${why}` : ''}`,
+  );
   if (!patched(ENGINE_WAIT_PATCH)) {
     try {
       return await proxyActivities<ExecutionActivities>(options).executeRun(spec);
@@ -57,11 +65,18 @@ export async function execute(run: RunJournal, request: RunRequest, spec: Execut
       retry: { ...options.retry, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, DOCKER_ENGINE_UNAVAILABLE] },
       // While waiting, a retry may sit queued because every worker's engine is down: that time counts against the window too.
       // Otherwise a run waits executionStartTimeoutMs for a worker to take it, then fails as infra, naming the queue.
-      scheduleToStartTimeout: waitingSince === undefined ? request.executionStartTimeoutMs : Math.max(1_000, waitingSince + waitMs - Date.now()),
+      scheduleToStartTimeout:
+        waitingSince === undefined
+          ? request.executionStartTimeoutMs
+          : Math.max(1_000, waitingSince + waitMs - Date.now()),
     });
     try {
       const result = await executeRun(spec);
-      if (waitingSince !== undefined) noteEngineWait(run, `resumed after waiting ${seconds(Date.now() - waitingSince)} for the Docker engine (${retry} retr${retry === 1 ? 'y' : 'ies'})`);
+      if (waitingSince !== undefined)
+        noteEngineWait(
+          run,
+          `resumed after waiting ${seconds(Date.now() - waitingSince)} for the Docker engine (${retry} retr${retry === 1 ? 'y' : 'ies'})`,
+        );
       return result;
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -74,15 +89,22 @@ export async function execute(run: RunJournal, request: RunRequest, spec: Execut
       const waited = Date.now() - waitingSince;
       if (waited >= waitMs) {
         const since = new Date(waitingSince).toISOString();
-        await run.fail({ kind: 'infra', message: `the Docker engine was unavailable from ${since} for ${seconds(waited)}, past the run's dockerEngineWaitMs of ${waitMs} ms: ${reason}` });
+        await run.fail({
+          kind: 'infra',
+          message: `the Docker engine was unavailable from ${since} for ${seconds(waited)}, past the run's dockerEngineWaitMs of ${waitMs} ms: ${reason}`,
+        });
         return undefined;
       }
       const delay = Math.min(ENGINE_RETRY_FIRST_MS * 2 ** retry, ENGINE_RETRY_MAX_MS, waitMs - waited);
       const until = new Date(waitingSince + waitMs).toISOString();
-      setCurrentDetails(`**executing** — waiting for the Docker engine since ${new Date(waitingSince).toISOString()} (${reason}); retry ${retry + 1} in ${seconds(delay)}, fails as infra at ${until}`);
+      setCurrentDetails(
+        `**executing** — waiting for the Docker engine since ${new Date(waitingSince).toISOString()} (${reason}); retry ${retry + 1} in ${seconds(delay)}, fails as infra at ${until}`,
+      );
       log.warn(`run ${request.runId} waits for the Docker engine: ${reason}`);
       await sleep(delay);
-      setCurrentDetails(`**executing** — retry ${retry + 1} after waiting for the Docker engine since ${new Date(waitingSince).toISOString()}`);
+      setCurrentDetails(
+        `**executing** — retry ${retry + 1} after waiting for the Docker engine since ${new Date(waitingSince).toISOString()}`,
+      );
     }
   }
 }
@@ -92,12 +114,17 @@ function engineUnavailableReason(err: unknown, alreadyWaiting: boolean): string 
   if (!(err instanceof ActivityFailure)) return undefined;
   const cause = err.cause;
   if (cause instanceof ApplicationFailure && cause.type === DOCKER_ENGINE_UNAVAILABLE) return cause.message;
-  if (alreadyWaiting && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START') return 'no execution worker with a reachable Docker engine took the run';
+  if (alreadyWaiting && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START')
+    return 'no execution worker with a reachable Docker engine took the run';
   return undefined;
 }
 
 function noWorkerTookIt(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
 }
 
 function noExecutionWorkerFailure(request: RunRequest): Failure {
@@ -119,7 +146,9 @@ function seconds(ms: number): string {
 function classifyActivityFailure(err: unknown): Failure {
   if (!(err instanceof ActivityFailure)) throw err;
   const cause = err.cause;
-  if (cause instanceof TimeoutFailure) return { kind: 'timeout', message: `execution lease expired (${cause.timeoutType})` };
-  if (cause instanceof ApplicationFailure) return { kind: 'infra', message: `${cause.type ?? 'Error'}: ${cause.message}` };
+  if (cause instanceof TimeoutFailure)
+    return { kind: 'timeout', message: `execution lease expired (${cause.timeoutType})` };
+  if (cause instanceof ApplicationFailure)
+    return { kind: 'infra', message: `${cause.type ?? 'Error'}: ${cause.message}` };
   return { kind: 'infra', message: cause?.message ?? err.message };
 }

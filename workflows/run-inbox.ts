@@ -51,7 +51,9 @@ export class RunInbox {
         validator: ({ by }) => {
           if (!by) throw new Error('a publish retry must say who asked for it (by)');
           if (run.state !== 'publish_failed') {
-            throw new Error(`run ${request.runId} is ${run.state}, not publish_failed; only a failed publish can be retried`);
+            throw new Error(
+              `run ${request.runId} is ${run.state}, not publish_failed; only a failed publish can be retried`,
+            );
           }
         },
       },

@@ -1,6 +1,21 @@
 /** A run's append-only record: every transition is kept, mirrored to search attributes, the UI and the campaign. */
-import { CancellationScope, getExternalWorkflowHandle, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { ChangeRequest, ExecutionResult, Failure, PolicyDecision, RunEvent, RunRequest, RunState, RunSummary } from '../src/contracts';
+import {
+  CancellationScope,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  ChangeRequest,
+  ExecutionResult,
+  Failure,
+  PolicyDecision,
+  RunEvent,
+  RunRequest,
+  RunState,
+  RunSummary,
+} from '../src/contracts';
 import { RunStateKey } from '../src/temporal/search-attributes';
 import { runReportSignal } from './definitions';
 
@@ -62,7 +77,9 @@ export class RunJournal {
     };
     try {
       // Reported even while the run is being cancelled, so the campaign's counts stay true.
-      await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(parent.workflowId).signal(runReportSignal, report));
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(parent.workflowId).signal(runReportSignal, report),
+      );
     } catch {
       // The campaign has closed (a publish retried after it finished): the run's own record still holds the truth.
     }

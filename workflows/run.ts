@@ -15,13 +15,28 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ExecutionResult, ExecutionSpec, PolicyDecision, PublishOutcome, PublishRequest, RunRequest, RunSummary } from '../src/contracts';
+import type {
+  ExecutionResult,
+  ExecutionSpec,
+  PolicyDecision,
+  PublishOutcome,
+  PublishRequest,
+  RunRequest,
+  RunSummary,
+} from '../src/contracts';
 import { hashSpec } from '../src/contracts/hash';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import { changeBranch } from '../src/temporal/ids';
 import type { ControlActivities, GovernorActivities } from './activity-types';
 import { publishHeldSignal, publishPermitRequestedSignal } from './definitions';
-import { checkScope, firstErrorLine, missingPublishEvidence, refusedBySplitting, scopeRequestRefusal, widenScope } from './evidence';
+import {
+  checkScope,
+  firstErrorLine,
+  missingPublishEvidence,
+  refusedBySplitting,
+  scopeRequestRefusal,
+  widenScope,
+} from './evidence';
 import { buildExecutionSpec } from './execution-spec';
 import { execute } from './run-execute';
 import { RunInbox } from './run-inbox';
@@ -46,9 +61,22 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
     request,
     run,
     inbox: new RunInbox(run, request),
-    control: proxyActivities<ControlActivities>({ taskQueue: request.queues.control, startToCloseTimeout: '5 minutes', retry }),
-    publishing: proxyActivities<ControlActivities>({ taskQueue: request.queues.control, startToCloseTimeout: '5 minutes', heartbeatTimeout: '20 seconds', retry }),
-    governor: proxyActivities<GovernorActivities>({ taskQueue: request.queues.control, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } }),
+    control: proxyActivities<ControlActivities>({
+      taskQueue: request.queues.control,
+      startToCloseTimeout: '5 minutes',
+      retry,
+    }),
+    publishing: proxyActivities<ControlActivities>({
+      taskQueue: request.queues.control,
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '20 seconds',
+      retry,
+    }),
+    governor: proxyActivities<GovernorActivities>({
+      taskQueue: request.queues.control,
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 1 },
+    }),
   };
   try {
     await lifecycle(ctx);
@@ -57,7 +85,9 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
     return run.summary();
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    await CancellationScope.nonCancellable(() => run.transition('cancelled', 'the campaign or an operator cancelled the run'));
+    await CancellationScope.nonCancellable(() =>
+      run.transition('cancelled', 'the campaign or an operator cancelled the run'),
+    );
     throw err;
   }
 }
@@ -85,7 +115,10 @@ async function decide(ctx: RunContext): Promise<PolicyDecision | undefined> {
  * Step 2: execute the spec; where the agent asks for more scope, wait for a human, and execute again with the scope
  * approved (runs recorded before the patch replay the old check of the unfinished result).
  */
-async function executeWithinScope(ctx: RunContext, decision: PolicyDecision): Promise<{ spec: ExecutionSpec; result: ExecutionResult } | undefined> {
+async function executeWithinScope(
+  ctx: RunContext,
+  decision: PolicyDecision,
+): Promise<{ spec: ExecutionSpec; result: ExecutionResult } | undefined> {
   const { run, request } = ctx;
   const spec = buildExecutionSpec(request, decision);
   run.specHash = hashSpec(spec);
@@ -99,8 +132,12 @@ async function executeWithinScope(ctx: RunContext, decision: PolicyDecision): Pr
     await run.fail({ kind: 'policy', message: `scope request refused: ${refusal}` });
     return undefined;
   }
-  const wanted = [...(asked.paths ?? []).map((p) => `path ${p}`), ...(asked.commands ?? []).map((c) => `command ${c}`)].join(', ');
-  if (!(await awaitApproval(ctx, `the agent asks for more scope (${wanted || 'unspecified'}): ${asked.reason}`))) return undefined;
+  const wanted = [
+    ...(asked.paths ?? []).map((p) => `path ${p}`),
+    ...(asked.commands ?? []).map((c) => `command ${c}`),
+  ].join(', ');
+  if (!(await awaitApproval(ctx, `the agent asks for more scope (${wanted || 'unspecified'}): ${asked.reason}`)))
+    return undefined;
   if (!reexecutes) return { spec, result };
 
   // The approval widens the scope of a new execution; the first one's unfinished work is not evidence.
@@ -111,7 +148,10 @@ async function executeWithinScope(ctx: RunContext, decision: PolicyDecision): Pr
   const again = await execute(run, request, widened, `approved by ${run.approvedBy}: ${wanted}`);
   if (!again) return undefined;
   if (again.scopeRequest) {
-    await run.fail({ kind: 'policy', message: `the agent asked for more scope again after an approval (${again.scopeRequest.reason}); one widening per run` });
+    await run.fail({
+      kind: 'policy',
+      message: `the agent asked for more scope again after an approval (${again.scopeRequest.reason}); one widening per run`,
+    });
     return undefined;
   }
   // The approval was for the scope, not for this result: a policy that wants approval before publishing asks again.
@@ -120,7 +160,11 @@ async function executeWithinScope(ctx: RunContext, decision: PolicyDecision): Pr
 }
 
 /** Step 4: a preview or a result without publishable evidence ends here; policy may ask a human first. */
-async function approveForPublishing(ctx: RunContext, decision: PolicyDecision, result: ExecutionResult): Promise<boolean> {
+async function approveForPublishing(
+  ctx: RunContext,
+  decision: PolicyDecision,
+  result: ExecutionResult,
+): Promise<boolean> {
   if (ctx.request.preview) {
     await ctx.run.transition('changed', 'preview: evidence collected, nothing published');
     return false;
@@ -141,7 +185,10 @@ async function publish(ctx: RunContext, result: ExecutionResult): Promise<void> 
     inbox.permitGranted = false;
     await awaitPublishPermit(request, () => inbox.permitGranted);
     inbox.globalPermitGranted = false;
-    if (await askGovernor(() => governor.requestGlobalPublishPermit({ host: forgeHost(request), runId: request.runId }))) await condition(() => inbox.globalPermitGranted);
+    if (
+      await askGovernor(() => governor.requestGlobalPublishPermit({ host: forgeHost(request), runId: request.runId }))
+    )
+      await condition(() => inbox.globalPermitGranted);
     const outcome = await publishOnce(ctx.publishing, publishRequestFor(request, run, result));
     inbox.publishAttempts++;
     if (outcome.ok) {
@@ -152,7 +199,9 @@ async function publish(ctx: RunContext, result: ExecutionResult): Promise<void> 
     if (outcome.reason === 'rate_limited') {
       // Not a failure: the forge said when to come back, and the whole campaign holds publishing to it until then.
       const retryAfterMs = outcome.retryAfterMs ?? 60_000;
-      await askGovernor(() => governor.holdGlobalPublishing({ host: forgeHost(request), untilMs: Date.now() + retryAfterMs }));
+      await askGovernor(() =>
+        governor.holdGlobalPublishing({ host: forgeHost(request), untilMs: Date.now() + retryAfterMs }),
+      );
       await holdPublishing(request, retryAfterMs, outcome.message);
       continue;
     }
@@ -187,7 +236,12 @@ const SCOPE_APPROVAL_REEXECUTES_PATCH = 'scope-approval-reexecutes';
 const COMMAND_PARSER_PATCH = 'command-policy-parser';
 
 /** The shell parser is WebAssembly, so the control plane reads reported commands in an activity, not here. */
-async function refusedCommands(control: ControlActivities, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult): Promise<string[]> {
+async function refusedCommands(
+  control: ControlActivities,
+  decision: PolicyDecision,
+  spec: ExecutionSpec,
+  result: ExecutionResult,
+): Promise<string[]> {
   // An approved scope request adds commands to the spec's allowlist; otherwise it is the policy's.
   const allowlist = spec.approvedScope ? spec.agent!.allowedCommands : decision.allowedCommands;
   if (!patched(COMMAND_PARSER_PATCH)) return refusedBySplitting(result.commands, allowlist);
@@ -195,7 +249,13 @@ async function refusedCommands(control: ControlActivities, decision: PolicyDecis
 }
 
 /** Evidence is accepted only from an attempt that executed exactly this spec and stayed within its scope. */
-async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: ExecutionSpec, result: ExecutionResult, control: ControlActivities): Promise<boolean> {
+async function acceptEvidence(
+  run: RunJournal,
+  decision: PolicyDecision,
+  spec: ExecutionSpec,
+  result: ExecutionResult,
+  control: ControlActivities,
+): Promise<boolean> {
   run.result = result;
   // The memo is what an operator sees first in the Web UI: where the evidence is, and who produced it.
   upsertMemo({
@@ -206,7 +266,10 @@ async function acceptEvidence(run: RunJournal, decision: PolicyDecision, spec: E
     artifacts: Object.fromEntries(result.manifest.artifacts.map((a) => [a.name, a.uri])),
   });
   if (result.specHash !== run.specHash) {
-    await run.fail({ kind: 'policy', message: `evidence is for spec ${result.specHash}, expected ${run.specHash}; discarded` });
+    await run.fail({
+      kind: 'policy',
+      message: `evidence is for spec ${result.specHash}, expected ${run.specHash}; discarded`,
+    });
     return false;
   }
   if (result.outcome === 'failed') {
@@ -244,7 +307,9 @@ async function holdPublishing(request: RunRequest, retryAfterMs: number, reason:
   const parent = workflowInfo().parent;
   if (parent) {
     const signal = { host: forgeHost(request), untilMs: Date.now() + retryAfterMs, reason };
-    await getExternalWorkflowHandle(parent.workflowId).signal(publishHeldSignal, signal).catch(() => undefined);
+    await getExternalWorkflowHandle(parent.workflowId)
+      .signal(publishHeldSignal, signal)
+      .catch(() => undefined);
   }
   await sleep(retryAfterMs);
 }
@@ -259,7 +324,10 @@ async function awaitPublishPermit(request: RunRequest, granted: () => boolean): 
   if (!parent) return;
   const host = forgeHost(request);
   try {
-    await getExternalWorkflowHandle(parent.workflowId).signal(publishPermitRequestedSignal, { runId: request.runId, host });
+    await getExternalWorkflowHandle(parent.workflowId).signal(publishPermitRequestedSignal, {
+      runId: request.runId,
+      host,
+    });
   } catch {
     // The campaign has finished (a publish retried later): there is no campaign-wide rate left to respect.
     return;

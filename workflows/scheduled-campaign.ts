@@ -30,7 +30,12 @@ export async function ScheduledCampaignWorkflow(input: ScheduledCampaignInput): 
   };
   if (targets.length === 0) return outcome;
 
-  const spec: CampaignSpec = { ...schedule.campaign, id: campaignId, targets, changeKey: schedule.campaign.changeKey ?? schedule.id };
+  const spec: CampaignSpec = {
+    ...schedule.campaign,
+    id: campaignId,
+    targets,
+    changeKey: schedule.campaign.changeKey ?? schedule.id,
+  };
   outcome.result = await executeChild(CampaignWorkflow, {
     workflowId: campaignWorkflowId(campaignId),
     taskQueue: input.queues.control,
@@ -53,7 +58,8 @@ const SURVEY_BATCH = 100;
 /** `read` over the targets a batch per activity, in order; one batch (and one activity) for a fleet of up to 100. */
 async function inBatches<R>(targets: Target[], read: (batch: Target[]) => Promise<R[]>): Promise<R[]> {
   const found: R[] = [];
-  for (let i = 0; i < targets.length; i += SURVEY_BATCH) found.push(...(await read(targets.slice(i, i + SURVEY_BATCH))));
+  for (let i = 0; i < targets.length; i += SURVEY_BATCH)
+    found.push(...(await read(targets.slice(i, i + SURVEY_BATCH))));
   return found;
 }
 
@@ -67,9 +73,14 @@ async function classifyFleet(input: ScheduledCampaignInput) {
     heartbeatTimeout: '1 minute',
     summary: `survey ${desired.package} across ${targets.length} repositories`,
   });
-  const { reposWithOpenChangeRequest } = proxyActivities<ForgeQueries>({ taskQueue: input.queues.control, startToCloseTimeout: '5 minutes' });
+  const { reposWithOpenChangeRequest } = proxyActivities<ForgeQueries>({
+    taskQueue: input.queues.control,
+    startToCloseTimeout: '5 minutes',
+  });
 
-  const survey = patched(SURVEY_BATCHES_PATCH) ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, package: desired.package })) : await surveyDependency({ targets, package: desired.package });
+  const survey = patched(SURVEY_BATCHES_PATCH)
+    ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, package: desired.package }))
+    : await surveyDependency({ targets, package: desired.package });
   const byRepo = new Map(survey.map((entry) => [entry.repo, entry]));
   const compliant: string[] = [];
   const notApplicable: string[] = [];
@@ -83,7 +94,9 @@ async function classifyFleet(input: ScheduledCampaignInput) {
     else drifted.push(target);
   }
   const branch = changeBranch(input.schedule.campaign.changeKey ?? input.schedule.id);
-  const open = new Set(drifted.length ? await inBatches(drifted, (batch) => reposWithOpenChangeRequest({ targets: batch, branch })) : []);
+  const open = new Set(
+    drifted.length ? await inBatches(drifted, (batch) => reposWithOpenChangeRequest({ targets: batch, branch })) : [],
+  );
   return {
     compliant,
     notApplicable,

@@ -9,5 +9,8 @@ export interface CommandCheck {
 /** Each refused command line with the parts refused and why; empty when every line is allowed. */
 export async function checkCommands(input: CommandCheck): Promise<string[]> {
   const policy = await loadCommandPolicy();
-  return input.commands.map((command) => policy.check(command, input.allowlist)).filter((refusals) => refusals.length > 0).map(describeRefusedCommand);
+  return input.commands
+    .map((command) => policy.check(command, input.allowlist))
+    .filter((refusals) => refusals.length > 0)
+    .map(describeRefusedCommand);
 }

@@ -25,7 +25,12 @@ export interface ControlActivityDeps {
 
 export function createControlActivities(deps: ControlActivityDeps) {
   const recorder: DecisionRecorder | undefined = deps.artifacts && {
-    recordDecision: (runId, decision) => deps.artifacts!.put(runArtifactKey(runId, 'policy', 'decision.json'), JSON.stringify(decision, null, 2), 'policy'),
+    recordDecision: (runId, decision) =>
+      deps.artifacts!.put(
+        runArtifactKey(runId, 'policy', 'decision.json'),
+        JSON.stringify(decision, null, 2),
+        'policy',
+      ),
   };
   return {
     decidePolicy: createDecidePolicy(deps.policyFile, recorder),
@@ -45,8 +50,11 @@ function pageActivities(artifacts: ArtifactStore | undefined) {
   const store = () => artifacts ?? (fallback ??= artifactStoreFor(loadConfig()));
   return {
     readTargetPage: (ref: TargetPageRef): Promise<Target[]> => readTargetPage(store(), ref),
-    storeTrackedChanges: (input: { campaignId: string; page: number; changes: TrackedChange[] }): Promise<TargetPageRef> =>
-      storeTrackedChanges(store(), input.campaignId, input.page, input.changes),
+    storeTrackedChanges: (input: {
+      campaignId: string;
+      page: number;
+      changes: TrackedChange[];
+    }): Promise<TargetPageRef> => storeTrackedChanges(store(), input.campaignId, input.page, input.changes),
     readTrackedChanges: (ref: TargetPageRef): Promise<TrackedChange[]> => readTrackedChanges(store(), ref),
   };
 }
@@ -57,14 +65,17 @@ function publishingActivities(publish: PublishDeps) {
     /** Which of these repositories already have an open change request on the branch (for desired-state firings). */
     async reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]> {
       const open = await mapInResumableBatches(input.targets, async (target) => {
-        const found = await readingForge(() => publish.forge.findChangeRequest({ name: target.repo, url: target.url }, input.branch));
+        const found = await readingForge(() =>
+          publish.forge.findChangeRequest({ name: target.repo, url: target.url }, input.branch),
+        );
         return found?.state === 'open';
       });
       return input.targets.filter((_, i) => open[i]).map((t) => t.repo);
     },
     /** What the burndown needs of each tracked change request (null where the forge has none): a batch stays small. */
     async changeRequestSummaries(changes: TrackedChange[]): Promise<Record<string, ChangeRequestSummary | null>> {
-      const read = (change: TrackedChange) => readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch));
+      const read = (change: TrackedChange) =>
+        readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch));
       const found = await mapInResumableBatches(changes, async (change) => {
         const cr = await read(change);
         return cr ? { state: cr.state, checks: cr.checks, url: cr.url } : null;
@@ -73,7 +84,8 @@ function publishingActivities(publish: PublishDeps) {
     },
     /** The current state of each tracked change request (null where the forge has none). */
     async changeRequestStates(changes: TrackedChange[]): Promise<Record<string, ChangeRequest | null>> {
-      const read = (change: TrackedChange) => readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch));
+      const read = (change: TrackedChange) =>
+        readingForge(() => publish.forge.findChangeRequest({ name: change.repo, url: change.url }, change.branch));
       const found = await mapInResumableBatches(changes, async (change) => (await read(change)) ?? null);
       return Object.fromEntries(changes.map((change, i) => [change.repo, found[i]]));
     },

@@ -10,14 +10,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Errors as GitErrors } from 'isomorphic-git';
-import { PublishRequest as PublishRequestSchema, type ChangeRequest, type PublishOutcome, type PublishRequest } from '../../src/contracts';
+import {
+  PublishRequest as PublishRequestSchema,
+  type ChangeRequest,
+  type PublishOutcome,
+  type PublishRequest,
+} from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
 import type { ArtifactStore } from '../../src/artifacts/store';
 import { changeRequestBody } from '../../src/forges/body';
 import { CODEOWNERS_LOCATIONS, codeOwnersFor } from '../../src/forges/codeowners';
 import { ForgeRateLimitedError, ForgeRequestError } from '../../src/forges/errors';
 import type { Forge, RepoRef } from '../../src/forges/types';
-import { applyToClone, cloneBase, commitOnBase, readFirstRegularFile, REGATTA_TRAILER, type BranchSpec } from '../../src/git/branch';
+import {
+  applyToClone,
+  cloneBase,
+  commitOnBase,
+  readFirstRegularFile,
+  REGATTA_TRAILER,
+  type BranchSpec,
+} from '../../src/git/branch';
 import { BranchModifiedError, pushBranch } from '../../src/git/push';
 import { parsePatch, PatchConflictError, PatchRefusedError, type FilePatch } from '../../src/patch/apply';
 
@@ -52,8 +64,10 @@ export function createPublishChangeRequest(deps: PublishDeps) {
     try {
       return await publish(deps, request);
     } catch (err) {
-      if (err instanceof ForgeRateLimitedError) return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
-      if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
+      if (err instanceof ForgeRateLimitedError)
+        return { ok: false, reason: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
+      if (err instanceof ForgeRequestError && !err.retryable)
+        throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
       throw permanentGitFailure(err, request) ?? err;
     } finally {
       clearInterval(heartbeat);
@@ -69,7 +83,11 @@ async function publish(deps: PublishDeps, request: PublishRequest): Promise<Publ
   const existing = await deps.forge.findChangeRequest(repo, request.branch);
   if (existing?.state === 'merged') return { ok: true, changeRequest: existing };
   if (existing?.state === 'closed' && !request.reopenClosed) {
-    return { ok: false, reason: 'closed_unmerged', message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened unless asked` };
+    return {
+      ok: false,
+      reason: 'closed_unmerged',
+      message: `change request #${existing.number} on ${request.branch} was closed without merging; it is not reopened unless asked`,
+    };
   }
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-publish-'));
@@ -94,7 +112,12 @@ async function publish(deps: PublishDeps, request: PublishRequest): Promise<Publ
       body: changeRequestBody(request, deps.runUiUrl(request.runId)),
       autonomy: request.autonomy,
       labels: ['regatta', `campaign:${request.campaignId}`],
-      reviewers: codeOwners ? codeOwnersFor(codeOwners, checked.map((f) => f.path)) : [],
+      reviewers: codeOwners
+        ? codeOwnersFor(
+            codeOwners,
+            checked.map((f) => f.path),
+          )
+        : [],
       headCommit: pushed.head,
     });
     return { ok: true, changeRequest: withHead(changeRequest, pushed.head) };
@@ -112,12 +135,17 @@ async function readPatch(artifacts: ArtifactStore, request: PublishRequest): Pro
   const patch = await artifacts.get(request.patch.uri);
   const sha256 = createHash('sha256').update(patch).digest('hex');
   if (sha256 !== request.patch.sha256) {
-    return { ok: false, reason: 'missing_evidence', message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}` };
+    return {
+      ok: false,
+      reason: 'missing_evidence',
+      message: `patch artifact ${request.patch.uri} has sha256 ${sha256}, the manifest says ${request.patch.sha256}`,
+    };
   }
   try {
     return parsePatch(patch.toString('utf8'));
   } catch (err) {
-    if (err instanceof PatchRefusedError) return { ok: false, reason: 'invalid_patch', message: `patch artifact ${request.patch.uri}: ${err.message}` };
+    if (err instanceof PatchRefusedError)
+      return { ok: false, reason: 'invalid_patch', message: `patch artifact ${request.patch.uri}: ${err.message}` };
     throw err;
   }
 }
@@ -143,7 +171,12 @@ function branchSpec(deps: PublishDeps, request: PublishRequest): BranchSpec {
 }
 
 function publishFailure(err: unknown, request: PublishRequest): Failed | undefined {
-  if (err instanceof PatchConflictError) return { ok: false, reason: 'conflict', message: `the patch no longer applies to ${request.repo.ref}: ${err.message}` };
+  if (err instanceof PatchConflictError)
+    return {
+      ok: false,
+      reason: 'conflict',
+      message: `the patch no longer applies to ${request.repo.ref}: ${err.message}`,
+    };
   if (err instanceof BranchModifiedError) return { ok: false, reason: 'branch_modified', message: err.message };
   return undefined;
 }
@@ -152,9 +185,16 @@ function publishFailure(err: unknown, request: PublishRequest): Failed | undefin
 function permanentGitFailure(err: unknown, request: PublishRequest): ApplicationFailure | undefined {
   const where = `${request.repo.url} (${request.branch} from ${request.repo.ref})`;
   if (err instanceof GitErrors.HttpError && [401, 403, 404].includes(err.data.statusCode)) {
-    return ApplicationFailure.nonRetryable(`git over HTTP to ${new URL(request.repo.url).host} answered ${err.data.statusCode} ${err.data.statusMessage} for ${where}; check the forge token`, 'ForgeRequestError');
+    return ApplicationFailure.nonRetryable(
+      `git over HTTP to ${new URL(request.repo.url).host} answered ${err.data.statusCode} ${err.data.statusMessage} for ${where}; check the forge token`,
+      'ForgeRequestError',
+    );
   }
-  if (err instanceof GitErrors.PushRejectedError) return ApplicationFailure.nonRetryable(`the remote refused the push of ${where}: ${err.message}`, 'ForgeRequestError');
+  if (err instanceof GitErrors.PushRejectedError)
+    return ApplicationFailure.nonRetryable(
+      `the remote refused the push of ${where}: ${err.message}`,
+      'ForgeRequestError',
+    );
   return undefined;
 }
 
@@ -163,8 +203,14 @@ export async function readingForge<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (err instanceof ForgeRateLimitedError) throw ApplicationFailure.create({ message: err.message, type: 'ForgeRateLimitedError', nextRetryDelay: err.retryAfterMs });
-    if (err instanceof ForgeRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
+    if (err instanceof ForgeRateLimitedError)
+      throw ApplicationFailure.create({
+        message: err.message,
+        type: 'ForgeRateLimitedError',
+        nextRetryDelay: err.retryAfterMs,
+      });
+    if (err instanceof ForgeRequestError && !err.retryable)
+      throw ApplicationFailure.nonRetryable(err.message, 'ForgeRequestError');
     throw err;
   }
 }

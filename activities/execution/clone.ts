@@ -6,7 +6,11 @@ export const CLONE_RETRY_DELAYS_MS = [500, 2_000] as const;
 
 export type CloneOutcome = { ok: true; workspace: ClonedWorkspace } | { ok: false; message: string };
 
-export async function cloneWithRetries(options: CloneOptions, delaysMs: readonly number[] = CLONE_RETRY_DELAYS_MS, onWait: () => void = () => undefined): Promise<CloneOutcome> {
+export async function cloneWithRetries(
+  options: CloneOptions,
+  delaysMs: readonly number[] = CLONE_RETRY_DELAYS_MS,
+  onWait: () => void = () => undefined,
+): Promise<CloneOutcome> {
   let lastError: unknown;
   for (let attempt = 0; attempt <= delaysMs.length; attempt++) {
     if (attempt > 0) {

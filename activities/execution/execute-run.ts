@@ -16,18 +16,37 @@
 import os from 'node:os';
 import { Context, CancelledFailure } from '@temporalio/activity';
 import type Docker from 'dockerode';
-import { ExecutionSpec as ExecutionSpecSchema, type ArtifactRef, type ExecutionResult, type ExecutionSpec, type Failure, type VerificationReport } from '../../src/contracts';
+import {
+  ExecutionSpec as ExecutionSpecSchema,
+  type ArtifactRef,
+  type ExecutionResult,
+  type ExecutionSpec,
+  type Failure,
+  type VerificationReport,
+} from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
 import { parseContract } from '../../src/contracts/validate';
 import { secretKinds, secretValues } from '../../src/artifacts/redact';
 import { runArtifactKey, type ArtifactStore } from '../../src/artifacts/store';
 import { computePatch } from '../../src/git/workspace';
 import { applyStep } from '../../src/recipes';
-import { reapContainers, Sandbox, SANDBOX_USER, type CommandResult, type SandboxNetwork } from '../../src/sandbox/driver';
+import {
+  reapContainers,
+  Sandbox,
+  SANDBOX_USER,
+  type CommandResult,
+  type SandboxNetwork,
+} from '../../src/sandbox/driver';
 import { asEngineFailure, engineAddress, engineAnswers, engineUnavailableFailure } from '../../src/sandbox/engine';
 import { sandboxTrust, type CaBundle } from '../../src/registry/ca-bundle';
 import { registryFault } from '../../src/registry/faults';
-import { describeToolchain, hostToolchains, ToolchainError, type PreparedToolchain, type Toolchains } from '../../src/toolchains';
+import {
+  describeToolchain,
+  hostToolchains,
+  ToolchainError,
+  type PreparedToolchain,
+  type Toolchains,
+} from '../../src/toolchains';
 import { runAgent, type AgentRunResult } from '../../src/agent/loop';
 import type { ModelProvider } from '../../src/agent/model-provider';
 import { cloneWithRetries } from './clone';
@@ -77,7 +96,8 @@ function secretsAddedBy(patch: string): string[] {
     .filter((line) => line.startsWith('+') && !line.startsWith('+++ '))
     .join('\n');
   const kinds = new Set(secretKinds(added));
-  if (secretValues().some((secret) => patch.includes(secret))) kinds.add("a secret value from the worker's environment");
+  if (secretValues().some((secret) => patch.includes(secret)))
+    kinds.add("a secret value from the worker's environment");
   return [...kinds];
 }
 
@@ -130,7 +150,11 @@ class Attempt {
     try {
       return await this.execute();
     } catch (err) {
-      if (err instanceof RunDeadlinePassedError) return this.finish({ kind: 'timeout', message: `stopped by the run deadline (${this.spec.limits.runTimeoutMs} ms) in ${this.phase}${this.step ? `: ${this.step}` : ''}` });
+      if (err instanceof RunDeadlinePassedError)
+        return this.finish({
+          kind: 'timeout',
+          message: `stopped by the run deadline (${this.spec.limits.runTimeoutMs} ms) in ${this.phase}${this.step ? `: ${this.step}` : ''}`,
+        });
       // A cancellation the workflow asked for stays one; anything else that met a missing engine is waited out by the workflow.
       if (this.ctx.cancellationDetails?.cancelRequested) throw err;
       throw await asEngineFailure(this.deps.docker, err);
@@ -162,25 +186,46 @@ class Attempt {
 
   private async execute(): Promise<ExecutionResult> {
     // Activity ids differ between the workflow's retries after an engine fault, whose attempt numbers start again at 1.
-    this.workspace = createAttemptWorkspace(this.deps.workspaceRoot, this.spec.runId, `${this.ctx.info.activityId}.${this.attempt}`);
+    this.workspace = createAttemptWorkspace(
+      this.deps.workspaceRoot,
+      this.spec.runId,
+      `${this.ctx.info.activityId}.${this.attempt}`,
+    );
     this.enter('cloning');
-    const cloned = await cloneWithRetries({ url: this.spec.repo.url, ref: this.spec.repo.ref, dir: this.workspace.tree, gitdir: this.workspace.gitdir }, this.deps.cloneRetryDelaysMs, () => this.beat());
+    const cloned = await cloneWithRetries(
+      { url: this.spec.repo.url, ref: this.spec.repo.ref, dir: this.workspace.tree, gitdir: this.workspace.gitdir },
+      this.deps.cloneRetryDelaysMs,
+      () => this.beat(),
+    );
     if (!cloned.ok) {
       this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: cloned.message });
       return this.finish({ kind: 'infra', message: cloned.message });
     }
     const baseCommit = cloned.workspace.commit;
-    this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: `${this.spec.repo.url}@${this.spec.repo.ref} → ${baseCommit}` });
+    this.log.emit({
+      kind: 'workspace',
+      name: 'clone',
+      allowed: true,
+      detail: `${this.spec.repo.url}@${this.spec.repo.ref} → ${baseCommit}`,
+    });
 
     this.enter('preparing toolchain');
     try {
-      this.toolchain = await (this.deps.toolchains ?? hostToolchains()).prepare(this.workspace.tree, this.spec.toolchain);
+      this.toolchain = await (this.deps.toolchains ?? hostToolchains()).prepare(
+        this.workspace.tree,
+        this.spec.toolchain,
+      );
     } catch (err) {
       if (!(err instanceof ToolchainError)) throw err;
       this.log.emit({ kind: 'toolchain', name: 'toolchain', allowed: false, detail: err.message });
       return this.finish({ kind: err.kind, message: err.message }, baseCommit);
     }
-    this.log.emit({ kind: 'toolchain', name: 'toolchain', allowed: true, detail: describeToolchain(this.toolchain.tools) });
+    this.log.emit({
+      kind: 'toolchain',
+      name: 'toolchain',
+      allowed: true,
+      detail: describeToolchain(this.toolchain.tools),
+    });
 
     this.enter('starting sandbox');
     const user = this.workspace.handToSandbox(SANDBOX_USER);
@@ -206,15 +251,26 @@ class Attempt {
     for (const [index, step] of this.spec.steps.entries()) {
       const name = step.name ?? `${index + 1}: ${step.recipe}`;
       this.enter('step', name);
-      const outcome = await applyStep(step, { exec: (command) => this.exec(command), emit: (event) => this.log.emit(event) });
+      const outcome = await applyStep(step, {
+        exec: (command) => this.exec(command),
+        emit: (event) => this.log.emit(event),
+      });
       for (const result of outcome.results) this.log.command('command', name, result);
       this.log.commands.push(...outcome.commands);
       this.log.emit({ kind: 'step', name, allowed: true, exitCode: outcome.ok ? 0 : 1, detail: outcome.detail });
       if (!outcome.ok) {
         const stopped = outcome.results.find((r) => r.timedOut);
         const unreachable = stopped ? undefined : registryFault(outcome.results.map((r) => r.output).join('\n'));
-        if (unreachable) return this.finish({ kind: 'infra', message: `step "${name}" failed: ${unreachable.message}` }, baseCommit);
-        if (stopped) return this.finish({ kind: 'timeout', message: `step "${name}" was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${stopped.command}` }, baseCommit);
+        if (unreachable)
+          return this.finish({ kind: 'infra', message: `step "${name}" failed: ${unreachable.message}` }, baseCommit);
+        if (stopped)
+          return this.finish(
+            {
+              kind: 'timeout',
+              message: `step "${name}" was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${stopped.command}`,
+            },
+            baseCommit,
+          );
         return this.finish({ kind: 'step', message: `step "${name}" failed: ${outcome.detail}` }, baseCommit);
       }
     }
@@ -258,22 +314,41 @@ class Attempt {
     }
     const stopped = this.verificationFailure();
     if (stopped) return this.finish(stopped, baseCommit, verification);
-    const unreachable = verification.verdict === 'failed' ? registryFault(verification.commands.map((c) => c.output).join('\n')) : undefined;
-    if (unreachable) return this.finish({ kind: 'infra', message: `verification could not install: ${unreachable.message}` }, baseCommit, verification);
+    const unreachable =
+      verification.verdict === 'failed'
+        ? registryFault(verification.commands.map((c) => c.output).join('\n'))
+        : undefined;
+    if (unreachable)
+      return this.finish(
+        { kind: 'infra', message: `verification could not install: ${unreachable.message}` },
+        baseCommit,
+        verification,
+      );
     return this.finish(undefined, baseCommit, verification);
   }
 
   /** One verifier run, with the tree's patch taken before and after it: verification may not change what is published. */
   private async runVerification(baseCommit: string): Promise<VerificationReport> {
-    this.guard ??= new TreeGuard(this.workspace!.tree, this.workspace!.gitdir, baseCommit, this.spec.verify.generatedPaths ?? []);
+    this.guard ??= new TreeGuard(
+      this.workspace!.tree,
+      this.workspace!.gitdir,
+      baseCommit,
+      this.spec.verify.generatedPaths ?? [],
+    );
     this.verifierStopped = undefined;
     await this.guard.before();
-    const report = await verify(this.spec.verify, (command) => this.exec(command), (result) => {
-      this.log.command('verifier', result.command, result);
-      if (result.timedOut) this.verifierStopped = result.command;
-    });
+    const report = await verify(
+      this.spec.verify,
+      (command) => this.exec(command),
+      (result) => {
+        this.log.command('verifier', result.command, result);
+        if (result.timedOut) this.verifierStopped = result.command;
+      },
+    );
     for (const change of await this.guard.after()) {
-      const detail = change.generated ? `${change.how} by verification in a generated path; left out of the patch` : `${change.how} by verification, which may not change what is published`;
+      const detail = change.generated
+        ? `${change.how} by verification in a generated path; left out of the patch`
+        : `${change.how} by verification, which may not change what is published`;
       this.log.emit({ kind: 'verifier', name: change.path, allowed: change.generated, detail });
     }
     this.guardPatchAt = this.commandsRun;
@@ -285,9 +360,16 @@ class Attempt {
     const changed = [...new Map((this.guard?.violations ?? []).map((c) => [c.path, c])).values()];
     if (changed.length > 0) {
       const files = changed.map((c) => `${c.path} (${c.how})`).join(', ');
-      return { kind: 'verification', message: `verification changed files it may only read: ${files}; to let verification write generated files, name them in the policy's verifyGeneratedPaths` };
+      return {
+        kind: 'verification',
+        message: `verification changed files it may only read: ${files}; to let verification write generated files, name them in the policy's verifyGeneratedPaths`,
+      };
     }
-    if (this.verifierStopped) return { kind: 'timeout', message: `verification command was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${this.verifierStopped}` };
+    if (this.verifierStopped)
+      return {
+        kind: 'timeout',
+        message: `verification command was stopped by the per-command time limit (${this.spec.limits.commandTimeoutMs} ms): ${this.verifierStopped}`,
+      };
     return undefined;
   }
 
@@ -301,7 +383,9 @@ class Attempt {
       this.checkStillWanted();
       // A command cut off by the engine going away looks like one that failed; that is not the repository's doing.
       if (result.exitCode !== 0 && !(await engineAnswers(this.deps.docker))) {
-        throw engineUnavailableFailure(`the Docker engine at ${engineAddress(this.deps.docker)} stopped answering while \`${command}\` ran`);
+        throw engineUnavailableFailure(
+          `the Docker engine at ${engineAddress(this.deps.docker)} stopped answering while \`${command}\` ran`,
+        );
       }
       return result;
     } catch (err) {
@@ -313,7 +397,8 @@ class Attempt {
 
   private async network(): Promise<SandboxNetwork> {
     if (this.spec.network === 'none') return { mode: 'none' };
-    if (!this.deps.networkFor) throw new Error(`this execution worker cannot provide the ${this.spec.network} network profile`);
+    if (!this.deps.networkFor)
+      throw new Error(`this execution worker cannot provide the ${this.spec.network} network profile`);
     return this.deps.networkFor(this.spec.network);
   }
 
@@ -322,7 +407,12 @@ class Attempt {
     const network = this.sandboxNetwork;
     if (!this.sandboxAddress || network?.mode !== 'network' || !network.refusalsFrom) return;
     for (const refusal of network.refusalsFrom(this.sandboxAddress, this.startedAtMs)) {
-      this.log.emit({ kind: 'egress', name: `${refusal.method} ${refusal.destination}${refusal.path}`, allowed: false, detail: refusal.reason });
+      this.log.emit({
+        kind: 'egress',
+        name: `${refusal.method} ${refusal.destination}${refusal.path}`,
+        allowed: false,
+        detail: refusal.reason,
+      });
     }
   }
 
@@ -333,7 +423,11 @@ class Attempt {
   }
 
   /** Stops the sandbox, computes the patch (unless the run already failed), stores the evidence and builds the result. */
-  private async finish(failure?: Failure, baseCommit?: string, verification: VerificationReport = { verdict: 'skipped', commands: [] }): Promise<ExecutionResult> {
+  private async finish(
+    failure?: Failure,
+    baseCommit?: string,
+    verification: VerificationReport = { verdict: 'skipped', commands: [] },
+  ): Promise<ExecutionResult> {
     this.phase = 'collecting evidence';
     this.beat();
     // Nothing in the tree may change while the host reads it.
@@ -348,18 +442,31 @@ class Attempt {
     const artifacts: ArtifactRef[] = [];
     if (!failure && baseCommit && this.workspace) {
       const reusable = this.guardPatchAt === this.commandsRun ? this.guard?.lastPatch : undefined;
-      const current = reusable ?? (await computePatch(this.workspace.tree, { gitdir: this.workspace.gitdir, base: baseCommit }));
+      const current =
+        reusable ?? (await computePatch(this.workspace.tree, { gitdir: this.workspace.gitdir, base: baseCommit }));
       // What verification wrote in generated paths is not published: the patch is the tree the steps and the agent left.
       const patch = this.guard ? this.guard.publishable(current) : current;
       touchedFiles = patch.touchedFiles;
-      this.log.emit({ kind: 'patch', name: 'patch', allowed: patch.refused.length === 0, detail: `${touchedFiles.length} file(s) changed` });
-      for (const refused of patch.refused) this.log.emit({ kind: 'patch', name: refused.path, allowed: false, detail: refused.reason });
+      this.log.emit({
+        kind: 'patch',
+        name: 'patch',
+        allowed: patch.refused.length === 0,
+        detail: `${touchedFiles.length} file(s) changed`,
+      });
+      for (const refused of patch.refused)
+        this.log.emit({ kind: 'patch', name: refused.path, allowed: false, detail: refused.reason });
       const secrets = secretsAddedBy(patch.patch);
       if (patch.refused.length > 0) {
-        failure = { kind: 'policy', message: `changes that cannot be carried: ${patch.refused.map((r) => `${r.path} (${r.reason})`).join('; ')}` };
+        failure = {
+          kind: 'policy',
+          message: `changes that cannot be carried: ${patch.refused.map((r) => `${r.path} (${r.reason})`).join('; ')}`,
+        };
       } else if (secrets.length > 0) {
         this.log.emit({ kind: 'patch', name: 'secret scan', allowed: false, detail: secrets.join(', ') });
-        failure = { kind: 'policy', message: `the patch adds what looks like a secret (${secrets.join(', ')}); it was not stored` };
+        failure = {
+          kind: 'policy',
+          message: `the patch adds what looks like a secret (${secrets.join(', ')}); it was not stored`,
+        };
       } else if (touchedFiles.length > 0) {
         // Stored byte for byte: it holds no secret (checked above), and a redacted patch would not apply.
         artifacts.push(await this.store('patch.diff', Buffer.from(patch.patch, 'utf8'), 'patch'));
@@ -368,7 +475,8 @@ class Attempt {
     artifacts.push(await this.store('steps.log', this.log.text(), 'log'));
     artifacts.push(await this.store('verification.json', JSON.stringify(verification, null, 2), 'verification'));
     artifacts.push(await this.store('events.json', JSON.stringify(this.log.events, null, 2), 'events'));
-    if (this.agent) artifacts.push(await this.store('transcript.json', JSON.stringify(this.agent.transcript, null, 2), 'transcript'));
+    if (this.agent)
+      artifacts.push(await this.store('transcript.json', JSON.stringify(this.agent.transcript, null, 2), 'transcript'));
     const manifest = { runId: this.spec.runId, attempt: this.attempt, artifacts: [...artifacts] };
     // The manifest cannot list its own hash; the result's copy lists it beside the others.
     const manifestRef = await this.store('manifest.json', JSON.stringify(manifest, null, 2), 'manifest');

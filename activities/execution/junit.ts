@@ -21,7 +21,8 @@ export function collectJUnitReports(tree: string): JUnitSummary[] {
     if (depth > MAX_DEPTH) return;
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) walk(full, depth + 1, inReportDir || REPORT_DIRS.has(entry.name));
+      if (entry.isDirectory() && !SKIP_DIRS.has(entry.name))
+        walk(full, depth + 1, inReportDir || REPORT_DIRS.has(entry.name));
       else if (entry.isFile() && (REPORT_NAME.test(entry.name) || (inReportDir && entry.name.endsWith('.xml')))) {
         const summary = summarise(full, path.relative(tree, full));
         if (summary) summaries.push(summary);
@@ -47,8 +48,15 @@ function summarise(file: string, relative: string): JUnitSummary | undefined {
     const suites = [...xml.matchAll(/<testsuite\b([^>]*)>/g)].map((m) => m[1]);
     const tags = suites.length > 0 ? suites : [...xml.matchAll(/<testsuites\b([^>]*)>/g)].map((m) => m[1]);
     if (tags.length === 0) return undefined;
-    const count = (name: string) => tags.reduce((sum, attrs) => sum + Number(new RegExp(`\\b${name}="(\\d+)"`).exec(attrs)?.[1] ?? 0), 0);
-    return { file: relative, tests: count('tests'), failures: count('failures'), errors: count('errors'), skipped: count('skipped') };
+    const count = (name: string) =>
+      tags.reduce((sum, attrs) => sum + Number(new RegExp(`\\b${name}="(\\d+)"`).exec(attrs)?.[1] ?? 0), 0);
+    return {
+      file: relative,
+      tests: count('tests'),
+      failures: count('failures'),
+      errors: count('errors'),
+      skipped: count('skipped'),
+    };
   } finally {
     fs.closeSync(fd);
   }
@@ -61,6 +69,13 @@ export function withJUnitCounts(report: VerificationReport): VerificationReport 
   if (junit.length === 0 || !last || last.tests) return withSummary(report);
   const sum = (key: 'tests' | 'failures' | 'errors' | 'skipped') => junit.reduce((n, j) => n + j[key], 0);
   const failed = sum('failures') + sum('errors');
-  const tests: TestCounts = { source: 'junit', tests: sum('tests'), passed: Math.max(0, sum('tests') - failed - sum('skipped')), failed, skipped: sum('skipped'), todo: 0 };
+  const tests: TestCounts = {
+    source: 'junit',
+    tests: sum('tests'),
+    passed: Math.max(0, sum('tests') - failed - sum('skipped')),
+    failed,
+    skipped: sum('skipped'),
+    todo: 0,
+  };
   return withSummary({ ...report, commands: [...report.commands.slice(0, -1), { ...last, tests }] });
 }

@@ -12,8 +12,15 @@ export class RunLog {
   }
 
   command(kind: StepEvent['kind'], name: string, result: CommandResult): void {
-    const capped = result.outputTruncated ? `, output capped: kept ${Buffer.byteLength(result.output)} of ${result.outputBytes} bytes` : '';
-    this.lines.push(`$ ${result.command}`, result.output.trimEnd(), `[exit ${result.exitCode} in ${result.durationMs} ms${result.timedOut ? ', timed out' : ''}${capped}]`, '');
+    const capped = result.outputTruncated
+      ? `, output capped: kept ${Buffer.byteLength(result.output)} of ${result.outputBytes} bytes`
+      : '';
+    this.lines.push(
+      `$ ${result.command}`,
+      result.output.trimEnd(),
+      `[exit ${result.exitCode} in ${result.durationMs} ms${result.timedOut ? ', timed out' : ''}${capped}]`,
+      '',
+    );
     this.emit({
       kind,
       name,

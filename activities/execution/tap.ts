@@ -23,9 +23,18 @@ const SUMMARY = /^# (tests|pass|fail|skip|skipped|todo|cancelled)\s+(\d+)\s*$/;
 
 export function parseTap(output: string): TapCounts | undefined {
   // Each `TAP version` line starts a stream: a command that runs several suites prints several, and they add up.
-  const streams = output.split(/^(?=TAP version 1[34]\s*$)/m).map(parseStream).filter((s) => s !== undefined);
+  const streams = output
+    .split(/^(?=TAP version 1[34]\s*$)/m)
+    .map(parseStream)
+    .filter((s) => s !== undefined);
   if (streams.length === 0) return undefined;
-  return streams.reduce((sum, s) => ({ tests: sum.tests + s.tests, passed: sum.passed + s.passed, failed: sum.failed + s.failed, skipped: sum.skipped + s.skipped, todo: sum.todo + s.todo }));
+  return streams.reduce((sum, s) => ({
+    tests: sum.tests + s.tests,
+    passed: sum.passed + s.passed,
+    failed: sum.failed + s.failed,
+    skipped: sum.skipped + s.skipped,
+    todo: sum.todo + s.todo,
+  }));
 }
 
 function parseStream(output: string): TapCounts | undefined {

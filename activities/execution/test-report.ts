@@ -31,7 +31,9 @@ export function failedLifecycleScript(output: string): string | undefined {
     if (script) headers.push({ script, command: pair[1] });
   }
   // A nested `npm run` that fails says which command failed; that names its script even when others ran after it.
-  const failedCommand = lines.flatMap((l) => /^npm (?:ERR!|error) command sh -c (.+)$/.exec(l)?.[1].trim() ?? []).at(-1);
+  const failedCommand = lines
+    .flatMap((l) => /^npm (?:ERR!|error) command sh -c (.+)$/.exec(l)?.[1].trim() ?? [])
+    .at(-1);
   const ranIt = headers.filter((h) => h.command === failedCommand).at(-1);
   return (ranIt ?? headers.at(-1))?.script;
 }
@@ -50,14 +52,20 @@ function bannerAt(lines: string[], i: number): [string, string] | undefined {
     while (i - before - 1 >= 0 && NOTICE.test(lines[i - before - 1])) before++;
     return next && before % 2 === 0 ? [notice[1].trim(), next[1].trim()] : undefined;
   }
-  if ((i > 0 && lines[i - 1].trim() !== '') || !lines[i].startsWith('> ') || !lines[i + 1].startsWith('> ')) return undefined;
+  if ((i > 0 && lines[i - 1].trim() !== '') || !lines[i].startsWith('> ') || !lines[i + 1].startsWith('> '))
+    return undefined;
   return [lines[i].slice(2).trim(), lines[i + 1].slice(2).trim()];
 }
 
 /** `pkg@1.0.0 posttest`, `@scope/pkg@1.0.0 test /path` (npm 6 adds the directory) or `test` (a package without name). */
 function scriptOfHeader(header: string): string | undefined {
   const words = header.split(/\s+/);
-  const script = words.length === 1 ? words[0] : words.length === 2 || (words.length === 3 && words[2].startsWith('/')) ? words[1] : undefined;
+  const script =
+    words.length === 1
+      ? words[0]
+      : words.length === 2 || (words.length === 3 && words[2].startsWith('/'))
+        ? words[1]
+        : undefined;
   if (words.length > 1 && !words[0].includes('@')) return undefined;
   return script && /^[\w:.-]+$/.test(script) ? script : undefined;
 }
@@ -69,7 +77,9 @@ export function describeCommand(command: ReportedCommand): string {
   const head = `\`${command.command}\` ${command.exitCode === 0 ? 'passed' : `exited ${command.exitCode}${where}`}`;
   const tests = command.tests;
   if (!tests) return head;
-  const rest = [tests.skipped > 0 ? `${tests.skipped} skipped` : '', tests.todo ? `${tests.todo} todo` : ''].filter(Boolean).join(', ');
+  const rest = [tests.skipped > 0 ? `${tests.skipped} skipped` : '', tests.todo ? `${tests.todo} todo` : '']
+    .filter(Boolean)
+    .join(', ');
   const extra = rest ? ` (${rest})` : '';
   if (tests.failed > 0) return `${head}: ${tests.failed} of ${tests.tests} tests failed${extra}`;
   if (command.exitCode !== 0) return `${head} after ${tests.passed} of ${tests.tests} tests passed${extra}`;

@@ -96,7 +96,10 @@ function changesByFile(patch: WorkspacePatch): Map<string, FileChange> {
   const starts: number[] = [];
   const header = /^diff --git /gm;
   for (let match = header.exec(patch.patch); match; match = header.exec(patch.patch)) starts.push(match.index);
-  if (starts.length !== patch.touchedFiles.length) throw new Error(`a patch of ${patch.touchedFiles.length} file(s) has ${starts.length} diff section(s); expected one per file`);
+  if (starts.length !== patch.touchedFiles.length)
+    throw new Error(
+      `a patch of ${patch.touchedFiles.length} file(s) has ${starts.length} diff section(s); expected one per file`,
+    );
   patch.touchedFiles.forEach((path, i) => files.set(path, { section: patch.patch.slice(starts[i], starts[i + 1]) }));
   for (const refused of patch.refused) files.set(refused.path, { refused: refused.reason });
   return files;
@@ -104,7 +107,9 @@ function changesByFile(patch: WorkspacePatch): Map<string, FileChange> {
 
 function sameChange(a: FileChange | undefined, b: FileChange | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return 'section' in a && 'section' in b ? a.section === b.section : 'refused' in a && 'refused' in b && a.refused === b.refused;
+  return 'section' in a && 'section' in b
+    ? a.section === b.section
+    : 'refused' in a && 'refused' in b && a.refused === b.refused;
 }
 
 /** What verification did to a file, from its change against the base before and after. */

@@ -5,7 +5,11 @@ import { testEvidence, withSummary } from './test-report';
 
 const REPORTED_OUTPUT_CHARS = 8_000;
 
-export async function verify(plan: VerificationPlan, exec: (command: string) => Promise<CommandResult>, onCommand: (r: CommandResult) => void): Promise<VerificationReport> {
+export async function verify(
+  plan: VerificationPlan,
+  exec: (command: string) => Promise<CommandResult>,
+  onCommand: (r: CommandResult) => void,
+): Promise<VerificationReport> {
   if (plan.commands.length === 0) return { verdict: 'skipped', commands: [] };
   const commands: VerificationReport['commands'] = [];
   let verdict: VerificationReport['verdict'] = 'passed';

@@ -26,7 +26,10 @@ async function surveyOne(target: Target, pkg: string): Promise<DependencySurvey[
     const installed = lockedVersion(lock, pkg);
     return { repo: target.repo, ...(declared ? { declared } : {}), ...(installed ? { installed } : {}) };
   } catch (err) {
-    return { repo: target.repo, error: `cannot read the manifests of ${target.url}@${target.ref}: ${(err as Error).message}` };
+    return {
+      repo: target.repo,
+      error: `cannot read the manifests of ${target.url}@${target.ref}: ${(err as Error).message}`,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

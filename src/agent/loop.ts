@@ -9,7 +9,14 @@ import { connectModel, type ModelConnection, type ModelProvider } from './model-
 import { costOf } from './pricing';
 import { CALL_A_TOOL, systemPrompt, taskMessage } from './prompt';
 import { toolDefinitions, type ScopeRequest } from './tools/definitions';
-import { ToolRuntime, type CommandRunner, type RunStop, type ToolEvent, type ToolScope, type Verifier } from './tools/runtime';
+import {
+  ToolRuntime,
+  type CommandRunner,
+  type RunStop,
+  type ToolEvent,
+  type ToolScope,
+  type Verifier,
+} from './tools/runtime';
 import { TranscriptRecorder, type Transcript } from './transcript';
 
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -94,7 +101,9 @@ class AgentLoop {
     private readonly model: ModelConnection,
   ) {
     this.deadline = this.startedAt + input.policy.maxDurationMs;
-    this.secrets = [...new Set([...model.secrets, ...(input.secrets ?? []), ...secretValues()])].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...model.secrets, ...(input.secrets ?? []), ...secretValues()])].sort(
+      (a, b) => b.length - a.length,
+    );
     const clean = (text: string) => redact(text, this.secrets);
     this.runtime = new ToolRuntime({
       workspaceDir: input.workspaceDir,
@@ -105,14 +114,18 @@ class AgentLoop {
       deadline: this.deadline,
       commandTimeoutMs: input.commandTimeoutMs,
       denialLimits: input.denialLimits,
-      onEvent: (event) => input.onEvent?.(event, { turn: this.turn, toolCalls: this.runtime.toolCalls, cost: this.cost() }),
+      onEvent: (event) =>
+        input.onEvent?.(event, { turn: this.turn, toolCalls: this.runtime.toolCalls, cost: this.cost() }),
     });
     this.tools = toolDefinitions(input.policy.allowedTools);
     this.recorder = new TranscriptRecorder(model.model, model.price, this.tools, clean);
   }
 
   async run(): Promise<AgentRunResult> {
-    this.messages.push({ role: 'system', content: systemPrompt(this.input.policy) }, { role: 'user', content: taskMessage(this.input.task) });
+    this.messages.push(
+      { role: 'system', content: systemPrompt(this.input.policy) },
+      { role: 'user', content: taskMessage(this.input.task) },
+    );
     if (this.input.initialVerification) this.showInitialVerification(this.input.initialVerification);
     let textOnlyAnswers = 0;
     for (; ; this.turn++) {
@@ -121,17 +134,25 @@ class AgentLoop {
       const answer = await this.ask();
       if ('outcome' in answer) return this.result(answer);
       const calls = answer.tool_calls ?? [];
-      this.messages.push({ role: 'assistant', content: answer.content ?? null, ...(calls.length ? { tool_calls: calls } : {}) });
+      this.messages.push({
+        role: 'assistant',
+        content: answer.content ?? null,
+        ...(calls.length ? { tool_calls: calls } : {}),
+      });
       if (this.overBudget()) return this.result(this.budgetStop());
       if (calls.length === 0) {
-        if (++textOnlyAnswers >= MAX_TEXT_ONLY_ANSWERS) return this.result(failed('agent', `the model answered ${textOnlyAnswers} times without calling a tool`));
+        if (++textOnlyAnswers >= MAX_TEXT_ONLY_ANSWERS)
+          return this.result(failed('agent', `the model answered ${textOnlyAnswers} times without calling a tool`));
         this.messages.push({ role: 'user', content: CALL_A_TOOL });
         continue;
       }
       textOnlyAnswers = 0;
       for (const call of calls) {
         this.input.signal?.throwIfAborted();
-        const outcome = call.type === 'function' ? await this.runtime.call(call.function.name, call.function.arguments) : await this.runtime.call(`custom:${call.custom.name}`, '{}');
+        const outcome =
+          call.type === 'function'
+            ? await this.runtime.call(call.function.name, call.function.arguments)
+            : await this.runtime.call(`custom:${call.custom.name}`, '{}');
         this.messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
         if (outcome.stop) return this.result(outcome.stop);
       }
@@ -145,7 +166,10 @@ class AgentLoop {
     const signals = [AbortSignal.timeout(remaining), ...(this.input.signal ? [this.input.signal] : [])];
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      completion = await this.model.client.chat.completions.create({ model: this.model.model, messages: this.messages, tools: this.tools, tool_choice: 'auto' }, { signal: AbortSignal.any(signals) });
+      completion = await this.model.client.chat.completions.create(
+        { model: this.model.model, messages: this.messages, tools: this.tools, tool_choice: 'auto' },
+        { signal: AbortSignal.any(signals) },
+      );
     } catch (err) {
       this.input.signal?.throwIfAborted();
       this.recorder.recordFailure(this.messages, (err as Error).message, requestStarted);
@@ -165,7 +189,13 @@ class AgentLoop {
     const lines = [`verdict: ${report.verdict}`];
     for (const c of report.commands) lines.push(`$ ${c.command}`, `exit code ${c.exitCode}`, c.output.trimEnd());
     this.messages.push(
-      { role: 'assistant', content: null, tool_calls: [{ id: INITIAL_VERIFICATION_CALL, type: 'function', function: { name: 'run_verifier', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: INITIAL_VERIFICATION_CALL, type: 'function', function: { name: 'run_verifier', arguments: '{}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: INITIAL_VERIFICATION_CALL, content: redact(lines.join('\n'), this.secrets) },
     );
   }
@@ -198,13 +228,23 @@ class AgentLoop {
     this.input.signal?.throwIfAborted();
     if (Date.now() >= this.deadline) return this.timeoutStop();
     if (this.cost().usd >= this.input.policy.maxBudgetUsd || this.nextTurnUnaffordable()) return this.budgetStop();
-    if (this.runtime.limitReached) return failed('budget', `the agent used all ${this.input.policy.maxToolCalls} tool calls the policy allows without finishing`);
+    if (this.runtime.limitReached)
+      return failed(
+        'budget',
+        `the agent used all ${this.input.policy.maxToolCalls} tool calls the policy allows without finishing`,
+      );
     return undefined;
   }
 
   private budgetStop(): RunStop {
-    const next = this.cost().usd < this.input.policy.maxBudgetUsd ? `; another turn (about $${this.dearestTurnUsd.toFixed(4)}) would overrun it` : '';
-    return failed('budget', `the agent spent $${this.cost().usd.toFixed(4)} of its $${this.input.policy.maxBudgetUsd} budget without finishing${next}`);
+    const next =
+      this.cost().usd < this.input.policy.maxBudgetUsd
+        ? `; another turn (about $${this.dearestTurnUsd.toFixed(4)}) would overrun it`
+        : '';
+    return failed(
+      'budget',
+      `the agent spent $${this.cost().usd.toFixed(4)} of its $${this.input.policy.maxBudgetUsd} budget without finishing${next}`,
+    );
   }
 
   private timeoutStop(): RunStop {
@@ -226,7 +266,12 @@ class AgentLoop {
     if (stop.outcome === 'finished') return { ...common, outcome: 'finished', summary: clean(stop.summary) };
     if (stop.outcome === 'needs_approval') {
       const scopeRequest = JSON.parse(clean(JSON.stringify(stop.scopeRequest))) as ScopeRequest;
-      return { ...common, outcome: 'needs_approval', summary: `the agent asks for more scope: ${scopeRequest.reason}`, scopeRequest };
+      return {
+        ...common,
+        outcome: 'needs_approval',
+        summary: `the agent asks for more scope: ${scopeRequest.reason}`,
+        scopeRequest,
+      };
     }
     return { ...common, outcome: 'failed', summary: stop.failure.message, failure: stop.failure };
   }

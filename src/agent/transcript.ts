@@ -47,7 +47,14 @@ export class TranscriptRecorder {
     tools: readonly unknown[],
     private readonly redact: (text: string) => string,
   ) {
-    this.transcript = { format: TRANSCRIPT_FORMAT, model, price, startedAt: new Date().toISOString(), tools: this.clean([...tools]), turns: [] };
+    this.transcript = {
+      format: TRANSCRIPT_FORMAT,
+      model,
+      price,
+      startedAt: new Date().toISOString(),
+      tools: this.clean([...tools]),
+      turns: [],
+    };
   }
 
   record(messages: readonly unknown[], response: unknown, startedAt: number): void {
@@ -99,14 +106,22 @@ export class ReplayEndpoint {
 
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (!url.endsWith('/chat/completions')) return errorResponse(404, `the replay endpoint serves only chat completions, not ${url}`);
+    if (!url.endsWith('/chat/completions'))
+      return errorResponse(404, `the replay endpoint serves only chat completions, not ${url}`);
     const turn = this.transcript.turns[this.served];
-    if (!turn) return errorResponse(400, `the recorded transcript has ${this.transcript.turns.length} turns; turn ${this.served} was asked for`);
+    if (!turn)
+      return errorResponse(
+        400,
+        `the recorded transcript has ${this.transcript.turns.length} turns; turn ${this.served} was asked for`,
+      );
     this.served++;
     const body = JSON.parse(String(init?.body ?? '{}')) as { messages?: RecordedMessageShape[] };
     this.compare(turn, body.messages ?? []);
     if (turn.error !== undefined) return errorResponse(500, turn.error);
-    return new Response(JSON.stringify(turn.response), { status: 200, headers: { 'content-type': 'application/json' } });
+    return new Response(JSON.stringify(turn.response), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
   };
 
   private compare(turn: TranscriptTurn, messages: RecordedMessageShape[]): void {
@@ -123,5 +138,8 @@ export class ReplayEndpoint {
 }
 
 function errorResponse(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: { message, type: 'replay_error' } }), { status, headers: { 'content-type': 'application/json' } });
+  return new Response(JSON.stringify({ error: { message, type: 'replay_error' } }), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
 }

@@ -11,5 +11,10 @@ export { S3ArtifactStore } from './s3';
 export function artifactStoreFor(config: RegattaConfig): ArtifactStore {
   const store = config.artifactStore;
   if (store.kind === 'local') return new LocalArtifactStore(config.artifactDir);
-  return new S3ArtifactStore({ bucket: store.bucket, region: store.region, endpoint: store.endpoint, forcePathStyle: store.forcePathStyle });
+  return new S3ArtifactStore({
+    bucket: store.bucket,
+    region: store.region,
+    endpoint: store.endpoint,
+    forcePathStyle: store.forcePathStyle,
+  });
 }

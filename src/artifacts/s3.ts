@@ -25,14 +25,18 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async put(key: string, body: string | Buffer, type: ArtifactType): Promise<ArtifactRef> {
     const { bytes, sha256 } = prepareBody(body);
-    await this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: bytes, Metadata: { sha256, type } }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: bytes, Metadata: { sha256, type } }),
+    );
     return { name: artifactName(key), type, uri: `s3://${this.options.bucket}/${key}`, sha256, size: bytes.length };
   }
 
   async get(uri: string): Promise<Buffer> {
     const prefix = `s3://${this.options.bucket}/`;
     if (!uri.startsWith(prefix)) throw new Error(`this store reads ${prefix}… URIs, got ${uri}`);
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: uri.slice(prefix.length) }));
+    const out = await this.client.send(
+      new GetObjectCommand({ Bucket: this.options.bucket, Key: uri.slice(prefix.length) }),
+    );
     return Buffer.from(await out.Body!.transformToByteArray());
   }
 

@@ -14,7 +14,8 @@ export interface ArtifactStore {
 /** `runs/<runId>/<attempt>/<name>`, with the run id's slashes kept as path segments that cannot climb. */
 export function runArtifactKey(runId: string, attempt: number | string, name: string): string {
   const segments = [...runId.split('/'), String(attempt), name].map((segment) => {
-    if (!segment || segment === '.' || segment === '..' || /[\\\0]/.test(segment)) throw new Error(`artifact key segment "${segment}" is not allowed`);
+    if (!segment || segment === '.' || segment === '..' || /[\\\0]/.test(segment))
+      throw new Error(`artifact key segment "${segment}" is not allowed`);
     return segment;
   });
   return ['runs', ...segments].join('/');

@@ -17,7 +17,14 @@ export function registerArtifactCommands(program: Command): void {
       action(async (runId: string, opts: OutputOptions) =>
         withClient(async (client) => {
           const listed = (await client.runStatus(runId)).manifest?.artifacts ?? [];
-          emit(opts, listed, () => (listed.length ? table(listed.map((a) => ({ ...a })), ['name', 'type', 'size', 'sha256', 'uri']) : `run ${runId} has no artifacts yet`));
+          emit(opts, listed, () =>
+            listed.length
+              ? table(
+                  listed.map((a) => ({ ...a })),
+                  ['name', 'type', 'size', 'sha256', 'uri'],
+                )
+              : `run ${runId} has no artifacts yet`,
+          );
         }),
       ),
     );

@@ -1,11 +1,20 @@
 /** `regatta campaign …`: start, follow, pause, resume and cancel campaigns. */
 import type { Command } from 'commander';
-import { DEFAULT_CAMPAIGN_LIST_LIMIT, RegattaClient, type CampaignListing, type CampaignProgress, type CampaignResult } from '../client';
+import {
+  DEFAULT_CAMPAIGN_LIST_LIMIT,
+  RegattaClient,
+  type CampaignListing,
+  type CampaignProgress,
+  type CampaignResult,
+} from '../client';
 import { loadCampaignSpecFile } from '../client/spec-file';
 import { ContractViolationError } from '../contracts/validate';
 import { action, bar, emit, EXIT, runReasons, table, type OutputOptions } from './output';
 
-export async function withClient<T>(use: (client: RegattaClient) => Promise<T>, options: { requestedBy?: string } = {}): Promise<T> {
+export async function withClient<T>(
+  use: (client: RegattaClient) => Promise<T>,
+  options: { requestedBy?: string } = {},
+): Promise<T> {
   const client = await RegattaClient.connect(undefined, options);
   try {
     return await use(client);
@@ -22,25 +31,42 @@ export function registerCampaignCommands(program: Command): void {
     .description('start a campaign from a YAML spec (idempotent by campaign id)')
     .requiredOption('-f, --file <spec.yaml>', 'campaign spec file')
     .option('--preview', 'collect evidence, never publish')
-    .option('--requested-by <name>', "who asks, recorded on every run (default: the spec's requestedBy, else your OS user)")
+    .option(
+      '--requested-by <name>',
+      "who asks, recorded on every run (default: the spec's requestedBy, else your OS user)",
+    )
     .option('--wait', 'wait for the campaign to finish and print its outcomes')
     .option('--json', 'machine-readable output')
     .action(
-      action(async (opts: { file: string; preview?: boolean; requestedBy?: string; wait?: boolean } & OutputOptions) => {
-        const spec = loadCampaignSpecFile(opts.file, { preview: opts.preview, requestedBy: opts.requestedBy });
-        return withClient(async (client) => {
-          const started = await client.startCampaign(spec, opts.file);
-          if (!opts.wait) {
-            emit(opts, started, () => `${started.started ? 'started' : 'already exists:'} campaign ${started.campaignId}\n${started.uiUrl}`);
-            return EXIT.ok;
-          }
-          const result = await client.campaignResult(spec.id);
-          const reasons = await runReasons(client, result.runs);
-          const runs = result.runs.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
-          emit(opts, { ...started, result: { ...result, runs } }, () => `campaign ${spec.id} finished\n${describeResult(runs)}\n${started.uiUrl}`);
-          return result.counts.failed ? EXIT.runsFailed : EXIT.ok;
-        }, { requestedBy: opts.requestedBy });
-      }),
+      action(
+        async (opts: { file: string; preview?: boolean; requestedBy?: string; wait?: boolean } & OutputOptions) => {
+          const spec = loadCampaignSpecFile(opts.file, { preview: opts.preview, requestedBy: opts.requestedBy });
+          return withClient(
+            async (client) => {
+              const started = await client.startCampaign(spec, opts.file);
+              if (!opts.wait) {
+                emit(
+                  opts,
+                  started,
+                  () =>
+                    `${started.started ? 'started' : 'already exists:'} campaign ${started.campaignId}\n${started.uiUrl}`,
+                );
+                return EXIT.ok;
+              }
+              const result = await client.campaignResult(spec.id);
+              const reasons = await runReasons(client, result.runs);
+              const runs = result.runs.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
+              emit(
+                opts,
+                { ...started, result: { ...result, runs } },
+                () => `campaign ${spec.id} finished\n${describeResult(runs)}\n${started.uiUrl}`,
+              );
+              return result.counts.failed ? EXIT.runsFailed : EXIT.ok;
+            },
+            { requestedBy: opts.requestedBy },
+          );
+        },
+      ),
     );
 
   campaign
@@ -75,8 +101,17 @@ export function registerCampaignCommands(program: Command): void {
             const runs = listed.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
             if (opts.watch && !opts.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
             const burn = `burndown  done ${burndown.done}, open ${burndown.open} (${burndown.checksFailing} with failing checks), pending ${burndown.pending}, failed ${burndown.failed}`;
-            emit(opts, { progress, burndown, runs }, () => `${describeProgress(progress)}\n${burn}\n\n${table(runs, ['repo', 'state', 'owner', 'runId', 'reason'])}`);
-            const settled = progress.admitted === progress.total && progress.inFlight === 0 && !progress.counts.needs_approval && !progress.counts.publishing;
+            emit(
+              opts,
+              { progress, burndown, runs },
+              () =>
+                `${describeProgress(progress)}\n${burn}\n\n${table(runs, ['repo', 'state', 'owner', 'runId', 'reason'])}`,
+            );
+            const settled =
+              progress.admitted === progress.total &&
+              progress.inFlight === 0 &&
+              !progress.counts.needs_approval &&
+              !progress.counts.publishing;
             if (!opts.watch || settled) return EXIT.ok;
             await new Promise((r) => setTimeout(r, 1000));
           }
@@ -122,7 +157,9 @@ const MAX_CAMPAIGN_LIST_LIMIT = 1000;
 function parseLimit(value: string): number {
   const limit = Number(value);
   if (!/^\d+$/.test(value.trim()) || limit < 1 || limit > MAX_CAMPAIGN_LIST_LIMIT) {
-    throw new ContractViolationError('option', [{ path: '--limit', value, expected: `expected a whole number from 1 to ${MAX_CAMPAIGN_LIST_LIMIT}` }]);
+    throw new ContractViolationError('option', [
+      { path: '--limit', value, expected: `expected a whole number from 1 to ${MAX_CAMPAIGN_LIST_LIMIT}` },
+    ]);
   }
   return limit;
 }
@@ -134,7 +171,9 @@ function describeCampaigns(campaigns: readonly CampaignListing[], running?: bool
     status: c.status,
     started: c.startedAt,
     runs: c.runs.total,
-    states: Object.entries(c.runs.byState).map(([state, n]) => `${state}=${n}`).join(' '),
+    states: Object.entries(c.runs.byState)
+      .map(([state, n]) => `${state}=${n}`)
+      .join(' '),
   }));
   return table(rows, ['campaign', 'status', 'started', 'runs', 'states']);
 }
@@ -147,15 +186,25 @@ export function describeProgress(p: CampaignProgress): string {
     `campaign ${p.campaignId}`,
     `settled   ${bar(settled, p.total)}`,
     `admitted  ${bar(p.admitted, p.total)}  (${p.inFlight} in flight)`,
-    `states    ${Object.entries(p.counts).map(([s, n]) => `${s}=${n}`).join(' ') || '-'}`,
+    `states    ${
+      Object.entries(p.counts)
+        .map(([s, n]) => `${s}=${n}`)
+        .join(' ') || '-'
+    }`,
     `budget    $${p.budget.spentUsd.toFixed(2)} spent, $${p.budget.leftUsd.toFixed(2)} left of $${p.budget.limitUsd}`,
   ];
   if (p.pausedReason) lines.push(`paused    ${p.pausedReason}`);
   if (p.stoppedReason) lines.push(`stopped   ${p.stoppedReason}`);
-  if (p.publishing.heldUntil) lines.push(`publishing held until ${p.publishing.heldUntil} (${p.publishing.grantedInWindow} of ${p.publishing.max} per ${p.publishing.windowMs / 1000} s used)`);
+  if (p.publishing.heldUntil)
+    lines.push(
+      `publishing held until ${p.publishing.heldUntil} (${p.publishing.grantedInWindow} of ${p.publishing.max} per ${p.publishing.windowMs / 1000} s used)`,
+    );
   return lines.join('\n');
 }
 
 export function describeResult(runs: readonly (CampaignResult['runs'][number] & { reason?: string })[]): string {
-  return table(runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.reason })), ['repo', 'state', 'reason']);
+  return table(
+    runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.reason })),
+    ['repo', 'state', 'reason'],
+  );
 }

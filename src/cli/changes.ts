@@ -15,9 +15,23 @@ export function registerChangeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: { repo?: string; state?: 'open' | 'merged' | 'closed' } & OutputOptions) => {
-        if (opts.state && !['open', 'merged', 'closed'].includes(opts.state)) throw new Error(`--state: got "${opts.state}"; expected open, merged or closed`);
+        if (opts.state && !['open', 'merged', 'closed'].includes(opts.state))
+          throw new Error(`--state: got "${opts.state}"; expected open, merged or closed`);
         const listed = await forgeFor(loadConfig()).listChangeRequests({ repo: opts.repo, state: opts.state });
-        emit(opts, listed, () => (listed.length ? table(listed.map((c) => ({ repo: c.repo, number: `#${c.number}`, state: c.state, branch: c.branch, url: c.url })), ['repo', 'number', 'state', 'branch', 'url']) : 'no change requests'));
+        emit(opts, listed, () =>
+          listed.length
+            ? table(
+                listed.map((c) => ({
+                  repo: c.repo,
+                  number: `#${c.number}`,
+                  state: c.state,
+                  branch: c.branch,
+                  url: c.url,
+                })),
+                ['repo', 'number', 'state', 'branch', 'url'],
+              )
+            : 'no change requests',
+        );
       }),
     );
 
@@ -28,7 +42,8 @@ export function registerChangeCommands(program: Command): void {
     .action(
       action(async (repo: string, number: string, opts: OutputOptions) => {
         const n = Number(number);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`number: got "${number}"; expected a change request number such as 3`);
+        if (!Number.isInteger(n) || n < 1)
+          throw new Error(`number: got "${number}"; expected a change request number such as 3`);
         const closed = await forgeFor(loadConfig()).closeChangeRequest({ name: repo, url: '' }, n);
         emit(opts, closed, () => `${repo}#${n} is ${closed.state}`);
       }),

@@ -1,6 +1,13 @@
 /** How the CLI speaks: human text by default, JSON with --json, and exit codes that mean something. */
 import type { RegattaClient } from '../client';
-import { CampaignNotFoundError, CampaignSpecConflictError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError, ScheduleNotFoundError } from '../client/errors';
+import {
+  CampaignNotFoundError,
+  CampaignSpecConflictError,
+  InvalidSpecError,
+  RunNotAwaitingError,
+  RunNotFoundError,
+  ScheduleNotFoundError,
+} from '../client/errors';
 import type { Failure, RunState } from '../contracts';
 import { ContractViolationError } from '../contracts/validate';
 
@@ -14,14 +21,34 @@ export function emit(options: OutputOptions, value: unknown, human: () => string
   process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
-export function table(rows: readonly Record<string, string | number | undefined>[], columns: readonly string[]): string {
+export function table(
+  rows: readonly Record<string, string | number | undefined>[],
+  columns: readonly string[],
+): string {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(columns.map((c) => c.toUpperCase())),
+    ...rows.map((r) => line(columns.map((c) => String(r[c] ?? '')))),
+  ].join('\n');
 }
 
 /** States whose reason is worth a query: settled, and not a success. */
-const EXPLAINED_STATES: readonly RunState[] = ['policy_denied', 'no_changes', 'failed', 'changed', 'needs_approval', 'publish_failed', 'rejected', 'cancelled', 'skipped'];
+const EXPLAINED_STATES: readonly RunState[] = [
+  'policy_denied',
+  'no_changes',
+  'failed',
+  'changed',
+  'needs_approval',
+  'publish_failed',
+  'rejected',
+  'cancelled',
+  'skipped',
+];
 const REASON_QUERIES_AT_ONCE = 8;
 
 export interface ReasonSource {
@@ -44,7 +71,11 @@ export async function runReasons(client: RegattaClient, runs: readonly ReasonSou
     else if ((EXPLAINED_STATES as readonly string[]).includes(run.state)) toAsk.push(run);
   }
   for (let i = 0; i < toAsk.length; i += REASON_QUERIES_AT_ONCE) {
-    await Promise.all(toAsk.slice(i, i + REASON_QUERIES_AT_ONCE).map(async (run) => reasons.set(run.runId, await askReason(client, run.runId))));
+    await Promise.all(
+      toAsk
+        .slice(i, i + REASON_QUERIES_AT_ONCE)
+        .map(async (run) => reasons.set(run.runId, await askReason(client, run.runId))),
+    );
   }
   return reasons;
 }
@@ -65,7 +96,9 @@ export function bar(done: number, total: number, width = 30): string {
 }
 
 /** Runs a command action, turning typed errors into a message on stderr and a distinct exit code. */
-export function action<A extends unknown[]>(run: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  run: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       process.exitCode = (await run(...args)) ?? EXIT.ok;
@@ -78,7 +111,8 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number 
 
 function exitCodeFor(err: unknown): number {
   if (err instanceof InvalidSpecError || err instanceof ContractViolationError) return EXIT.invalidInput;
-  if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError || err instanceof ScheduleNotFoundError) return EXIT.notFound;
+  if (err instanceof CampaignNotFoundError || err instanceof RunNotFoundError || err instanceof ScheduleNotFoundError)
+    return EXIT.notFound;
   if (err instanceof RunNotAwaitingError || err instanceof CampaignSpecConflictError) return EXIT.refused;
   return EXIT.failure;
 }

@@ -23,10 +23,16 @@ export function registerRunCommands(program: Command): void {
           throw new Error(`--state: got "${opts.state}"; expected one of ${RUN_STATES.join(', ')}`);
         }
         return withClient(async (client) => {
-          const listed = await client.listRuns(opts.campaign, { state: opts.state as RunState | undefined, repo: opts.repo, owner: opts.owner });
+          const listed = await client.listRuns(opts.campaign, {
+            state: opts.state as RunState | undefined,
+            repo: opts.repo,
+            owner: opts.owner,
+          });
           const reasons = await runReasons(client, listed);
           const runs = listed.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
-          emit(opts, runs, () => (runs.length ? table(runs, ['repo', 'state', 'owner', 'status', 'runId', 'reason']) : 'no runs match'));
+          emit(opts, runs, () =>
+            runs.length ? table(runs, ['repo', 'state', 'owner', 'status', 'runId', 'reason']) : 'no runs match',
+          );
         });
       }),
     );
@@ -47,9 +53,19 @@ export function registerRunCommands(program: Command): void {
               summary.failure ? `failure: ${summary.failure.kind}: ${summary.failure.message}` : undefined,
               summary.specHash ? `spec ${summary.specHash}` : undefined,
               '',
-              table(summary.events.map((e) => ({ at: e.at, state: e.to, note: e.note })), ['at', 'state', 'note']),
-              summary.touchedFiles.length ? `\ntouched files:\n${summary.touchedFiles.map((f) => `  ${f}`).join('\n')}` : undefined,
-              summary.manifest ? `\nartifacts:\n${table(summary.manifest.artifacts.map((a) => ({ ...a })), ['name', 'type', 'size', 'uri'])}` : undefined,
+              table(
+                summary.events.map((e) => ({ at: e.at, state: e.to, note: e.note })),
+                ['at', 'state', 'note'],
+              ),
+              summary.touchedFiles.length
+                ? `\ntouched files:\n${summary.touchedFiles.map((f) => `  ${f}`).join('\n')}`
+                : undefined,
+              summary.manifest
+                ? `\nartifacts:\n${table(
+                    summary.manifest.artifacts.map((a) => ({ ...a })),
+                    ['name', 'type', 'size', 'uri'],
+                  )}`
+                : undefined,
             ]
               .filter((line) => line !== undefined)
               .join('\n'),
@@ -74,7 +90,11 @@ export function registerRunCommands(program: Command): void {
               verb === 'approve'
                 ? await client.approveRun(campaignId, runId, opts.by, opts.comment)
                 : await client.rejectRun(campaignId, runId, opts.by, opts.comment);
-            emit(opts, report, () => `run ${runId}: ${verb === 'approve' ? 'approved' : 'rejected'} by ${opts.by}; now ${report.state}`);
+            emit(
+              opts,
+              report,
+              () => `run ${runId}: ${verb === 'approve' ? 'approved' : 'rejected'} by ${opts.by}; now ${report.state}`,
+            );
           });
         }),
       );
@@ -89,7 +109,12 @@ export function registerRunCommands(program: Command): void {
       action(async (runId: string, opts: { by: string } & OutputOptions) =>
         withClient(async (client) => {
           const summary = await client.retryPublish(runId, opts.by);
-          emit(opts, summary, () => `run ${runId}: ${summary.state}${summary.events.at(-1)?.note ? ` (${summary.events.at(-1)!.note})` : ''}`);
+          emit(
+            opts,
+            summary,
+            () =>
+              `run ${runId}: ${summary.state}${summary.events.at(-1)?.note ? ` (${summary.events.at(-1)!.note})` : ''}`,
+          );
         }),
       ),
     );

@@ -13,14 +13,22 @@ export function registerScheduleCommands(program: Command): void {
     .command('create')
     .description('create a schedule from a YAML spec (cron or every, desired state, campaign template)')
     .requiredOption('-f, --file <schedule.yaml>', 'schedule spec file')
-    .option('--requested-by <name>', "who asks, recorded on every firing's runs (default: the template's requestedBy, else your OS user)")
+    .option(
+      '--requested-by <name>',
+      "who asks, recorded on every firing's runs (default: the template's requestedBy, else your OS user)",
+    )
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: { file: string; requestedBy?: string } & OutputOptions) =>
         withClient(
           async (client) => {
             const listing = await client.schedules.create(parse(readFileSync(opts.file, 'utf8')), opts.file);
-            emit(opts, listing, () => `schedule ${listing.scheduleId} created; next firings: ${listing.nextFirings.slice(0, 3).join(', ') || 'none'}`);
+            emit(
+              opts,
+              listing,
+              () =>
+                `schedule ${listing.scheduleId} created; next firings: ${listing.nextFirings.slice(0, 3).join(', ') || 'none'}`,
+            );
           },
           { requestedBy: opts.requestedBy },
         ),
@@ -38,7 +46,12 @@ export function registerScheduleCommands(program: Command): void {
           emit(opts, schedules, () =>
             schedules.length
               ? table(
-                  schedules.map((s) => ({ id: s.scheduleId, paused: s.paused ? 'yes' : 'no', next: s.nextFirings[0] ?? '-', last: s.recentFirings.at(-1)?.workflowId ?? '-' })),
+                  schedules.map((s) => ({
+                    id: s.scheduleId,
+                    paused: s.paused ? 'yes' : 'no',
+                    next: s.nextFirings[0] ?? '-',
+                    last: s.recentFirings.at(-1)?.workflowId ?? '-',
+                  })),
                   ['id', 'paused', 'next', 'last'],
                 )
               : 'no schedules',
@@ -51,7 +64,11 @@ export function registerScheduleCommands(program: Command): void {
     ['pause', 'stop firing until unpaused', (c: RegattaClient, id: string) => c.schedules.pause(id)],
     ['unpause', 'fire again', (c: RegattaClient, id: string) => c.schedules.unpause(id)],
     ['trigger', 'fire now', (c: RegattaClient, id: string) => c.schedules.trigger(id)],
-    ['delete', 'delete the schedule (campaigns it started are kept)', (c: RegattaClient, id: string) => c.schedules.delete(id)],
+    [
+      'delete',
+      'delete the schedule (campaigns it started are kept)',
+      (c: RegattaClient, id: string) => c.schedules.delete(id),
+    ],
   ] as const;
   for (const [verb, description, run] of simple) {
     schedule
@@ -77,11 +94,17 @@ export function registerScheduleCommands(program: Command): void {
     .action(
       action(async (scheduleId: string, opts: { from: string; to: string } & OutputOptions) => {
         const [from, to] = [new Date(opts.from), new Date(opts.to)];
-        if (Number.isNaN(from.valueOf())) throw new Error(`--from: got "${opts.from}"; expected an ISO time such as 2026-11-01T00:00:00Z`);
-        if (Number.isNaN(to.valueOf())) throw new Error(`--to: got "${opts.to}"; expected an ISO time such as 2026-11-08T00:00:00Z`);
+        if (Number.isNaN(from.valueOf()))
+          throw new Error(`--from: got "${opts.from}"; expected an ISO time such as 2026-11-01T00:00:00Z`);
+        if (Number.isNaN(to.valueOf()))
+          throw new Error(`--to: got "${opts.to}"; expected an ISO time such as 2026-11-08T00:00:00Z`);
         return withClient(async (client) => {
           await client.schedules.backfill(scheduleId, from, to);
-          emit(opts, { scheduleId, from, to }, () => `schedule ${scheduleId}: backfill from ${opts.from} to ${opts.to} requested`);
+          emit(
+            opts,
+            { scheduleId, from, to },
+            () => `schedule ${scheduleId}: backfill from ${opts.from} to ${opts.to} requested`,
+          );
         });
       }),
     );

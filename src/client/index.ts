@@ -2,9 +2,24 @@
  * RegattaClient: the typed TypeScript SDK over the Temporal client. Start campaigns, follow them,
  * and find their runs through the search attributes.
  */
-import { ApplicationFailure, Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { CampaignSpec, type Burndown, type CampaignInput, type CampaignResult, type RunReport, type RunState, type RunSummary } from '../contracts';
+import {
+  CampaignSpec,
+  type Burndown,
+  type CampaignInput,
+  type CampaignResult,
+  type RunReport,
+  type RunState,
+  type RunSummary,
+} from '../contracts';
 import { ContractViolationError, parseContract } from '../contracts/validate';
 import { artifactStoreFor, type ArtifactStore } from '../artifacts';
 import { PAGE_SIZE, storeTargetPages } from '../artifacts/pages';
@@ -28,14 +43,28 @@ import {
 import { connectTemporalClient } from './connection';
 import { callerIdentity, withRequester } from './identity';
 import { RegattaSchedules } from './schedules';
-import { CampaignNotFoundError, CampaignSpecConflictError, InvalidSpecError, RunNotAwaitingError, RunNotFoundError } from './errors';
+import {
+  CampaignNotFoundError,
+  CampaignSpecConflictError,
+  InvalidSpecError,
+  RunNotAwaitingError,
+  RunNotFoundError,
+} from './errors';
 import { hashSpec } from '../contracts/hash';
 
 export * from './errors';
 export { callerIdentity } from './identity';
 export { RegattaSchedules, validateScheduleSpec, type ScheduleListing } from './schedules';
 export type { CampaignProgress };
-export type { Burndown, CampaignResult, CampaignSpec, CampaignSpecInput, RunReport, RunState, RunSummary } from '../contracts';
+export type {
+  Burndown,
+  CampaignResult,
+  CampaignSpec,
+  CampaignSpecInput,
+  RunReport,
+  RunState,
+  RunSummary,
+} from '../contracts';
 
 export interface StartedCampaign {
   campaignId: string;
@@ -105,9 +134,18 @@ export class RegattaClient {
     this.artifacts = options.artifacts ?? artifactStoreFor(loadConfig());
   }
 
-  static async connect(config: RegattaConfig = loadConfig(), options: { requestedBy?: string } = {}): Promise<RegattaClient> {
+  static async connect(
+    config: RegattaConfig = loadConfig(),
+    options: { requestedBy?: string } = {},
+  ): Promise<RegattaClient> {
     const temporal = await connectTemporalClient(config.temporal);
-    return new RegattaClient(temporal, { queues: config.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace, artifacts: artifactStoreFor(config), requestedBy: options.requestedBy });
+    return new RegattaClient(temporal, {
+      queues: config.queues,
+      uiUrl: config.temporal.uiUrl,
+      namespace: config.temporal.namespace,
+      artifacts: artifactStoreFor(config),
+      requestedBy: options.requestedBy,
+    });
   }
 
   /**
@@ -115,7 +153,10 @@ export class RegattaClient {
    * The run records who asked: the client's `requestedBy`, else the spec's, else the OS user.
    */
   async startCampaign(specInput: unknown, source?: string): Promise<StartedCampaign> {
-    const spec = validateCampaignSpec(withRequester(specInput, { explicit: this.options.requestedBy, fallback: callerIdentity() }), source);
+    const spec = validateCampaignSpec(
+      withRequester(specInput, { explicit: this.options.requestedBy, fallback: callerIdentity() }),
+      source,
+    );
     const workflowId = campaignWorkflowId(spec.id);
     // Who asks does not make it another campaign; what it would do does.
     const specHash = hashSpec({ ...spec, requestedBy: undefined });
@@ -149,7 +190,12 @@ export class RegattaClient {
     const requestedAt = new Date().toISOString();
     if (spec.targets.length <= PAGE_SIZE) return { spec, queues: this.options.queues, requestedAt };
     const refs = await storeTargetPages(this.artifacts, spec.id, specHash, spec.targets);
-    return { spec: { ...spec, targets: spec.targets.slice(0, PAGE_SIZE) }, queues: this.options.queues, requestedAt, targetPages: { total: spec.targets.length, refs } };
+    return {
+      spec: { ...spec, targets: spec.targets.slice(0, PAGE_SIZE) },
+      queues: this.options.queues,
+      requestedAt,
+      targetPages: { total: spec.targets.length, refs },
+    };
   }
 
   /** The spec hash a campaign was started with, from its first run's memo (continue-as-new runs may not carry it). */
@@ -177,7 +223,9 @@ export class RegattaClient {
       const key = JSON.stringify({ ...progress, budget: undefined });
       if (key !== last) yield progress;
       last = key;
-      const moving = ['pending', 'executing', 'needs_approval', 'publishing'].some((s) => (progress.counts[s as RunState] ?? 0) > 0);
+      const moving = ['pending', 'executing', 'needs_approval', 'publishing'].some(
+        (s) => (progress.counts[s as RunState] ?? 0) > 0,
+      );
       if (progress.admitted === progress.total && !moving) return;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -198,7 +246,9 @@ export class RegattaClient {
 
   /** Stops admitting runs, cancels running ones (and their sandboxes), and waits until every run has settled. */
   async cancelCampaign(campaignId: string, by: string, reason?: string): Promise<CampaignProgress> {
-    return this.withCampaign(campaignId, (handle) => handle.executeUpdate(cancelCampaignUpdate, { args: [{ by, reason }] }));
+    return this.withCampaign(campaignId, (handle) =>
+      handle.executeUpdate(cancelCampaignUpdate, { args: [{ by, reason }] }),
+    );
   }
 
   async approveRun(campaignId: string, runId: string, by: string, comment?: string): Promise<RunReport> {
@@ -306,15 +356,26 @@ export class RegattaClient {
     await this.temporal.connection.close();
   }
 
-  private async decide(campaignId: string, runId: string, by: string, comment: string | undefined, approved: boolean): Promise<RunReport> {
+  private async decide(
+    campaignId: string,
+    runId: string,
+    by: string,
+    comment: string | undefined,
+    approved: boolean,
+  ): Promise<RunReport> {
     const update = approved ? approveRunUpdate : rejectRunUpdate;
     try {
-      return await this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(update, { args: [{ runId, by, comment }] });
+      return await this.temporal.workflow
+        .getHandle(campaignWorkflowId(campaignId))
+        .executeUpdate(update, { args: [{ runId, by, comment }] });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw asRefusal(err);
-      await this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)).describe().catch((missing: unknown) => {
-        throw missing instanceof WorkflowNotFoundError ? new CampaignNotFoundError(campaignId) : missing;
-      });
+      await this.temporal.workflow
+        .getHandle(campaignWorkflowId(campaignId))
+        .describe()
+        .catch((missing: unknown) => {
+          throw missing instanceof WorkflowNotFoundError ? new CampaignNotFoundError(campaignId) : missing;
+        });
       throw await this.closedRunRefusal(runId, 'awaiting approval');
     }
   }
@@ -325,7 +386,10 @@ export class RegattaClient {
     return new RunNotAwaitingError(`run ${runId} is ${run.state}, not ${wanted}; its workflow has finished`);
   }
 
-  private async withCampaign<T>(campaignId: string, use: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
+  private async withCampaign<T>(
+    campaignId: string,
+    use: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
+  ): Promise<T> {
     try {
       return await use(this.temporal.workflow.getHandle(campaignWorkflowId(campaignId)));
     } catch (err) {
@@ -346,7 +410,8 @@ export function validateCampaignSpec(input: unknown, source?: string): CampaignS
 
 /** An update refused by its validator becomes a RunNotAwaitingError carrying the workflow's own explanation. */
 function asRefusal(err: unknown): unknown {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return new RunNotAwaitingError(err.cause.message);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
+    return new RunNotAwaitingError(err.cause.message);
   return err;
 }
 

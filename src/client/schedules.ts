@@ -1,5 +1,9 @@
 /** Recurring campaigns as Temporal Schedules: each firing runs a ScheduledCampaignWorkflow. */
-import { Client, ScheduleNotFoundError as TemporalScheduleNotFoundError, type ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  Client,
+  ScheduleNotFoundError as TemporalScheduleNotFoundError,
+  type ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { ScheduleSpec, type ScheduledFiringResult, type TaskQueues } from '../contracts';
 import { ContractViolationError, parseContract } from '../contracts/validate';
 import { scheduledFiringWorkflowId } from '../temporal/ids';
@@ -24,12 +28,17 @@ export class RegattaSchedules {
   ) {}
 
   async create(input: unknown, source?: string): Promise<ScheduleListing> {
-    const schedule = validateScheduleSpec(withCampaignRequester(input, { explicit: this.requestedBy, fallback: callerIdentity() }), source);
+    const schedule = validateScheduleSpec(
+      withCampaignRequester(input, { explicit: this.requestedBy, fallback: callerIdentity() }),
+      source,
+    );
     await this.temporal.schedule.create<typeof ScheduledCampaignWorkflow>({
       scheduleId: schedule.id,
       spec: {
         cronExpressions: schedule.cron,
-        intervals: schedule.every ? [{ every: schedule.every as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }] : undefined,
+        intervals: schedule.every
+          ? [{ every: schedule.every as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }]
+          : undefined,
       },
       action: {
         type: 'startWorkflow',
@@ -48,7 +57,8 @@ export class RegattaSchedules {
   async list(): Promise<ScheduleListing[]> {
     const ids: string[] = [];
     for await (const summary of this.temporal.schedule.list()) {
-      if (summary.action?.type === 'startWorkflow' && summary.action.workflowType === 'ScheduledCampaignWorkflow') ids.push(summary.scheduleId);
+      if (summary.action?.type === 'startWorkflow' && summary.action.workflowType === 'ScheduledCampaignWorkflow')
+        ids.push(summary.scheduleId);
     }
     return Promise.all(ids.sort().map((id) => this.describe(id)));
   }
@@ -94,7 +104,10 @@ export class RegattaSchedules {
     return this.temporal.workflow.getHandle(workflowId).result();
   }
 
-  private async handle<T>(scheduleId: string, use: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<T>): Promise<T> {
+  private async handle<T>(
+    scheduleId: string,
+    use: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<T>,
+  ): Promise<T> {
     try {
       return await use(this.temporal.schedule.getHandle(scheduleId));
     } catch (err) {
@@ -107,7 +120,9 @@ export class RegattaSchedules {
 function withCampaignRequester(input: unknown, requester: { explicit?: string; fallback: string }): unknown {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
   const schedule = input as Record<string, unknown>;
-  return schedule.campaign === undefined ? schedule : { ...schedule, campaign: withRequester(schedule.campaign, requester) };
+  return schedule.campaign === undefined
+    ? schedule
+    : { ...schedule, campaign: withRequester(schedule.campaign, requester) };
 }
 
 export function validateScheduleSpec(input: unknown, source?: string): ScheduleSpec {

@@ -8,12 +8,20 @@ import { callerIdentity, withRequester } from './identity';
 import { validateCampaignSpec } from './index';
 
 /** Who asked: `overrides.requestedBy`, else the file's own `requestedBy`, else the OS user who loads it. */
-export function loadCampaignSpecFile(file: string, overrides: { preview?: boolean; requestedBy?: string } = {}): CampaignSpec {
+export function loadCampaignSpecFile(
+  file: string,
+  overrides: { preview?: boolean; requestedBy?: string } = {},
+): CampaignSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw fileProblem(file, '(file)', file, `expected a readable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw fileProblem(
+      file,
+      '(file)',
+      file,
+      `expected a readable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let data: unknown;
   try {
@@ -21,7 +29,8 @@ export function loadCampaignSpecFile(file: string, overrides: { preview?: boolea
   } catch (err) {
     throw fileProblem(file, '(yaml)', undefined, `expected valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
-  if (overrides.preview !== undefined && data !== null && typeof data === 'object') data = { ...data, preview: overrides.preview };
+  if (overrides.preview !== undefined && data !== null && typeof data === 'object')
+    data = { ...data, preview: overrides.preview };
   data = withRequester(data, { explicit: overrides.requestedBy, fallback: callerIdentity() });
   return validateCampaignSpec(data, file);
 }

@@ -7,8 +7,13 @@ import { z } from 'zod';
  */
 export class ContractViolationError extends Error {
   readonly issues: readonly { path: string; value: unknown; expected: string }[];
-  constructor(readonly subject: string, issues: readonly { path: string; value: unknown; expected: string }[]) {
-    super(`invalid ${subject}:\n` + issues.map((i) => `  - ${i.path}: got ${render(i.value)}; ${i.expected}`).join('\n'));
+  constructor(
+    readonly subject: string,
+    issues: readonly { path: string; value: unknown; expected: string }[],
+  ) {
+    super(
+      `invalid ${subject}:\n` + issues.map((i) => `  - ${i.path}: got ${render(i.value)}; ${i.expected}`).join('\n'),
+    );
     this.name = 'ContractViolationError';
     this.issues = issues;
   }

@@ -29,15 +29,24 @@ export interface ArtifactStoreStatus {
 
 function loadOrCreateCredentials(home: string): { accessKeyId: string; secretAccessKey: string } {
   const file = path.join(home, 's3-credentials.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
-  const credentials = { accessKeyId: `regatta${randomBytes(6).toString('hex')}`, secretAccessKey: randomBytes(24).toString('base64url') };
+  if (fs.existsSync(file))
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+  const credentials = {
+    accessKeyId: `regatta${randomBytes(6).toString('hex')}`,
+    secretAccessKey: randomBytes(24).toString('base64url'),
+  };
   fs.mkdirSync(home, { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   return credentials;
 }
 
 export function artifactStoreInfo(home: string, port = ARTIFACT_STORE_PORT): ArtifactStoreInfo {
-  return { endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', bucket: ARTIFACT_BUCKET, ...loadOrCreateCredentials(home) };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    bucket: ARTIFACT_BUCKET,
+    ...loadOrCreateCredentials(home),
+  };
 }
 
 export function s3ClientFor(info: ArtifactStoreInfo): S3Client {
@@ -66,11 +75,17 @@ async function bucketReachable(info: ArtifactStoreInfo, createIfMissing: boolean
   }
 }
 
-export async function ensureArtifactStore(home: string, versitygwBinary: string): Promise<ArtifactStoreStatus & { info: ArtifactStoreInfo }> {
+export async function ensureArtifactStore(
+  home: string,
+  versitygwBinary: string,
+): Promise<ArtifactStoreStatus & { info: ArtifactStoreInfo }> {
   const info = artifactStoreInfo(home);
-  if (await bucketReachable(info, true).catch(() => false)) return { healthy: true, endpoint: info.endpoint, startedByUs: false, info };
+  if (await bucketReachable(info, true).catch(() => false))
+    return { healthy: true, endpoint: info.endpoint, startedByUs: false, info };
   if (!runningService(home, ARTIFACT_STORE_SERVICE) && (await portAnswers(info.endpoint))) {
-    throw new Error(`${info.endpoint} answers but refuses this stack's credentials (another stack's artifact store?): stop it, or set REGATTA_S3_PORT`);
+    throw new Error(
+      `${info.endpoint} answers but refuses this stack's credentials (another stack's artifact store?): stop it, or set REGATTA_S3_PORT`,
+    );
   }
   const dataDir = path.join(home, 's3');
   fs.mkdirSync(dataDir, { recursive: true });
@@ -95,7 +110,12 @@ export async function artifactStoreStatus(home: string): Promise<ArtifactStoreSt
     await bucketReachable(info, false);
     return { healthy: true, endpoint: info.endpoint, startedByUs: false };
   } catch (err) {
-    return { healthy: false, endpoint: info.endpoint, startedByUs: false, error: (err as Error).message || (err as Error).name };
+    return {
+      healthy: false,
+      endpoint: info.endpoint,
+      startedByUs: false,
+      error: (err as Error).message || (err as Error).name,
+    };
   }
 }
 

@@ -37,7 +37,20 @@ export function isolatedDockerEngine(home: string, name: string): DockerEngineOp
   return {
     service: `dockerd-${name}`,
     socketPath,
-    args: ['--host', `unix://${socketPath}`, '--data-root', path.join(dir, 'data'), '--exec-root', execRoot, '--pidfile', path.join(dir, 'dockerd.pid'), '--bridge', 'none', '--iptables=false', '--ip-masq=false'],
+    args: [
+      '--host',
+      `unix://${socketPath}`,
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      execRoot,
+      '--pidfile',
+      path.join(dir, 'dockerd.pid'),
+      '--bridge',
+      'none',
+      '--iptables=false',
+      '--ip-masq=false',
+    ],
   };
 }
 
@@ -55,7 +68,10 @@ export async function dockerEngineVersion(docker = new Docker()): Promise<string
   }
 }
 
-export async function ensureDockerEngine(home: string, engine: DockerEngineOptions = MACHINE_ENGINE): Promise<DockerEngineStatus> {
+export async function ensureDockerEngine(
+  home: string,
+  engine: DockerEngineOptions = MACHINE_ENGINE,
+): Promise<DockerEngineStatus> {
   const docker = dockerClientFor(engine);
   const running = await dockerEngineVersion(docker);
   if (running) return { healthy: true, version: running, startedByUs: false };

@@ -20,14 +20,46 @@ export interface FleetService {
 }
 
 export const FLEET: readonly FleetService[] = [
-  { repo: 'acme/billing', team: 'payments', tier: 'production-critical', language: 'javascript', description: 'Invoices and payment capture', usesOldName: true },
-  { repo: 'acme/catalog', team: 'storefront', tier: 'production', language: 'javascript', description: 'Product catalog API', usesOldName: true },
-  { repo: 'acme/checkout', team: 'storefront', tier: 'production', language: 'javascript', description: 'Cart and checkout flow', usesOldName: true },
-  { repo: 'acme/notifications', team: 'messaging', tier: 'internal', language: 'javascript', description: 'Email and SMS fan-out', usesOldName: false },
+  {
+    repo: 'acme/billing',
+    team: 'payments',
+    tier: 'production-critical',
+    language: 'javascript',
+    description: 'Invoices and payment capture',
+    usesOldName: true,
+  },
+  {
+    repo: 'acme/catalog',
+    team: 'storefront',
+    tier: 'production',
+    language: 'javascript',
+    description: 'Product catalog API',
+    usesOldName: true,
+  },
+  {
+    repo: 'acme/checkout',
+    team: 'storefront',
+    tier: 'production',
+    language: 'javascript',
+    description: 'Cart and checkout flow',
+    usesOldName: true,
+  },
+  {
+    repo: 'acme/notifications',
+    team: 'messaging',
+    tier: 'internal',
+    language: 'javascript',
+    description: 'Email and SMS fan-out',
+    usesOldName: false,
+  },
 ];
 
 /** The text change the generated fleet is made for: services with usesOldName change, the others do not. */
-export const FLEET_RENAME = { find: 'oldName', replace: 'newName', files: ['src/**/*.js', 'test.js', 'README.md'] } as const;
+export const FLEET_RENAME = {
+  find: 'oldName',
+  replace: 'newName',
+  files: ['src/**/*.js', 'test.js', 'README.md'],
+} as const;
 
 export const FLEET_LOGGER_PACKAGE = { name: '@acme/logger', range: '^1.0.0' } as const;
 
@@ -95,7 +127,14 @@ export function serviceFiles(service: FleetService): Record<string, string> {
   };
 }
 
-const GIT_IDENTITY = ['-c', 'user.name=Acme Fleet Generator', '-c', 'user.email=fleet@acme.invalid', '-c', 'commit.gpgsign=false'];
+const GIT_IDENTITY = [
+  '-c',
+  'user.name=Acme Fleet Generator',
+  '-c',
+  'user.email=fleet@acme.invalid',
+  '-c',
+  'commit.gpgsign=false',
+];
 // Fixed dates make the generated history, and so every commit id, the same on every machine.
 const GIT_DATES = { GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z' };
 
@@ -108,7 +147,12 @@ export interface CreateRepoOptions {
  * Creates the bare repository <root>/<name>.git with one commit holding `files`, unless it exists.
  * It appears atomically (built aside, then renamed), so a crash never leaves half a repository.
  */
-export async function createRepo(root: string, name: string, files: Record<string, string>, options: CreateRepoOptions = {}): Promise<string> {
+export async function createRepo(
+  root: string,
+  name: string,
+  files: Record<string, string>,
+  options: CreateRepoOptions = {},
+): Promise<string> {
   const bare = path.join(root, `${name}.git`);
   if (fs.existsSync(bare)) return bare;
   const branch = options.branch ?? 'main';
@@ -124,7 +168,9 @@ export async function createRepo(root: string, name: string, files: Record<strin
     fs.mkdirSync(path.dirname(bare), { recursive: true });
     await runChecked('git', ['init', '-q', '-b', branch, work], { env });
     await runChecked('git', [...GIT_IDENTITY, '-C', work, 'add', '-A'], { env });
-    await runChecked('git', [...GIT_IDENTITY, '-C', work, 'commit', '-q', '-m', options.message ?? `Initial ${name}`], { env });
+    await runChecked('git', [...GIT_IDENTITY, '-C', work, 'commit', '-q', '-m', options.message ?? `Initial ${name}`], {
+      env,
+    });
     await runChecked('git', ['init', '-q', '--bare', '-b', branch, staging], { env });
     await runChecked('git', ['-C', staging, 'config', 'http.receivepack', 'true'], { env });
     await runChecked('git', ['-C', work, 'push', '-q', staging, `${branch}:${branch}`], { env });

@@ -103,8 +103,13 @@ export function startGitServer(options: GitServerOptions): Promise<GitServer> {
       res.writeHead(400).end('bad path');
       return;
     }
-    const backend = spawn('git', ['http-backend'], { env: backendEnv(options.root, req, url), stdio: ['pipe', 'pipe', 'pipe'] });
-    backend.stderr.on('data', (d: Buffer) => options.onError?.(`${req.method} ${url.pathname}: ${d.toString().trim()}`));
+    const backend = spawn('git', ['http-backend'], {
+      env: backendEnv(options.root, req, url),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    backend.stderr.on('data', (d: Buffer) =>
+      options.onError?.(`${req.method} ${url.pathname}: ${d.toString().trim()}`),
+    );
     backend.on('error', (err) => {
       options.onError?.(`git http-backend failed to start: ${err.message}`);
       if (!res.headersSent) res.writeHead(500).end('git http-backend is not available');

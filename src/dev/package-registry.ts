@@ -69,10 +69,12 @@ function ensurePublisher(home: string): PackageRegistryInfo['auth'] {
   const file = path.join(registryDir(home), 'credentials.json');
   const saved = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { password?: string }) : undefined;
   const password = saved?.password ?? randomBytes(18).toString('base64url');
-  if (!saved?.password) fs.writeFileSync(file, `${JSON.stringify({ user: PUBLISHER, password }, null, 2)}\n`, { mode: 0o600 });
+  if (!saved?.password)
+    fs.writeFileSync(file, `${JSON.stringify({ user: PUBLISHER, password }, null, 2)}\n`, { mode: 0o600 });
   const line = `${PUBLISHER}:{SHA}${createHash('sha1').update(password).digest('base64')}:publisher of the local fleet's packages\n`;
   const htpasswd = path.join(registryDir(home), 'htpasswd');
-  if (!fs.existsSync(htpasswd) || fs.readFileSync(htpasswd, 'utf8') !== line) fs.writeFileSync(htpasswd, line, { mode: 0o600 });
+  if (!fs.existsSync(htpasswd) || fs.readFileSync(htpasswd, 'utf8') !== line)
+    fs.writeFileSync(htpasswd, line, { mode: 0o600 });
   return Buffer.from(`${PUBLISHER}:${password}`).toString('base64');
 }
 
@@ -81,7 +83,10 @@ async function publisherAccepted(url: string, auth: string): Promise<boolean> {
   return whoami.ok && ((await whoami.json()) as { username?: string }).username === PUBLISHER;
 }
 
-export async function ensurePackageRegistry(home: string, projectRoot: string): Promise<PackageRegistryStatus & { info: PackageRegistryInfo }> {
+export async function ensurePackageRegistry(
+  home: string,
+  projectRoot: string,
+): Promise<PackageRegistryStatus & { info: PackageRegistryInfo }> {
   const url = registryUrl();
   let startedByUs = false;
   const configFile = writeConfig(home);
@@ -107,7 +112,9 @@ export async function ensurePackageRegistry(home: string, projectRoot: string): 
     });
   }
   if (!(await publisherAccepted(url, auth))) {
-    throw new Error(`Verdaccio at ${url} does not accept this stack's publishing user (another stack's registry?): stop it, or set REGATTA_NPM_PORT`);
+    throw new Error(
+      `Verdaccio at ${url} does not accept this stack's publishing user (another stack's registry?): stop it, or set REGATTA_NPM_PORT`,
+    );
   }
   return { healthy: true, url, startedByUs, info: { url, auth } };
 }

@@ -111,7 +111,8 @@ export function startService(home: string, spec: ServiceSpec): ServiceRecord {
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log);
-  if (child.pid === undefined) throw new Error(`could not start ${spec.name}: ${spec.command} did not spawn (is it installed?)`);
+  if (child.pid === undefined)
+    throw new Error(`could not start ${spec.name}: ${spec.command} did not spawn (is it installed?)`);
   child.on('error', () => undefined);
   child.unref();
   const record: ServiceRecord = {
@@ -154,7 +155,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 export function logTail(file: string, lines = 30): string {
   try {
     const text = fs.readFileSync(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n').trimEnd();
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
+      .trimEnd();
   } catch {
     return `(no log at ${file})`;
   }
@@ -191,7 +196,9 @@ export async function waitUntil(check: () => Promise<boolean>, options: WaitOpti
     }
     const died = options.pid !== undefined && !isPidAlive(options.pid);
     if (died || Date.now() >= deadline) {
-      const why = died ? `its process (pid ${options.pid}) exited` : `not ready after ${Math.round(options.timeoutMs / 1000)}s`;
+      const why = died
+        ? `its process (pid ${options.pid}) exited`
+        : `not ready after ${Math.round(options.timeoutMs / 1000)}s`;
       const tail = options.logFile ? `\n--- last lines of ${options.logFile}:\n${logTail(options.logFile)}` : '';
       throw new ServiceStartError(`${options.what}: ${why}${lastError ? ` (last error: ${lastError})` : ''}${tail}`);
     }
@@ -208,6 +215,7 @@ export function portFromEnv(variable: string, fallback: number, env: NodeJS.Proc
   const raw = env[variable];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable}=${JSON.stringify(raw)}: expected a port number between 1 and 65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${variable}=${JSON.stringify(raw)}: expected a port number between 1 and 65535`);
   return port;
 }

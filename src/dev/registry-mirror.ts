@@ -23,18 +23,29 @@ export interface RegistryMirrorStatus {
 }
 
 /** Starts the mirror unless one with the same settings answers; `scopes` maps `@scope` to an internal registry. */
-export async function ensureRegistryMirror(home: string, projectRoot: string, scopes: Record<string, string>): Promise<RegistryMirrorStatus> {
+export async function ensureRegistryMirror(
+  home: string,
+  projectRoot: string,
+  scopes: Record<string, string>,
+): Promise<RegistryMirrorStatus> {
   const url = registryMirrorUrl();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REGATTA_MIRROR_DIR: path.join(home, 'registry-mirror'),
     REGATTA_MIRROR_PORT: String(REGISTRY_MIRROR_PORT),
-    REGATTA_MIRROR_SCOPES: Object.entries(scopes).map(([scope, registry]) => `${scope}=${registry}`).join(','),
+    REGATTA_MIRROR_SCOPES: Object.entries(scopes)
+      .map(([scope, registry]) => `${scope}=${registry}`)
+      .join(','),
   };
   // Verdaccio reaches HTTPS upstreams with the host's trust, the same bundle sandboxes get.
   const ca = caBundleFromEnv();
   if (ca.hostPath) env.NODE_EXTRA_CA_CERTS = ca.hostPath;
-  const fingerprint = JSON.stringify([env.REGATTA_MIRROR_SCOPES, env.REGATTA_MIRROR_UPSTREAM ?? '', env.REGATTA_MIRROR_MAX_BYTES ?? '', ca.hostPath ?? '']);
+  const fingerprint = JSON.stringify([
+    env.REGATTA_MIRROR_SCOPES,
+    env.REGATTA_MIRROR_UPSTREAM ?? '',
+    env.REGATTA_MIRROR_MAX_BYTES ?? '',
+    ca.hostPath ?? '',
+  ]);
   const running = runningService(home, REGISTRY_MIRROR_SERVICE);
   if (running && running.fingerprint !== fingerprint) await stopService(home, REGISTRY_MIRROR_SERVICE);
   if (running?.fingerprint === fingerprint && (await mirrorAnswers(url))) return { healthy: true, url };

@@ -40,7 +40,10 @@ function filesUnder(dir: string): string[] {
 export function dockerContextHash(dockerDir: string, baseImageId: string): string {
   const hash = createHash('sha256').update(`base:${baseImageId}\n`);
   for (const file of filesUnder(dockerDir)) {
-    hash.update(`${path.relative(dockerDir, file)}\n`).update(fs.readFileSync(file)).update('\n');
+    hash
+      .update(`${path.relative(dockerDir, file)}\n`)
+      .update(fs.readFileSync(file))
+      .update('\n');
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -51,7 +54,13 @@ export async function imageId(image: string): Promise<string | undefined> {
 }
 
 async function imageLabel(image: string, label: string): Promise<string | undefined> {
-  const inspect = await runCommand('docker', ['image', 'inspect', '--format', `{{ index .Config.Labels "${label}" }}`, image]);
+  const inspect = await runCommand('docker', [
+    'image',
+    'inspect',
+    '--format',
+    `{{ index .Config.Labels "${label}" }}`,
+    image,
+  ]);
   return inspect.code === 0 ? inspect.stdout.trim() : undefined;
 }
 
@@ -71,7 +80,9 @@ export async function ensureBaseImage(options: SandboxImageOptions): Promise<str
   }
   options.log?.(`making ${baseImage} with debootstrap (about a minute)`);
   const logFile = servicePaths(options.home, 'base-image').logFile;
-  await runChecked('bash', [path.join(options.projectRoot, 'docker', 'base', 'make-base.sh'), baseImage], { onOutput: appendTo(logFile) });
+  await runChecked('bash', [path.join(options.projectRoot, 'docker', 'base', 'make-base.sh'), baseImage], {
+    onOutput: appendTo(logFile),
+  });
   return baseImage;
 }
 
@@ -86,7 +97,16 @@ export async function ensureSandboxImage(options: SandboxImageOptions): Promise<
   const logFile = servicePaths(options.home, 'sandbox-image').logFile;
   await runChecked(
     'docker',
-    ['build', '--build-arg', `BASE_IMAGE=${baseImage}`, '--label', `${DOCKER_HASH_LABEL}=${dockerHash}`, '--tag', options.image, dockerDir],
+    [
+      'build',
+      '--build-arg',
+      `BASE_IMAGE=${baseImage}`,
+      '--label',
+      `${DOCKER_HASH_LABEL}=${dockerHash}`,
+      '--tag',
+      options.image,
+      dockerDir,
+    ],
     { onOutput: appendTo(logFile) },
   );
   return { healthy: true, image: options.image, baseImage, built: true, dockerHash };
@@ -95,6 +115,7 @@ export async function ensureSandboxImage(options: SandboxImageOptions): Promise<
 export async function sandboxImageStatus(image: string): Promise<SandboxImageStatus> {
   const hash = await imageLabel(image, DOCKER_HASH_LABEL);
   const base = { image, baseImage: '', built: false, dockerHash: hash ?? '' };
-  if (hash === undefined) return { ...base, healthy: false, error: `image ${image} is missing: run \`regatta dev up\`` };
+  if (hash === undefined)
+    return { ...base, healthy: false, error: `image ${image} is missing: run \`regatta dev up\`` };
   return { ...base, healthy: true };
 }

@@ -7,12 +7,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Target } from '../contracts';
 import { loadConfig, type RegattaConfig } from '../config';
-import { ARTIFACT_STORE_SERVICE, artifactStoreStatus, ensureArtifactStore, type ArtifactStoreInfo } from './artifact-store';
+import {
+  ARTIFACT_STORE_SERVICE,
+  artifactStoreStatus,
+  ensureArtifactStore,
+  type ArtifactStoreInfo,
+} from './artifact-store';
 import { DOCKERD_SERVICE, dockerEngineVersion, ensureDockerEngine } from './docker-engine';
 import { ensureFleet, FLEET, fleetRepoRoot, fleetTargets } from './fleet';
 import { ensureInternalPackages, LOGGER_PACKAGE } from './internal-packages';
 import { gitServerAnswers, GIT_SERVER_HEALTH_PATH } from './git-server';
-import { ensurePackageRegistry, PACKAGE_REGISTRY_SERVICE, packageRegistryStatus, type PackageRegistryInfo } from './package-registry';
+import {
+  ensurePackageRegistry,
+  PACKAGE_REGISTRY_SERVICE,
+  packageRegistryStatus,
+  type PackageRegistryInfo,
+} from './package-registry';
 import { ensureRegistryMirror, REGISTRY_MIRROR_SERVICE, registryMirrorStatus } from './registry-mirror';
 import { caBundleFromEnv, describeCaBundle } from '../registry/ca-bundle';
 import { isPidAlive, runningService, servicePaths, sleep, startService, stopService, waitUntil } from './processes';
@@ -92,7 +102,9 @@ async function ensureGitServer(config: RegattaConfig): Promise<string> {
   if (await gitServerAnswers(baseUrl)) {
     const served = ((await (await fetch(`${baseUrl}${GIT_SERVER_HEALTH_PATH}`)).json()) as { root: string }).root;
     if (path.resolve(served) === path.resolve(root)) return baseUrl;
-    throw new Error(`port ${config.gitPort} already serves another fleet (${served}); stop that stack or set REGATTA_GIT_PORT`);
+    throw new Error(
+      `port ${config.gitPort} already serves another fleet (${served}); stop that stack or set REGATTA_GIT_PORT`,
+    );
   }
   const record = startService(config.home, {
     name: GIT_SERVER_SERVICE,
@@ -144,7 +156,9 @@ export class StackStartError extends Error {
 /** Like Promise.all, but lets every component finish and reports all failures together. */
 async function allComponents<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
   const settled = await Promise.allSettled(work);
-  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason instanceof Error ? s.reason : new Error(String(s.reason))] : []));
+  const failures = settled.flatMap((s) =>
+    s.status === 'rejected' ? [s.reason instanceof Error ? s.reason : new Error(String(s.reason))] : [],
+  );
   if (failures.length) throw new StackStartError(failures);
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
@@ -159,9 +173,13 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
     log('docker engine ready');
     const [, , gitUrl, artifactStore, packageRegistry] = await allComponents([
       ensureTemporalServer(config, tools.temporal).then((s) => log(`temporal ready on ${s.address} (UI ${s.uiUrl})`)),
-      ensureSandboxImage({ projectRoot: config.projectRoot, home: config.home, image: config.sandboxImage, baseImage: process.env.REGATTA_BASE_IMAGE, log }).then((s) =>
-        log(`sandbox image ${s.image} ${s.built ? 'built' : 'up to date'}`),
-      ),
+      ensureSandboxImage({
+        projectRoot: config.projectRoot,
+        home: config.home,
+        image: config.sandboxImage,
+        baseImage: process.env.REGATTA_BASE_IMAGE,
+        log,
+      }).then((s) => log(`sandbox image ${s.image} ${s.built ? 'built' : 'up to date'}`)),
       ensureFleet(config.home).then(() => ensureGitServer(config)),
       ensureArtifactStore(config.home, tools.versitygw),
       ensurePackageRegistry(config.home, config.projectRoot).then(async (registry) => {
@@ -177,7 +195,9 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
     if (options.workers) {
       for (const role of WORKER_ROLES) {
         const status = await ensureWorker(config, role);
-        log(status.available ? `${role} worker polling ${status.taskQueue}` : `${role} worker skipped: ${status.error}`);
+        log(
+          status.available ? `${role} worker polling ${status.taskQueue}` : `${role} worker skipped: ${status.error}`,
+        );
       }
     }
     const info: StackInfo = {
@@ -205,7 +225,9 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
 async function preinstallToolchains(config: RegattaConfig, log: ProgressLog): Promise<void> {
   try {
     const installed = await toolchainsFromEnv({ ...process.env, REGATTA_HOME: config.home }).preinstallLts();
-    log(`toolchains: node ${installed.map((t) => `${t.version}${t.installed ? ' (installed)' : ''}`).join(', ')} in the host cache`);
+    log(
+      `toolchains: node ${installed.map((t) => `${t.version}${t.installed ? ' (installed)' : ''}`).join(', ')} in the host cache`,
+    );
   } catch (err) {
     log(`toolchains not pre-installed (runs install theirs on first use): ${(err as Error).message}`);
   }
@@ -224,13 +246,38 @@ export async function stackStatus(config: RegattaConfig = loadConfig()): Promise
     ...WORKER_ROLES.map((role) => workerStatus(config, role)),
   ]);
   const components: ComponentStatus[] = [
-    { name: 'docker', healthy: Boolean(dockerVersion), detail: dockerVersion ? `engine ${dockerVersion}` : 'no engine answers', error: dockerVersion ? undefined : 'docker engine is not running' },
-    { name: 'temporal', healthy: temporal.healthy, detail: `${temporal.address}, UI ${temporal.uiUrl}${temporal.uiHealthy ? '' : ' (UI not answering)'}`, error: temporal.error },
-    { name: 'sandbox-image', healthy: Boolean(image?.healthy), detail: config.sandboxImage, error: image ? image.error : 'docker engine is not running' },
-    { name: 'git-server', healthy: gitHealthy, detail: `${baseUrl} (${FLEET.length} repositories)`, error: gitHealthy ? undefined : `no git server at ${baseUrl}` },
+    {
+      name: 'docker',
+      healthy: Boolean(dockerVersion),
+      detail: dockerVersion ? `engine ${dockerVersion}` : 'no engine answers',
+      error: dockerVersion ? undefined : 'docker engine is not running',
+    },
+    {
+      name: 'temporal',
+      healthy: temporal.healthy,
+      detail: `${temporal.address}, UI ${temporal.uiUrl}${temporal.uiHealthy ? '' : ' (UI not answering)'}`,
+      error: temporal.error,
+    },
+    {
+      name: 'sandbox-image',
+      healthy: Boolean(image?.healthy),
+      detail: config.sandboxImage,
+      error: image ? image.error : 'docker engine is not running',
+    },
+    {
+      name: 'git-server',
+      healthy: gitHealthy,
+      detail: `${baseUrl} (${FLEET.length} repositories)`,
+      error: gitHealthy ? undefined : `no git server at ${baseUrl}`,
+    },
     { name: 'artifact-store', healthy: artifacts.healthy, detail: artifacts.endpoint, error: artifacts.error },
     { name: 'package-registry', healthy: registry.healthy, detail: registry.url, error: registry.error },
-    { name: 'registry-mirror', healthy: mirror.healthy, detail: `${mirror.url} (read-only; sandboxes trust ${describeCaBundle(caBundleFromEnv())})`, error: mirror.error },
+    {
+      name: 'registry-mirror',
+      healthy: mirror.healthy,
+      detail: `${mirror.url} (read-only; sandboxes trust ${describeCaBundle(caBundleFromEnv())})`,
+      error: mirror.error,
+    },
     ...workers.map((w) => ({
       name: workerServiceName(w.role),
       healthy: w.healthy,
@@ -259,6 +306,11 @@ export async function stopStack(config: RegattaConfig = loadConfig()): Promise<s
     if (runningService(config.home, name) && (await stopService(config.home, name))) stopped.push(name);
   }
   // Stopped on purpose: the next stack is asked afresh whether it runs workers.
-  if (fs.existsSync(stackInfoFile(config.home))) fs.writeFileSync(stackInfoFile(config.home), `${JSON.stringify({ ...readStackInfo(config.home), workers: false }, null, 2)}\n`, { mode: 0o600 });
+  if (fs.existsSync(stackInfoFile(config.home)))
+    fs.writeFileSync(
+      stackInfoFile(config.home),
+      `${JSON.stringify({ ...readStackInfo(config.home), workers: false }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
   return stopped;
 }

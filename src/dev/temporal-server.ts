@@ -46,7 +46,10 @@ export async function temporalAnswers(config: RegattaConfig['temporal']): Promis
 
 async function missingSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const names = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+  const names = new Set([
+    ...Object.keys(existing.customAttributes ?? {}),
+    ...Object.keys(existing.systemAttributes ?? {}),
+  ]);
   return SEARCH_ATTRIBUTES.filter((key) => !names.has(key.name)).map((key) => key.name);
 }
 
@@ -57,7 +60,10 @@ export async function ensureSearchAttributes(config: RegattaConfig['temporal']):
     const missing = await missingSearchAttributes(connection, config.namespace);
     if (missing.length === 0) return [];
     const searchAttributes = Object.fromEntries(
-      SEARCH_ATTRIBUTES.filter((key) => missing.includes(key.name)).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
+      SEARCH_ATTRIBUTES.filter((key) => missing.includes(key.name)).map((key) => [
+        key.name,
+        encodeSearchAttributeIndexedValueType(key.type)!,
+      ]),
     );
     await connection.operatorService.addSearchAttributes({ namespace: config.namespace, searchAttributes });
     return missing;
@@ -91,7 +97,11 @@ function devServerArgs(config: RegattaConfig): string[] {
 export async function ensureTemporalServer(config: RegattaConfig, temporalBinary: string): Promise<TemporalStatus> {
   let startedByUs = false;
   if (!(await temporalAnswers(config.temporal))) {
-    const record = startService(config.home, { name: TEMPORAL_SERVICE, command: temporalBinary, args: devServerArgs(config) });
+    const record = startService(config.home, {
+      name: TEMPORAL_SERVICE,
+      command: temporalBinary,
+      args: devServerArgs(config),
+    });
     startedByUs = true;
     await waitUntil(() => temporalAnswers(config.temporal), {
       what: `Temporal dev server on ${config.temporal.address}`,
@@ -102,7 +112,10 @@ export async function ensureTemporalServer(config: RegattaConfig, temporalBinary
     });
   }
   await ensureSearchAttributes(config.temporal);
-  await waitUntil(() => httpAnswers(config.temporal.uiUrl), { what: `Temporal Web UI at ${config.temporal.uiUrl}`, timeoutMs: 30_000 }).catch(() => undefined);
+  await waitUntil(() => httpAnswers(config.temporal.uiUrl), {
+    what: `Temporal Web UI at ${config.temporal.uiUrl}`,
+    timeoutMs: 30_000,
+  }).catch(() => undefined);
   return { ...(await temporalStatus(config)), startedByUs };
 }
 
@@ -114,7 +127,13 @@ export async function temporalStatus(config: RegattaConfig): Promise<TemporalSta
     await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
     const missing = await missingSearchAttributes(connection, config.temporal.namespace);
     const uiHealthy = await httpAnswers(config.temporal.uiUrl);
-    return { ...base, healthy: missing.length === 0, uiHealthy, missingSearchAttributes: missing, error: missing.length ? `missing search attributes: ${missing.join(', ')}` : undefined };
+    return {
+      ...base,
+      healthy: missing.length === 0,
+      uiHealthy,
+      missingSearchAttributes: missing,
+      error: missing.length ? `missing search attributes: ${missing.join(', ')}` : undefined,
+    };
   } catch (err) {
     return { ...base, healthy: false, uiHealthy: false, missingSearchAttributes: [], error: (err as Error).message };
   } finally {

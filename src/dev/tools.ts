@@ -22,8 +22,18 @@ export interface GoTool {
 
 export const GO_TOOLS = {
   // v1.5.1 is the last CLI tag without `replace` directives, so `go install …@version` still works.
-  temporal: { binary: 'temporal', installPath: 'github.com/temporalio/cli/cmd/temporal', module: 'github.com/temporalio/cli', version: 'v1.5.1' },
-  versitygw: { binary: 'versitygw', installPath: 'github.com/versity/versitygw/cmd/versitygw', module: 'github.com/versity/versitygw', version: 'v1.7.0' },
+  temporal: {
+    binary: 'temporal',
+    installPath: 'github.com/temporalio/cli/cmd/temporal',
+    module: 'github.com/temporalio/cli',
+    version: 'v1.5.1',
+  },
+  versitygw: {
+    binary: 'versitygw',
+    installPath: 'github.com/versity/versitygw/cmd/versitygw',
+    module: 'github.com/versity/versitygw',
+    version: 'v1.7.0',
+  },
 } as const satisfies Record<string, GoTool>;
 
 export type GoToolName = keyof typeof GO_TOOLS;
@@ -39,7 +49,10 @@ const quiet: ProgressLog = () => undefined;
 
 export async function ensureTools(log: ProgressLog = quiet): Promise<InstalledTools> {
   await ensureAptPackages([...APT_PACKAGES], log);
-  const [temporal, versitygw] = await Promise.all([ensureGoTool(GO_TOOLS.temporal, log), ensureGoTool(GO_TOOLS.versitygw, log)]);
+  const [temporal, versitygw] = await Promise.all([
+    ensureGoTool(GO_TOOLS.temporal, log),
+    ensureGoTool(GO_TOOLS.versitygw, log),
+  ]);
   return { temporal, versitygw };
 }
 
@@ -66,7 +79,10 @@ export async function ensureAptPackages(packages: string[], log: ProgressLog = q
 async function privileged(): Promise<[string, string[]]> {
   if (process.getuid?.() === 0) return ['env', []];
   if (await commandSucceeds('sudo', ['-n', 'true'])) return ['sudo', ['-n', 'env']];
-  throw new Error('installing Debian packages needs root: run as root or configure passwordless sudo, or install them yourself: apt-get install ' + APT_PACKAGES.join(' '));
+  throw new Error(
+    'installing Debian packages needs root: run as root or configure passwordless sudo, or install them yourself: apt-get install ' +
+      APT_PACKAGES.join(' '),
+  );
 }
 
 let goBinDirCache: string | undefined;
@@ -101,12 +117,17 @@ export async function ensureGoTool(tool: GoTool, log: ProgressLog = quiet): Prom
   const hasGo = await commandSucceeds('go', ['version']);
   if (!hasGo) {
     if (fs.existsSync(binary)) return binary;
-    throw new Error(`${tool.binary} ${tool.version} is missing and Go is not installed: install Go (1.23 or newer) so \`go install ${tool.installPath}@${tool.version}\` can build it`);
+    throw new Error(
+      `${tool.binary} ${tool.version} is missing and Go is not installed: install Go (1.23 or newer) so \`go install ${tool.installPath}@${tool.version}\` can build it`,
+    );
   }
   if ((await installedModuleVersion(binary, tool.module)) === tool.version) return binary;
   log(`building ${tool.binary} ${tool.version} with go install (takes a few minutes the first time)`);
-  await runChecked('go', ['install', `${tool.installPath}@${tool.version}`], { env: { ...process.env, GOBIN: path.dirname(binary) } });
+  await runChecked('go', ['install', `${tool.installPath}@${tool.version}`], {
+    env: { ...process.env, GOBIN: path.dirname(binary) },
+  });
   const installed = await installedModuleVersion(binary, tool.module);
-  if (installed !== tool.version) throw new Error(`go install ${tool.installPath}@${tool.version} left ${binary} at ${installed ?? 'no version'}`);
+  if (installed !== tool.version)
+    throw new Error(`go install ${tool.installPath}@${tool.version} left ${binary} at ${installed ?? 'no version'}`);
   return binary;
 }

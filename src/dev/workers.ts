@@ -89,7 +89,12 @@ interface Poller {
 }
 
 async function queuePollers(config: RegattaConfig, role: WorkerRole): Promise<Poller[]> {
-  const connection = await Connection.connect({ address: config.temporal.address, tls: config.temporal.tls ? {} : undefined, apiKey: config.temporal.apiKey, connectTimeout: '2s' });
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    tls: config.temporal.tls ? {} : undefined,
+    apiKey: config.temporal.apiKey,
+    connectTimeout: '2s',
+  });
   try {
     const response = await connection.workflowService.describeTaskQueue({
       namespace: config.temporal.namespace,
@@ -109,7 +114,15 @@ async function queuePollers(config: RegattaConfig, role: WorkerRole): Promise<Po
 export async function ensureWorker(config: RegattaConfig, role: WorkerRole): Promise<WorkerStatus> {
   const entry = workerEntry(config.projectRoot, role);
   const name = workerServiceName(role);
-  if (!fs.existsSync(entry)) return { role, taskQueue: queueFor(config, role), healthy: false, pollers: 0, available: false, error: `${path.relative(config.projectRoot, entry)} does not exist yet` };
+  if (!fs.existsSync(entry))
+    return {
+      role,
+      taskQueue: queueFor(config, role),
+      healthy: false,
+      pollers: 0,
+      available: false,
+      error: `${path.relative(config.projectRoot, entry)} does not exist yet`,
+    };
   const fingerprint = sourceFingerprint(config.projectRoot);
   const running = runningService(config.home, name);
   if (running && running.fingerprint !== fingerprint) await stopService(config.home, name);
@@ -137,14 +150,45 @@ export async function workerStatus(config: RegattaConfig, role: WorkerRole): Pro
   const available = fs.existsSync(workerEntry(config.projectRoot, role));
   const record = runningService(config.home, workerServiceName(role));
   // Dead workers linger in the poller list for minutes; a live one re-polls at least every ~60 s.
-  const pollers = (await queuePollers(config, role).catch(() => [] as Poller[])).filter((p) => Date.now() - p.lastAccessMs < 75_000);
-  if (!record) return { role, taskQueue, healthy: false, pollers: pollers.length, available, error: available ? 'not running' : 'no worker entry yet' };
+  const pollers = (await queuePollers(config, role).catch(() => [] as Poller[])).filter(
+    (p) => Date.now() - p.lastAccessMs < 75_000,
+  );
+  if (!record)
+    return {
+      role,
+      taskQueue,
+      healthy: false,
+      pollers: pollers.length,
+      available,
+      error: available ? 'not running' : 'no worker entry yet',
+    };
   // A paused worker's pollers linger in Temporal's list for a while; its own word is what counts.
   const own = role === 'execution' ? readWorkerState(config.home, record.pid) : undefined;
   const state = own ? describeWorkerState(own) : undefined;
   const slots = own?.slots;
-  if (own?.state === 'paused') return { role, taskQueue, healthy: false, pid: record.pid, pollers: pollers.length, available, state, slots, error: `takes no runs: ${state}` };
-  return { role, taskQueue, healthy: pollers.length > 0, pid: record.pid, pollers: pollers.length, available, state, slots, error: pollers.length ? undefined : 'running but not polling yet' };
+  if (own?.state === 'paused')
+    return {
+      role,
+      taskQueue,
+      healthy: false,
+      pid: record.pid,
+      pollers: pollers.length,
+      available,
+      state,
+      slots,
+      error: `takes no runs: ${state}`,
+    };
+  return {
+    role,
+    taskQueue,
+    healthy: pollers.length > 0,
+    pid: record.pid,
+    pollers: pollers.length,
+    available,
+    state,
+    slots,
+    error: pollers.length ? undefined : 'running but not polling yet',
+  };
 }
 
 /** How many runs the stack's execution worker takes at once, from its own state file; undefined while none runs. */

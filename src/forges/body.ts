@@ -7,9 +7,13 @@ const MAX_LISTED_FILES = 200;
 
 export function changeRequestBody(request: PublishRequest, runUiUrl: string): string {
   const { evidence } = request;
-  const verifier = evidence.verification.commands.map((c) => `| \`${cell(c.command)}\` | ${c.exitCode === 0 ? 'passed' : `exit ${c.exitCode}`} | ${Math.round(c.durationMs)} ms |`);
+  const verifier = evidence.verification.commands.map(
+    (c) =>
+      `| \`${cell(c.command)}\` | ${c.exitCode === 0 ? 'passed' : `exit ${c.exitCode}`} | ${Math.round(c.durationMs)} ms |`,
+  );
   const files = evidence.touchedFiles.slice(0, MAX_LISTED_FILES).map((f) => `- \`${cell(f)}\``);
-  if (evidence.touchedFiles.length > MAX_LISTED_FILES) files.push(`- … and ${evidence.touchedFiles.length - MAX_LISTED_FILES} more (see the patch artifact)`);
+  if (evidence.touchedFiles.length > MAX_LISTED_FILES)
+    files.push(`- … and ${evidence.touchedFiles.length - MAX_LISTED_FILES} more (see the patch artifact)`);
   const body = [
     `## ${request.title}`,
     '',
@@ -42,12 +46,19 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     // For tools that read change requests back: which campaign, run and spec this one came from.
     `<!-- regatta ${JSON.stringify({ campaign: request.campaignId, run: request.runId, spec: evidence.specHash })} -->`,
   ].join('\n');
-  return body.length <= MAX_BODY_CHARS ? body : `${body.slice(0, MAX_BODY_CHARS)}\n\n_(cut at ${MAX_BODY_CHARS} characters; the full evidence is in the artifacts)_`;
+  return body.length <= MAX_BODY_CHARS
+    ? body
+    : `${body.slice(0, MAX_BODY_CHARS)}\n\n_(cut at ${MAX_BODY_CHARS} characters; the full evidence is in the artifacts)_`;
 }
 
 /** "node 22.23.5 (.nvmrc `22`), npm 11.6.2 (default)": what the sandbox ran, and what chose each version. */
 function toolchainText(tools: NonNullable<PublishRequest['evidence']['toolchain']>): string {
-  return tools.map((t) => `${t.name} ${t.version} (${t.source}${t.declared && t.declared !== t.version ? ` \`${cell(t.declared)}\`` : ''})`).join(', ');
+  return tools
+    .map(
+      (t) =>
+        `${t.name} ${t.version} (${t.source}${t.declared && t.declared !== t.version ? ` \`${cell(t.declared)}\`` : ''})`,
+    )
+    .join(', ');
 }
 
 /** Text inside a table cell or code span: a pipe or backtick from a command or path must not end it early. */

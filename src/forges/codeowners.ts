@@ -18,7 +18,11 @@ export function parseCodeOwners(text: string): Rule[] {
     if (!line) continue;
     const [pattern, ...owners] = line.split(/\s+/);
     const matches = patternToRegExp(pattern);
-    if (matches) rules.push({ matches, owners: owners.filter((o) => /^@[A-Za-z0-9-]+(\/[A-Za-z0-9_.-]+)?$/.test(o)).map((o) => o.slice(1)) });
+    if (matches)
+      rules.push({
+        matches,
+        owners: owners.filter((o) => /^@[A-Za-z0-9-]+(\/[A-Za-z0-9_.-]+)?$/.test(o)).map((o) => o.slice(1)),
+      });
   }
   return rules;
 }

@@ -23,8 +23,13 @@ export function parseCredentialStore(text: string, source: string): Credential[]
     } catch {
       throw new Error(`${source} line ${index + 1}: expected a URL like https://user:token@host, got something else`);
     }
-    if (!url.username && !url.password) throw new Error(`${source} line ${index + 1}: the URL for ${url.host} carries no user or token`);
-    credentials.push({ prefix: new URL(`${url.protocol}//${url.host}${url.pathname.replace(/\/?$/, '/')}`), username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+    if (!url.username && !url.password)
+      throw new Error(`${source} line ${index + 1}: the URL for ${url.host} carries no user or token`);
+    credentials.push({
+      prefix: new URL(`${url.protocol}//${url.host}${url.pathname.replace(/\/?$/, '/')}`),
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+    });
   }
   return credentials;
 }
@@ -38,7 +43,10 @@ function matching(credentials: Credential[], remote: string): Credential | undef
   }
   const path = target.pathname.endsWith('/') ? target.pathname : `${target.pathname}/`;
   return credentials
-    .filter((c) => c.prefix.protocol === target.protocol && c.prefix.host === target.host && path.startsWith(c.prefix.pathname))
+    .filter(
+      (c) =>
+        c.prefix.protocol === target.protocol && c.prefix.host === target.host && path.startsWith(c.prefix.pathname),
+    )
     .sort((a, b) => b.prefix.pathname.length - a.prefix.pathname.length)[0];
 }
 
@@ -49,7 +57,10 @@ export function gitAuthFor(remote: string, env: NodeJS.ProcessEnv = process.env)
   const file = env.REGATTA_GIT_CREDENTIALS;
   if (!file) return undefined;
   if (loaded?.file !== file) {
-    if (!fs.existsSync(file)) throw new Error(`REGATTA_GIT_CREDENTIALS is "${file}", which does not exist; expected a git credential-store file`);
+    if (!fs.existsSync(file))
+      throw new Error(
+        `REGATTA_GIT_CREDENTIALS is "${file}", which does not exist; expected a git credential-store file`,
+      );
     loaded = { file, credentials: parseCredentialStore(fs.readFileSync(file, 'utf8'), 'REGATTA_GIT_CREDENTIALS') };
   }
   const credential = matching(loaded.credentials, remote);

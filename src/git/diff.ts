@@ -32,7 +32,10 @@ function lcsOps(a: string[], b: string[]): Op[] {
   const table = new Uint32Array((a.length + 1) * width);
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
-      table[i * width + j] = a[i] === b[j] ? table[(i + 1) * width + j + 1] + 1 : Math.max(table[(i + 1) * width + j], table[i * width + j + 1]);
+      table[i * width + j] =
+        a[i] === b[j]
+          ? table[(i + 1) * width + j + 1] + 1
+          : Math.max(table[(i + 1) * width + j], table[i * width + j + 1]);
     }
   }
   const ops: Op[] = [];
@@ -82,6 +85,9 @@ export function fileDiff(path: string, before: string | undefined, after: string
   const header = [`diff --git a/${path} b/${path}`];
   if (before === undefined) header.push('new file mode 100644');
   if (after === undefined) header.push('deleted file mode 100644');
-  header.push(before === undefined ? '--- /dev/null' : `--- a/${path}`, after === undefined ? '+++ /dev/null' : `+++ b/${path}`);
+  header.push(
+    before === undefined ? '--- /dev/null' : `--- a/${path}`,
+    after === undefined ? '+++ /dev/null' : `+++ b/${path}`,
+  );
   return [...header, ...hunks(diffLines(a, b))].join('\n') + '\n';
 }

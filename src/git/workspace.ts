@@ -45,7 +45,19 @@ export interface CloneOptions extends WorkspaceDirs {
 export async function shallowClone(options: CloneOptions): Promise<ClonedWorkspace> {
   const gitdir = options.gitdir ?? path.join(options.dir, '.git');
   fs.mkdirSync(options.dir, { recursive: true });
-  await git.clone({ fs, http, cache: options.cache ?? sharedCache, dir: options.dir, gitdir, url: options.url, ref: options.ref, singleBranch: true, depth: 1, noTags: true, onAuth: gitAuthFor(options.url) });
+  await git.clone({
+    fs,
+    http,
+    cache: options.cache ?? sharedCache,
+    dir: options.dir,
+    gitdir,
+    url: options.url,
+    ref: options.ref,
+    singleBranch: true,
+    depth: 1,
+    noTags: true,
+    onAuth: gitAuthFor(options.url),
+  });
   const commit = await git.resolveRef({ fs, gitdir, ref: 'HEAD' });
   return { dir: options.dir, gitdir, commit };
 }
@@ -87,7 +99,14 @@ export async function computePatch(dir: string, options: PatchOptions = {}): Pro
     if (stat?.isFile() && stat.size > maxBytes) oversized.add(filepath);
     return !oversized.has(filepath);
   };
-  const matrix = await git.statusMatrix({ fs, dir: root, gitdir, ref: base, filter, cache: options.cache ?? sharedCache });
+  const matrix = await git.statusMatrix({
+    fs,
+    dir: root,
+    gitdir,
+    ref: base,
+    filter,
+    cache: options.cache ?? sharedCache,
+  });
   for (const filepath of [...oversized].sort()) {
     const tracked = await blobAt(gitdir, base, filepath, options.cache);
     const ignored = !tracked && (await git.isIgnored({ fs, dir: root, gitdir, filepath }));
@@ -99,7 +118,10 @@ export async function computePatch(dir: string, options: PatchOptions = {}): Pro
   for (const [filepath, inHead, inWorkdir] of matrix) {
     if (inWorkdir === 1 || (inHead === 0 && inWorkdir === 0)) continue;
     if (UNCARRIABLE_NAME.test(filepath)) {
-      refused.push({ path: JSON.stringify(filepath), reason: 'a file name with control characters, quotes or backslashes' });
+      refused.push({
+        path: JSON.stringify(filepath),
+        reason: 'a file name with control characters, quotes or backslashes',
+      });
       continue;
     }
     const before = inHead ? await headText(gitdir, base, filepath, maxBytes, options.cache) : undefined;
@@ -133,7 +155,12 @@ function lstatOrUndefined(file: string): fs.Stats | undefined {
   }
 }
 
-async function blobAt(gitdir: string, commit: string, filepath: string, cache?: object): Promise<Uint8Array | undefined> {
+async function blobAt(
+  gitdir: string,
+  commit: string,
+  filepath: string,
+  cache?: object,
+): Promise<Uint8Array | undefined> {
   try {
     return (await git.readBlob({ fs, gitdir, oid: commit, filepath, cache: cache ?? sharedCache })).blob;
   } catch {
@@ -141,7 +168,13 @@ async function blobAt(gitdir: string, commit: string, filepath: string, cache?: 
   }
 }
 
-async function headText(gitdir: string, commit: string, filepath: string, maxBytes: number, cache?: object): Promise<string | undefined> {
+async function headText(
+  gitdir: string,
+  commit: string,
+  filepath: string,
+  maxBytes: number,
+  cache?: object,
+): Promise<string | undefined> {
   const blob = await blobAt(gitdir, commit, filepath, cache);
   return blob && isCarriableText(blob, maxBytes) ? Buffer.from(blob).toString('utf8') : undefined;
 }
@@ -155,10 +188,15 @@ function readWorkdirText(root: string, filepath: string, maxBytes: number): { te
     const link = fs.readlinkSync(full);
     const target = path.resolve(path.dirname(full), link);
     const inside = target === root || target.startsWith(root + path.sep);
-    return { refused: inside ? `symlink (to ${link}): symlinks are not carried in patches` : `symlink pointing outside the workspace (to ${link})` };
+    return {
+      refused: inside
+        ? `symlink (to ${link}): symlinks are not carried in patches`
+        : `symlink pointing outside the workspace (to ${link})`,
+    };
   }
   if (!stat.isFile()) return { refused: 'not a regular file' };
-  if (fs.realpathSync(full) !== full) return { refused: 'reached through a symlinked directory, outside the workspace' };
+  if (fs.realpathSync(full) !== full)
+    return { refused: 'reached through a symlinked directory, outside the workspace' };
   if (stat.size > maxBytes) return { refused: `larger than ${maxBytes} bytes` };
   // O_NOFOLLOW: what was checked above is what is read, even if the path was swapped for a symlink since.
   const fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);

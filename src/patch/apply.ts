@@ -25,8 +25,10 @@ function matchesAt(lines: string[], at: number, expected: string[]): boolean {
 
 /** Applies one file's hunks to its current content (undefined when the file does not exist). */
 export function applyFilePatch(file: FilePatch, content: string | undefined): string | undefined {
-  if (file.kind === 'add' && content !== undefined) throw new PatchConflictError(file.path, 'the patch adds a file that already exists');
-  if (file.kind !== 'add' && content === undefined) throw new PatchConflictError(file.path, 'the patch changes a file that does not exist');
+  if (file.kind === 'add' && content !== undefined)
+    throw new PatchConflictError(file.path, 'the patch adds a file that already exists');
+  if (file.kind !== 'add' && content === undefined)
+    throw new PatchConflictError(file.path, 'the patch changes a file that does not exist');
   const lines = toPatchLines(content ?? '');
   let shift = 0;
   // Hunks apply in order: a later hunk is never placed over or before what an earlier one wrote.
@@ -34,13 +36,18 @@ export function applyFilePatch(file: FilePatch, content: string | undefined): st
   for (const hunk of file.hunks) {
     const expected = Math.max(earliest, hunk.oldStart - 1 + shift);
     const at = findHunk(lines, hunk.before, expected, earliest);
-    if (at === undefined) throw new PatchConflictError(file.path, `the lines around line ${hunk.oldStart} changed since the patch was made`);
+    if (at === undefined)
+      throw new PatchConflictError(
+        file.path,
+        `the lines around line ${hunk.oldStart} changed since the patch was made`,
+      );
     lines.splice(at, hunk.before.length, ...hunk.after);
     shift = at - (hunk.oldStart - 1) + hunk.after.length - hunk.before.length;
     earliest = at + hunk.after.length;
   }
   if (file.kind === 'delete') {
-    if (lines.length > 0) throw new PatchConflictError(file.path, 'the file to delete has content the patch does not know');
+    if (lines.length > 0)
+      throw new PatchConflictError(file.path, 'the file to delete has content the patch does not know');
     return undefined;
   }
   return fromPatchLines(lines);

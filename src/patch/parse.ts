@@ -36,7 +36,8 @@ export function parsePatch(patch: string): FilePatch[] {
     const line = lines[i];
     if (line.startsWith('diff --git ')) {
       current = { path: pathOfHeader(line), kind: 'modify', hunks: [] };
-      if (files.some((f) => f.path === current!.path)) throw new PatchRefusedError(`the patch changes ${current.path} twice`);
+      if (files.some((f) => f.path === current!.path))
+        throw new PatchRefusedError(`the patch changes ${current.path} twice`);
       files.push(current);
       i++;
     } else if (!current) {
@@ -47,7 +48,9 @@ export function parsePatch(patch: string): FilePatch[] {
       if (line.startsWith('new file mode')) current.kind = 'add';
       else if (line.startsWith('deleted file mode')) current.kind = 'delete';
       else if (UNSUPPORTED_HEADERS.some((pattern) => pattern.test(line))) {
-        throw new PatchRefusedError(`${current.path}: the patch carries "${line.slice(0, 60)}", which is not applied as text`);
+        throw new PatchRefusedError(
+          `${current.path}: the patch carries "${line.slice(0, 60)}", which is not applied as text`,
+        );
       }
       i++;
     }
@@ -94,17 +97,23 @@ function readHunk(lines: string[], start: number, file: FilePatch): number {
     } else {
       break;
     }
-    if (oldLeft < 0 || newLeft < 0) throw new PatchRefusedError(`${file.path}: a hunk at line ${hunk.oldStart} has more lines than its header says`);
+    if (oldLeft < 0 || newLeft < 0)
+      throw new PatchRefusedError(`${file.path}: a hunk at line ${hunk.oldStart} has more lines than its header says`);
     i++;
   }
-  if (oldLeft > 0 || newLeft > 0) throw new PatchRefusedError(`${file.path}: a hunk at line ${hunk.oldStart} ends before its header says`);
+  if (oldLeft > 0 || newLeft > 0)
+    throw new PatchRefusedError(`${file.path}: a hunk at line ${hunk.oldStart} ends before its header says`);
   return i;
 }
 
 /** A path a patch may touch: relative, inside the tree, never into .git. */
 export function safePath(path: string): string {
   const parts = path.split('/');
-  if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '..' || p === '' || p === '.' || p.toLowerCase() === '.git')) {
+  if (
+    path.startsWith('/') ||
+    path.includes('\\') ||
+    parts.some((p) => p === '..' || p === '' || p === '.' || p.toLowerCase() === '.git')
+  ) {
     throw new PatchRefusedError(`the patch names a path outside the repository: ${path}`);
   }
   return path;

@@ -3,11 +3,26 @@
  * a run is reported as `infra` with the host and the cause, not blamed on the step, the agent or the repository's tests.
  */
 const CAUSES: ReadonlyArray<{ code: RegExp; cause: string }> = [
-  { code: /SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|self[- ]signed certificate/i, cause: 'the certificate chain ends in a CA the sandbox does not trust (set REGATTA_CA_BUNDLE to a bundle that has it)' },
-  { code: /UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|unable to get (local )?issuer certificate/i, cause: 'the certificate was issued by a CA the sandbox does not trust (set REGATTA_CA_BUNDLE to a bundle that has it)' },
-  { code: /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/i, cause: 'the certificate cannot be verified against the sandbox\'s CA bundle (set REGATTA_CA_BUNDLE to a bundle that has its CA)' },
-  { code: /CERT_HAS_EXPIRED|certificate has expired/i, cause: 'the registry\'s certificate has expired' },
-  { code: /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match/i, cause: 'the registry\'s certificate does not name its host' },
+  {
+    code: /SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|self[- ]signed certificate/i,
+    cause:
+      'the certificate chain ends in a CA the sandbox does not trust (set REGATTA_CA_BUNDLE to a bundle that has it)',
+  },
+  {
+    code: /UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|unable to get (local )?issuer certificate/i,
+    cause:
+      'the certificate was issued by a CA the sandbox does not trust (set REGATTA_CA_BUNDLE to a bundle that has it)',
+  },
+  {
+    code: /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/i,
+    cause:
+      "the certificate cannot be verified against the sandbox's CA bundle (set REGATTA_CA_BUNDLE to a bundle that has its CA)",
+  },
+  { code: /CERT_HAS_EXPIRED|certificate has expired/i, cause: "the registry's certificate has expired" },
+  {
+    code: /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match/i,
+    cause: "the registry's certificate does not name its host",
+  },
   { code: /ENOTFOUND|EAI_AGAIN|getaddrinfo/i, cause: 'its name does not resolve' },
   { code: /ECONNREFUSED/i, cause: 'the connection was refused' },
   { code: /ECONNRESET|socket hang up/i, cause: 'the connection was reset' },

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
     port: settings.port,
     log: (line) => console.log(line),
   });
-  console.log(`registry mirror on ${guard.url} (upstream ${settings.upstreams.default}, scopes ${JSON.stringify(settings.upstreams.scopes)}, at most ${settings.maxBytes} bytes)`);
+  console.log(
+    `registry mirror on ${guard.url} (upstream ${settings.upstreams.default}, scopes ${JSON.stringify(settings.upstreams.scopes)}, at most ${settings.maxBytes} bytes)`,
+  );
 }
 
 main().catch((err) => {

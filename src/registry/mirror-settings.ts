@@ -20,10 +20,16 @@ const MirrorEnv = z.object({
     .default('')
     .transform((value, ctx) => {
       const scopes: Record<string, string> = {};
-      for (const pair of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const pair of value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const match = /^(@[a-z0-9][\w.-]*)=(https?:\/\/\S+)$/i.exec(pair);
         if (!match) {
-          ctx.addIssue({ code: 'custom', message: `expected "@scope=http(s)://registry/" pairs separated by commas, got "${pair}"` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected "@scope=http(s)://registry/" pairs separated by commas, got "${pair}"`,
+          });
           continue;
         }
         scopes[match[1]!] = match[2]!.endsWith('/') ? match[2]! : `${match[2]!}/`;
@@ -31,15 +37,28 @@ const MirrorEnv = z.object({
       return scopes;
     }),
   REGATTA_MIRROR_MAX_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BYTES),
-  REGATTA_MIRROR_METADATA_MAX_AGE: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('5m'),
+  REGATTA_MIRROR_METADATA_MAX_AGE: z
+    .string()
+    .regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h')
+    .default('5m'),
 });
 
 export function hostRegistry(): string {
   return execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
 }
 
-export function mirrorSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): MirrorSettings & { host: string; port: number } {
-  const parsed = parseContract(MirrorEnv, { ...env, REGATTA_MIRROR_UPSTREAM: env.REGATTA_MIRROR_UPSTREAM || hostRegistry(), REGATTA_MIRROR_DIR: env.REGATTA_MIRROR_DIR || path.join(env.REGATTA_HOME || '.regatta', 'registry-mirror') }, 'registry mirror settings');
+export function mirrorSettingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): MirrorSettings & { host: string; port: number } {
+  const parsed = parseContract(
+    MirrorEnv,
+    {
+      ...env,
+      REGATTA_MIRROR_UPSTREAM: env.REGATTA_MIRROR_UPSTREAM || hostRegistry(),
+      REGATTA_MIRROR_DIR: env.REGATTA_MIRROR_DIR || path.join(env.REGATTA_HOME || '.regatta', 'registry-mirror'),
+    },
+    'registry mirror settings',
+  );
   return {
     dir: path.resolve(parsed.REGATTA_MIRROR_DIR),
     host: parsed.REGATTA_MIRROR_HOST,

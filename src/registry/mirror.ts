@@ -37,7 +37,8 @@ export function mirrorStorage(dir: string): string {
 
 /** Verdaccio's configuration: uplinks per upstream, nobody may publish or register, everything may be read. */
 export function verdaccioConfig(settings: MirrorSettings): string {
-  const uplink = (url: string) => `{ url: ${JSON.stringify(url)}, maxage: ${settings.metadataMaxAge}, timeout: 30s, max_fails: 2, fail_timeout: 1m, cache: true }`;
+  const uplink = (url: string) =>
+    `{ url: ${JSON.stringify(url)}, maxage: ${settings.metadataMaxAge}, timeout: 30s, max_fails: 2, fail_timeout: 1m, cache: true }`;
   const scopes = Object.entries(settings.upstreams.scopes);
   const lines = [
     `storage: ${JSON.stringify(mirrorStorage(settings.dir))}`,
@@ -49,7 +50,13 @@ export function verdaccioConfig(settings: MirrorSettings): string {
     `  upstream: ${uplink(settings.upstreams.default)}`,
     ...scopes.map(([, url], i) => `  scope${i}: ${uplink(url)}`),
     'packages:',
-    ...scopes.flatMap(([scope], i) => [`  '${scope}/*':`, '    access: $all', '    publish: nobody', '    unpublish: nobody', `    proxy: scope${i}`]),
+    ...scopes.flatMap(([scope], i) => [
+      `  '${scope}/*':`,
+      '    access: $all',
+      '    publish: nobody',
+      '    unpublish: nobody',
+      `    proxy: scope${i}`,
+    ]),
     "  '**':",
     '    access: $all',
     '    publish: nobody',
@@ -71,7 +78,11 @@ export function tarballRequest(urlPath: string): { name: string; file: string } 
 }
 
 /** The integrity the stored metadata gives for one tarball: `sha512-…` (or a legacy sha1 hex). */
-export function expectedIntegrity(storage: string, name: string, file: string): { algorithm: string; digest: string; encoding: 'base64' | 'hex' } | undefined {
+export function expectedIntegrity(
+  storage: string,
+  name: string,
+  file: string,
+): { algorithm: string; digest: string; encoding: 'base64' | 'hex' } | undefined {
   let meta: { versions?: Record<string, { dist?: { tarball?: string; integrity?: string; shasum?: string } }> };
   try {
     meta = JSON.parse(fs.readFileSync(path.join(storage, name, 'package.json'), 'utf8'));
@@ -112,7 +123,8 @@ export class TarballCache {
 
   /** Marks a tarball as just served and, when it is new, counts it (waiting a little for Verdaccio to store it). */
   async settle(name: string, file: string, addedBytes: number): Promise<string[]> {
-    for (let waited = 0; !this.has(name, file) && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let waited = 0; !this.has(name, file) && waited < 5_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     this.touch(name, file);
     return addedBytes > 0 ? this.added(addedBytes, path.join(this.storage, name, file)) : [];
   }
@@ -137,7 +149,9 @@ export class TarballCache {
     // The first count is a scan, which already holds the new file.
     this.total = this.total === undefined ? this.scan().reduce((sum, f) => sum + f.size, 0) : this.total + bytes;
     if (this.total <= this.maxBytes) return [];
-    const files = this.scan().sort((a, b) => (this.served.get(a.path) ?? 0) - (this.served.get(b.path) ?? 0) || a.atimeMs - b.atimeMs);
+    const files = this.scan().sort(
+      (a, b) => (this.served.get(a.path) ?? 0) - (this.served.get(b.path) ?? 0) || a.atimeMs - b.atimeMs,
+    );
     let total = files.reduce((sum, f) => sum + f.size, 0);
     const evicted: string[] = [];
     for (const f of files) {
@@ -185,34 +199,57 @@ export interface MirrorGuard {
 }
 
 /** The guard in front of Verdaccio: reads only, verified tarballs, bounded cache. */
-export async function startMirrorGuard(options: { verdaccioUrl: string; storage: string; maxBytes: number; host: string; port: number; log?: (line: string) => void }): Promise<MirrorGuard> {
+export async function startMirrorGuard(options: {
+  verdaccioUrl: string;
+  storage: string;
+  maxBytes: number;
+  host: string;
+  port: number;
+  log?: (line: string) => void;
+}): Promise<MirrorGuard> {
   const upstream = new URL(options.verdaccioUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const cache = new TarballCache(options.storage, options.maxBytes);
   const log = options.log ?? (() => undefined);
 
   const forward = (req: http.IncomingMessage, buffer: boolean) =>
-    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body?: Buffer; stream?: http.IncomingMessage }>((resolve, reject) => {
-      const headers = { ...req.headers };
-      delete headers['accept-encoding'];
-      const request = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent }, (answer) => {
-        if (!buffer) return resolve({ status: answer.statusCode ?? 502, headers: answer.headers, stream: answer });
-        const chunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => chunks.push(c));
-        answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }));
-        answer.on('error', reject);
-      });
-      request.on('error', reject);
-      request.end();
-    });
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body?: Buffer; stream?: http.IncomingMessage }>(
+      (resolve, reject) => {
+        const headers = { ...req.headers };
+        delete headers['accept-encoding'];
+        const request = http.request(
+          { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent },
+          (answer) => {
+            if (!buffer) return resolve({ status: answer.statusCode ?? 502, headers: answer.headers, stream: answer });
+            const chunks: Buffer[] = [];
+            answer.on('data', (c: Buffer) => chunks.push(c));
+            answer.on('end', () =>
+              resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }),
+            );
+            answer.on('error', reject);
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      },
+    );
 
-  const serveTarball = async (req: http.IncomingMessage, res: http.ServerResponse, tarball: { name: string; file: string }) => {
+  const serveTarball = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    tarball: { name: string; file: string },
+  ) => {
     for (let round = 1; round <= 2; round++) {
       const cachedBefore = cache.has(tarball.name, tarball.file);
       const answer = await forward(req, true);
       if (answer.status !== 200 || req.method === 'HEAD') return send(res, answer.status, answer.headers, answer.body);
       const expected = expectedIntegrity(options.storage, tarball.name, tarball.file);
-      if (!expected) return fail(res, 502, `${tarball.name}/${tarball.file}: no integrity in the mirror's metadata to check it against`);
+      if (!expected)
+        return fail(
+          res,
+          502,
+          `${tarball.name}/${tarball.file}: no integrity in the mirror's metadata to check it against`,
+        );
       if (matches(answer.body!, expected)) {
         send(res, 200, answer.headers, answer.body);
         // Verdaccio finishes writing a first-time tarball after it answered; account for it once it is there.
@@ -221,10 +258,16 @@ export async function startMirrorGuard(options: { verdaccioUrl: string; storage:
         });
         return;
       }
-      log(`${tarball.name}/${tarball.file} does not match its ${expected.algorithm} integrity; deleting the cached copy (round ${round})`);
+      log(
+        `${tarball.name}/${tarball.file} does not match its ${expected.algorithm} integrity; deleting the cached copy (round ${round})`,
+      );
       cache.remove(tarball.name, tarball.file);
     }
-    return fail(res, 502, `${tarball.name}/${tarball.file} does not match the integrity its metadata gives, even fetched again from the upstream`);
+    return fail(
+      res,
+      502,
+      `${tarball.name}/${tarball.file} does not match the integrity its metadata gives, even fetched again from the upstream`,
+    );
   };
 
   const server = http.createServer((req, res) => {

@@ -22,7 +22,8 @@ const WRITE_ENDPOINTS: ReadonlyArray<{ pattern: RegExp; what: string }> = [
 /** Why a request to a registry is refused, or undefined when it is a plain read. */
 export function registryWriteRefusal(method: string | undefined, rawPath: string): string | undefined {
   const verb = (method ?? '').toUpperCase();
-  if (!READ_METHODS.has(verb)) return `${verb || 'a request without a method'} is a write; registries are read-only from a sandbox (GET and HEAD only)`;
+  if (!READ_METHODS.has(verb))
+    return `${verb || 'a request without a method'} is a write; registries are read-only from a sandbox (GET and HEAD only)`;
   const path = normalisePath(rawPath);
   const endpoint = WRITE_ENDPOINTS.find((e) => e.pattern.test(path));
   return endpoint ? `${endpoint.what} (${path}) is refused: registries are read-only from a sandbox` : undefined;

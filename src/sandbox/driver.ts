@@ -30,7 +30,12 @@ export interface EgressRefusal {
 
 export type SandboxNetwork =
   | { mode: 'none' }
-  | { mode: 'network'; name: string; env: Record<string, string>; refusalsFrom?: (address: string, sinceMs: number) => EgressRefusal[] };
+  | {
+      mode: 'network';
+      name: string;
+      env: Record<string, string>;
+      refusalsFrom?: (address: string, sinceMs: number) => EgressRefusal[];
+    };
 
 export interface SandboxOptions {
   image: string;
@@ -64,7 +69,13 @@ export interface CommandResult {
   durationMs: number;
 }
 
-const BASE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/home/regatta', 'LANG=C.UTF-8', 'npm_config_cache=/tmp/npm-cache', 'npm_config_update_notifier=false'];
+const BASE_ENV = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'HOME=/home/regatta',
+  'LANG=C.UTF-8',
+  'npm_config_cache=/tmp/npm-cache',
+  'npm_config_update_notifier=false',
+];
 /** Past this many times the output cap, a command is stopped rather than drained. */
 const DRAIN_FACTOR = 8;
 /** How often a command's own process is checked for exit while something keeps its output stream open. */
@@ -168,7 +179,11 @@ export class Sandbox {
       Cmd: ['sleep', 'infinity'],
       User: `${uid}:${gid}`,
       WorkingDir: '/workspace',
-      Env: mergeEnv(BASE_ENV, networkEnv(options.network), Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)),
+      Env: mergeEnv(
+        BASE_ENV,
+        networkEnv(options.network),
+        Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ),
       Labels: {
         [MANAGED_LABEL]: 'true',
         [RUN_LABEL]: options.runId,
@@ -177,7 +192,10 @@ export class Sandbox {
       },
       NetworkDisabled: options.network.mode === 'none',
       HostConfig: {
-        Binds: [`${options.workspaceDir}:/workspace:rw`, ...(options.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:ro`)],
+        Binds: [
+          `${options.workspaceDir}:/workspace:rw`,
+          ...(options.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:ro`),
+        ],
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,
@@ -218,7 +236,13 @@ export class Sandbox {
 
   private async runCommand(command: string, timeoutMs: number): Promise<CommandResult> {
     const started = Date.now();
-    const exec = await this.container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, WorkingDir: '/workspace', User: this.user });
+    const exec = await this.container.exec({
+      Cmd: ['sh', '-c', command],
+      AttachStdout: true,
+      AttachStderr: true,
+      WorkingDir: '/workspace',
+      User: this.user,
+    });
     const stream = await exec.start({ hijack: true, stdin: false });
     const cap = this.options.limits.maxOutputBytes;
     const kept = new HeadAndTail(cap);
@@ -264,7 +288,8 @@ export class Sandbox {
     let output = kept.text(seen);
     if (stopped === 'timeout') output += `\n[regatta: stopped after ${timeoutMs} ms]`;
     if (stopped === 'output') output += `\n[regatta: stopped after printing more than ${cap * DRAIN_FACTOR} bytes]`;
-    if (leftovers > 0) output += `\n[regatta: the command exited and left ${leftovers} process(es) running; they were stopped]`;
+    if (leftovers > 0)
+      output += `\n[regatta: the command exited and left ${leftovers} process(es) running; they were stopped]`;
     return {
       command,
       exitCode: stopped ? 137 : (exit?.exitCode ?? 137),
@@ -280,7 +305,11 @@ export class Sandbox {
    * Waits for the command's own process (`sh -c`) to exit, asking Docker when the stream closes and every
    * EXIT_POLL_MS while it stays open (a background process can hold it); undefined when the command was stopped.
    */
-  private async mainProcessExit(exec: Docker.Exec, streamClosed: Promise<void>, wasStopped: () => boolean): Promise<{ exitCode: number | null } | undefined> {
+  private async mainProcessExit(
+    exec: Docker.Exec,
+    streamClosed: Promise<void>,
+    wasStopped: () => boolean,
+  ): Promise<{ exitCode: number | null } | undefined> {
     let wake: Promise<unknown> = streamClosed;
     for (;;) {
       await Promise.race([wake, delay(EXIT_POLL_MS)]);
@@ -378,7 +407,8 @@ export async function reapContainers(docker: Docker, filter: ReapFilter = {}): P
     if (info.Created * 1000 > now - (filter.olderThanMs ?? 0)) continue;
     if (filter.belowAttempt !== undefined && Number(info.Labels[ATTEMPT_LABEL]) >= filter.belowAttempt) continue;
     if (filter.expired && !(Number(info.Labels[EXPIRES_LABEL]) < now)) continue;
-    if (filter.stoppedBefore !== undefined && (info.State === 'running' || info.Created * 1000 > filter.stoppedBefore)) continue;
+    if (filter.stoppedBefore !== undefined && (info.State === 'running' || info.Created * 1000 > filter.stoppedBefore))
+      continue;
     await docker
       .getContainer(info.Id)
       .remove({ force: true, v: true })

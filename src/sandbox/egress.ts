@@ -64,15 +64,32 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
     const from = req.socket.remoteAddress;
     const destination = hostPort(target);
     if (target.protocol !== 'http:' || !allowed.has(destination)) {
-      refuse(from, { method: req.method ?? '', destination, path: target.pathname, reason: "not allowed by the sandbox's network profile" });
-      req.resume().once('end', () => res.writeHead(403, { 'content-type': 'text/plain' }).end(`egress to ${destination} is not allowed by the sandbox's network profile\n`));
+      refuse(from, {
+        method: req.method ?? '',
+        destination,
+        path: target.pathname,
+        reason: "not allowed by the sandbox's network profile",
+      });
+      req
+        .resume()
+        .once('end', () =>
+          res
+            .writeHead(403, { 'content-type': 'text/plain' })
+            .end(`egress to ${destination} is not allowed by the sandbox's network profile\n`),
+        );
       return;
     }
     const writeRefusal = registryWriteRefusal(req.method, target.pathname);
     if (writeRefusal) {
       refuse(from, { method: req.method ?? '', destination, path: target.pathname, reason: writeRefusal });
       // Drained before answering, so the client's kept-alive connection stays usable for its next request.
-      req.resume().once('end', () => res.writeHead(403, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: writeRefusal })}\n`));
+      req
+        .resume()
+        .once('end', () =>
+          res
+            .writeHead(403, { 'content-type': 'application/json' })
+            .end(`${JSON.stringify({ error: writeRefusal })}\n`),
+        );
       return;
     }
     const headers: http.OutgoingHttpHeaders = { ...req.headers, host: target.host };
@@ -91,11 +108,19 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
   server.on('connect', (req, client: net.Socket, head) => {
     const destination = req.url ?? '';
     if (!allowed.has(destination)) {
-      refuse(client.remoteAddress, { method: 'CONNECT', destination, path: '', reason: "not allowed by the sandbox's network profile" });
+      refuse(client.remoteAddress, {
+        method: 'CONNECT',
+        destination,
+        path: '',
+        reason: "not allowed by the sandbox's network profile",
+      });
       client.end(`HTTP/1.1 403 Forbidden\r\n\r\negress to ${destination} is not allowed\r\n`);
       return;
     }
-    const [host, port] = [destination.slice(0, destination.lastIndexOf(':')), Number(destination.slice(destination.lastIndexOf(':') + 1))];
+    const [host, port] = [
+      destination.slice(0, destination.lastIndexOf(':')),
+      Number(destination.slice(destination.lastIndexOf(':') + 1)),
+    ];
     const upstream = net.connect(port, host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
@@ -126,20 +151,28 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
 
 /** The internal network (created once) and its gateway address on the host. */
 export async function ensureEgressNetwork(docker: Docker): Promise<{ name: string; gateway: string }> {
-  const existing = (await docker.listNetworks({ filters: { name: [EGRESS_NETWORK] } })).find((n) => n.Name === EGRESS_NETWORK);
+  const existing = (await docker.listNetworks({ filters: { name: [EGRESS_NETWORK] } })).find(
+    (n) => n.Name === EGRESS_NETWORK,
+  );
   if (!existing) {
-    await docker.createNetwork({ Name: EGRESS_NETWORK, Internal: true, Driver: 'bridge', Labels: { 'regatta.managed': 'true' } }).catch((err: { statusCode?: number }) => {
-      if (err.statusCode !== 409) throw err;
-    });
+    await docker
+      .createNetwork({ Name: EGRESS_NETWORK, Internal: true, Driver: 'bridge', Labels: { 'regatta.managed': 'true' } })
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 409) throw err;
+      });
   }
   const info = await docker.getNetwork(EGRESS_NETWORK).inspect();
   const gateway = info.IPAM?.Config?.[0]?.Gateway as string | undefined;
-  if (!gateway) throw new Error(`the Docker network ${EGRESS_NETWORK} has no gateway address for the egress proxy to listen on`);
+  if (!gateway)
+    throw new Error(`the Docker network ${EGRESS_NETWORK} has no gateway address for the egress proxy to listen on`);
   return { name: EGRESS_NETWORK, gateway };
 }
 
 /** The `networkFor` an execution worker gives executeRun: one proxy per worker, started on first use. */
-export function networkProfiles(docker: Docker, options: EgressOptions): { networkFor(profile: ExecutionSpec['network']): Promise<SandboxNetwork>; close(): Promise<void> } {
+export function networkProfiles(
+  docker: Docker,
+  options: EgressOptions,
+): { networkFor(profile: ExecutionSpec['network']): Promise<SandboxNetwork>; close(): Promise<void> } {
   let proxy: Promise<{ network: string; proxy: EgressProxy }> | undefined;
   const start = async () => {
     const network = await ensureEgressNetwork(docker);
@@ -177,7 +210,11 @@ export function networkProfiles(docker: Docker, options: EgressOptions): { netwo
 
 /** The registry sandboxes use: REGATTA_SANDBOX_REGISTRY, else whatever npm on this host is configured with. */
 export function sandboxRegistry(env: NodeJS.ProcessEnv = process.env): EgressOptions {
-  const registryUrl = env.REGATTA_SANDBOX_REGISTRY ?? execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
-  const extraAllowed = (env.REGATTA_EGRESS_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const registryUrl =
+    env.REGATTA_SANDBOX_REGISTRY ?? execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
+  const extraAllowed = (env.REGATTA_EGRESS_ALLOW ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return { registryUrl, extraAllowed };
 }

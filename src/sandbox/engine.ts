@@ -10,7 +10,15 @@ import { reapContainers } from './driver';
 export { DOCKER_ENGINE_UNAVAILABLE };
 
 /** Socket errors that mean nothing is listening (or the engine went away mid-call), not that Docker refused the request. */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNABORTED']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+]);
 const PING_TIMEOUT_MS = 3_000;
 
 interface DockerishError {
@@ -26,7 +34,13 @@ export async function engineAnswers(docker: Docker, timeoutMs = PING_TIMEOUT_MS)
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   try {
-    return await Promise.race([docker.ping().then(() => true, () => false), timeout]);
+    return await Promise.race([
+      docker.ping().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -44,14 +58,19 @@ export function engineAddress(docker: Docker): string {
  */
 export async function engineFault(docker: Docker, err: unknown): Promise<string | undefined> {
   const { code, message } = (err ?? {}) as DockerishError;
-  if (code && UNREACHABLE_CODES.has(code)) return `the Docker engine at ${engineAddress(docker)} is unreachable (${message ?? code})`;
+  if (code && UNREACHABLE_CODES.has(code))
+    return `the Docker engine at ${engineAddress(docker)} is unreachable (${message ?? code})`;
   if (await engineAnswers(docker)) return undefined;
   return `the Docker engine at ${engineAddress(docker)} does not answer${message ? ` (${message})` : ''}`;
 }
 
 /** The typed failure RunWorkflow waits out; retryable, so a workflow that predates the wait still retries it as before. */
 export function engineUnavailableFailure(reason: string, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type: DOCKER_ENGINE_UNAVAILABLE, message: reason, cause: cause instanceof Error ? cause : undefined });
+  return ApplicationFailure.create({
+    type: DOCKER_ENGINE_UNAVAILABLE,
+    message: reason,
+    cause: cause instanceof Error ? cause : undefined,
+  });
 }
 
 /** Rethrows `err` as DockerEngineUnavailable when the engine is what failed; otherwise returns it unchanged. */

@@ -22,7 +22,11 @@ export interface BatchProgress<V> {
 /** `readOne` over every item, in order, resuming from the previous attempt's last heartbeat where there is one. */
 export async function mapInResumableBatches<T, V>(items: readonly T[], readOne: (item: T) => Promise<V>): Promise<V[]> {
   const context = activityContext();
-  let progress: BatchProgress<V> = resumedProgress<V>(context, items.length) ?? { done: 0, total: items.length, values: [] };
+  let progress: BatchProgress<V> = resumedProgress<V>(context, items.length) ?? {
+    done: 0,
+    total: items.length,
+    values: [],
+  };
   const keepalive = context && setInterval(() => context.heartbeat(progress), KEEPALIVE_MS);
   try {
     while (progress.done < items.length) {

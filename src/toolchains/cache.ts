@@ -65,7 +65,8 @@ export class ToolchainCache {
     const dir = this.dirFor(tool, release.version);
     const signature = fs.existsSync(dir) ? statSignature(dir) : undefined;
     // Hashed in full before and not touched since (any write changes a file's ctime): no need to hash it again.
-    if (signature && this.readVerified(tool, release) === signature) return { dir, package: pkg, version: release.version, installed: false };
+    if (signature && this.readVerified(tool, release) === signature)
+      return { dir, package: pkg, version: release.version, installed: false };
     const problem = signature ? verifyInstall(dir, pkg, release.integrity) : 'missing';
     if (problem === undefined) {
       this.writeVerified(tool, release, signature!);
@@ -74,20 +75,29 @@ export class ToolchainCache {
     if (problem !== 'missing') this.moveAside(dir);
     await this.install(tool, pkg, release, dir);
     const after = verifyInstall(dir, pkg, release.integrity);
-    if (after !== undefined) throw new ToolchainIntegrityError(`${pkg}@${release.version} in ${dir} is not intact right after installing it: ${after}`);
+    if (after !== undefined)
+      throw new ToolchainIntegrityError(
+        `${pkg}@${release.version} in ${dir} is not intact right after installing it: ${after}`,
+      );
     this.writeVerified(tool, release, statSignature(dir));
     return { dir, package: pkg, version: release.version, installed: true };
   }
 
   private async install(tool: string, pkg: string, release: PackageVersion, dir: string): Promise<void> {
-    const staging = path.join(this.root, '.staging', `${tool}-${release.version}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const staging = path.join(
+      this.root,
+      '.staging',
+      `${tool}-${release.version}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
     const unpacked = path.join(staging, 'unpacked');
     fs.mkdirSync(unpacked, { recursive: true });
     try {
       const tarball = await this.registry.pack(pkg, release.version, staging);
       const actual = `sha512-${createHash('sha512').update(fs.readFileSync(tarball)).digest('base64')}`;
       if (actual !== release.integrity) {
-        throw new ToolchainIntegrityError(`the tarball of ${pkg}@${release.version} has integrity ${actual}; the registry lists ${release.integrity}`);
+        throw new ToolchainIntegrityError(
+          `the tarball of ${pkg}@${release.version} has integrity ${actual}; the registry lists ${release.integrity}`,
+        );
       }
       await runChecked('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1', '--no-same-owner']);
       // The sandbox user is not the owner: everything readable, directories and executables enterable by anyone.
@@ -108,7 +118,11 @@ export class ToolchainCache {
 
   /** Where the stat signature of an install last hashed in full is kept: beside the installs, never inside one. */
   private verifiedFile(tool: string, release: PackageVersion): string {
-    return path.join(this.root, '.verified', `${tool}-${release.version}-${createHash('sha256').update(release.integrity).digest('hex').slice(0, 16)}`);
+    return path.join(
+      this.root,
+      '.verified',
+      `${tool}-${release.version}-${createHash('sha256').update(release.integrity).digest('hex').slice(0, 16)}`,
+    );
   }
 
   private readVerified(tool: string, release: PackageVersion): string | undefined {
@@ -129,7 +143,11 @@ export class ToolchainCache {
 
   /** A corrupt install leaves by rename (sandboxes still using it keep their mount), then goes. */
   private moveAside(dir: string): void {
-    const trash = path.join(this.root, '.staging', `corrupt-${path.basename(path.dirname(dir))}-${path.basename(dir)}-${randomBytes(4).toString('hex')}`);
+    const trash = path.join(
+      this.root,
+      '.staging',
+      `corrupt-${path.basename(path.dirname(dir))}-${path.basename(dir)}-${randomBytes(4).toString('hex')}`,
+    );
     fs.mkdirSync(path.dirname(trash), { recursive: true });
     try {
       fs.renameSync(dir, trash);
@@ -169,7 +187,9 @@ function writeManifest(dir: string, manifest: Manifest): void {
     const full = path.join(dir, file);
     const stat = fs.lstatSync(full);
     // A symlink is recorded by its target's text, so a changed link shows up too.
-    manifest.files[file] = stat.isSymbolicLink() ? { size: 0, sha256: createHash('sha256').update(fs.readlinkSync(full)).digest('hex') } : { size: stat.size, sha256: sha256(full) };
+    manifest.files[file] = stat.isSymbolicLink()
+      ? { size: 0, sha256: createHash('sha256').update(fs.readlinkSync(full)).digest('hex') }
+      : { size: stat.size, sha256: sha256(full) };
   }
   fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
   fs.chmodSync(path.join(dir, MANIFEST_FILE), 0o644);
@@ -183,14 +203,20 @@ export function verifyInstall(dir: string, pkg: string, integrity: string): stri
   } catch {
     return `${MANIFEST_FILE} is missing or unreadable (an install that did not finish)`;
   }
-  if (manifest.package !== pkg || manifest.integrity !== integrity) return `it holds ${manifest.package} with integrity ${manifest.integrity}, not ${pkg} with ${integrity}`;
+  if (manifest.package !== pkg || manifest.integrity !== integrity)
+    return `it holds ${manifest.package} with integrity ${manifest.integrity}, not ${pkg} with ${integrity}`;
   const present = new Set(filesUnder(dir));
   for (const [file, expected] of Object.entries(manifest.files)) {
     if (!present.delete(file)) return `${file} is missing`;
     const full = path.join(dir, file);
     const stat = fs.lstatSync(full);
-    const actual = stat.isSymbolicLink() ? createHash('sha256').update(fs.readlinkSync(full)).digest('hex') : stat.size !== expected.size ? undefined : sha256(full);
-    if (actual !== expected.sha256) return `${file} differs from the installed file (size ${stat.size}, expected ${expected.size} bytes with sha256 ${expected.sha256.slice(0, 12)}…)`;
+    const actual = stat.isSymbolicLink()
+      ? createHash('sha256').update(fs.readlinkSync(full)).digest('hex')
+      : stat.size !== expected.size
+        ? undefined
+        : sha256(full);
+    if (actual !== expected.sha256)
+      return `${file} differs from the installed file (size ${stat.size}, expected ${expected.size} bytes with sha256 ${expected.sha256.slice(0, 12)}…)`;
   }
   if (present.size > 0) return `files that were not installed appeared: ${[...present].slice(0, 3).join(', ')}`;
   return undefined;
@@ -198,7 +224,10 @@ export function verifyInstall(dir: string, pkg: string, integrity: string): stri
 
 /** One `#!/bin/sh` shim per `bin` entry, running the file with node (a script) or sh (pnpm's shebang-less launcher). */
 function writeShims(dir: string): void {
-  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name: string; bin?: string | Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+    name: string;
+    bin?: string | Record<string, string>;
+  };
   const bins = typeof pkg.bin === 'string' ? { [pkg.name.split('/').pop()!]: pkg.bin } : (pkg.bin ?? {});
   const shimDir = path.join(dir, SHIM_DIR);
   fs.mkdirSync(shimDir, { recursive: true, mode: 0o755 });
@@ -206,8 +235,11 @@ function writeShims(dir: string): void {
     const file = path.join(dir, target);
     if (!fs.existsSync(file) || name === 'node') continue;
     const head = fs.readFileSync(file).subarray(0, 128).toString('utf8');
-    const interpreter = /\.(c|m)?js$/.test(target) || /^#!.*\bnode\b/.test(head) ? 'node' : head.startsWith('\x7fELF') ? '' : 'sh';
-    const run = interpreter ? `exec ${interpreter} "$here/../${path.normalize(target)}" "$@"` : `exec "$here/../${path.normalize(target)}" "$@"`;
+    const interpreter =
+      /\.(c|m)?js$/.test(target) || /^#!.*\bnode\b/.test(head) ? 'node' : head.startsWith('\x7fELF') ? '' : 'sh';
+    const run = interpreter
+      ? `exec ${interpreter} "$here/../${path.normalize(target)}" "$@"`
+      : `exec "$here/../${path.normalize(target)}" "$@"`;
     fs.writeFileSync(path.join(shimDir, name), `#!/bin/sh\nhere=$(dirname "$0")\n${run}\n`, { mode: 0o755 });
   }
 }

@@ -130,7 +130,12 @@ function packageManagerByName(repoDir: string, pkg: Record<string, unknown>): De
   const field = typeof pkg.packageManager === 'string' ? parsePackageManagerField(pkg.packageManager) : undefined;
   const yarnLock = readRootFile(repoDir, 'yarn.lock');
   const berry = yarnLock !== undefined && /^__metadata:/m.test(yarnLock);
-  if (field) return { ...field, source: 'packageManager', ...(field.name === 'yarn' ? { berry: !field.version.startsWith('1.') } : {}) };
+  if (field)
+    return {
+      ...field,
+      source: 'packageManager',
+      ...(field.name === 'yarn' ? { berry: !field.version.startsWith('1.') } : {}),
+    };
   if (readRootFile(repoDir, 'pnpm-lock.yaml') !== undefined) return { name: 'pnpm', source: 'pnpm-lock.yaml' };
   if (yarnLock !== undefined) return { name: 'yarn', source: 'yarn.lock', berry };
   for (const lockfile of ['package-lock.json', 'npm-shrinkwrap.json'] as const) {

@@ -8,7 +8,13 @@ import { PROJECT_ROOT } from '../config';
 import type { SandboxMount } from '../sandbox/driver';
 import { SHIM_DIR, ToolchainCache, type InstalledToolchain } from './cache';
 import { readRepositoryToolchain, type ToolchainSource } from './declarations';
-import { defaultNodeVersion, NodeVersionError, resolveNodeVersion, supportedLtsMajors, type NodeCatalog } from './node-versions';
+import {
+  defaultNodeVersion,
+  NodeVersionError,
+  resolveNodeVersion,
+  supportedLtsMajors,
+  type NodeCatalog,
+} from './node-versions';
 import { PackageManagerVersionError, resolvePackageManager } from './package-managers';
 import { ToolchainRegistry } from './registry';
 
@@ -44,7 +50,11 @@ export class ToolchainError extends Error {
 }
 
 export function describeToolchain(tools: readonly ToolchainUse[]): string {
-  return tools.map((t) => `${t.name} ${t.version} (${t.source}${t.declared && t.declared !== t.version ? `: ${t.declared}` : ''})`).join(', ');
+  return tools
+    .map(
+      (t) => `${t.name} ${t.version} (${t.source}${t.declared && t.declared !== t.version ? `: ${t.declared}` : ''})`,
+    )
+    .join(', ');
 }
 
 export class Toolchains {
@@ -68,15 +78,27 @@ export class Toolchains {
     const declared = readRepositoryToolchain(repoDir);
     const nodeDeclared = requested?.node ? { value: requested.node, source: 'spec' as const } : declared.node;
     const catalog = await this.cache.registry.nodeCatalog();
-    const nodeVersion = nodeDeclared ? resolveDeclared(nodeDeclared.value, nodeDeclared.source, catalog, this.now()) : defaultNodeVersion(catalog, this.now());
+    const nodeVersion = nodeDeclared
+      ? resolveDeclared(nodeDeclared.value, nodeDeclared.source, catalog, this.now())
+      : defaultNodeVersion(catalog, this.now());
     const node = await this.installNode(nodeVersion);
 
     const manager = await resolvePackageManager(declared.packageManager, nodeVersion, this.cache.registry);
     const installed = new Map<string, InstalledToolchain>([['node', node]]);
     installed.set(manager.name, await this.cache.ensure(manager.name, manager.package, manager.release));
     const tools: ToolchainUse[] = [
-      { name: 'node', version: nodeVersion, source: nodeDeclared?.source ?? 'default', ...(nodeDeclared ? { declared: nodeDeclared.value } : {}) },
-      { name: manager.name, version: manager.release.version, source: declared.packageManager.source, ...(declared.packageManager.range ? { declared: declared.packageManager.range } : {}) },
+      {
+        name: 'node',
+        version: nodeVersion,
+        source: nodeDeclared?.source ?? 'default',
+        ...(nodeDeclared ? { declared: nodeDeclared.value } : {}),
+      },
+      {
+        name: manager.name,
+        version: manager.release.version,
+        source: declared.packageManager.source,
+        ...(declared.packageManager.range ? { declared: declared.packageManager.range } : {}),
+      },
     ];
     // `npm test` and `npm run` are how most verification plans start, whatever installs the dependencies.
     if (manager.name !== 'npm') {
@@ -89,7 +111,8 @@ export class Toolchains {
 
   private async installNode(version: string): Promise<InstalledToolchain> {
     const [release] = await this.cache.registry.versions(NODE_PACKAGE, version);
-    if (!release) throw new ToolchainError('infra', `the registry listed ${NODE_PACKAGE}@${version} but does not describe it`);
+    if (!release)
+      throw new ToolchainError('infra', `the registry listed ${NODE_PACKAGE}@${version} but does not describe it`);
     return this.cache.ensure('node', NODE_PACKAGE, release);
   }
 
@@ -97,7 +120,8 @@ export class Toolchains {
   async preinstallLts(): Promise<InstalledToolchain[]> {
     const catalog = await this.cache.registry.nodeCatalog();
     const installed: InstalledToolchain[] = [];
-    for (const major of supportedLtsMajors(catalog, this.now())) installed.push(await this.installNode(resolveNodeVersion(String(major), catalog, this.now())));
+    for (const major of supportedLtsMajors(catalog, this.now()))
+      installed.push(await this.installNode(resolveNodeVersion(String(major), catalog, this.now())));
     return installed;
   }
 }
@@ -106,23 +130,40 @@ function resolveDeclared(value: string, source: ToolchainSource, catalog: NodeCa
   try {
     return resolveNodeVersion(value, catalog, now);
   } catch (err) {
-    if (err instanceof NodeVersionError) throw new ToolchainError('step', `${source === 'spec' ? 'the campaign spec' : source} asks for Node.js "${value}": ${err.message}`);
+    if (err instanceof NodeVersionError)
+      throw new ToolchainError(
+        'step',
+        `${source === 'spec' ? 'the campaign spec' : source} asks for Node.js "${value}": ${err.message}`,
+      );
     throw err;
   }
 }
 
 /** Mounts at TOOLCHAIN_MOUNT/<tool>, node's bin first on PATH, and node-gyp pointed at node's own headers. */
-function sandboxView(installed: Map<string, InstalledToolchain>, manager: string): Pick<PreparedToolchain, 'mounts' | 'env'> {
-  const mounts = [...installed].map(([tool, install]) => ({ hostPath: install.dir, containerPath: `${TOOLCHAIN_MOUNT}/${tool}` }));
+function sandboxView(
+  installed: Map<string, InstalledToolchain>,
+  manager: string,
+): Pick<PreparedToolchain, 'mounts' | 'env'> {
+  const mounts = [...installed].map(([tool, install]) => ({
+    hostPath: install.dir,
+    containerPath: `${TOOLCHAIN_MOUNT}/${tool}`,
+  }));
   const managers = [manager, ...[...installed.keys()].filter((tool) => tool !== 'node' && tool !== manager)];
-  const pathEntries = [`${TOOLCHAIN_MOUNT}/node/bin`, ...managers.map((tool) => `${TOOLCHAIN_MOUNT}/${tool}/${SHIM_DIR}`), BASE_PATH];
+  const pathEntries = [
+    `${TOOLCHAIN_MOUNT}/node/bin`,
+    ...managers.map((tool) => `${TOOLCHAIN_MOUNT}/${tool}/${SHIM_DIR}`),
+    BASE_PATH,
+  ];
   return { mounts, env: { PATH: pathEntries.join(':'), npm_config_nodedir: `${TOOLCHAIN_MOUNT}/node` } };
 }
 
 /** The host's cache: REGATTA_TOOLCHAIN_DIR, else <REGATTA_HOME>/toolchains; packages from the host npm's registry (or REGATTA_TOOLCHAIN_REGISTRY). */
 export function toolchainsFromEnv(env: NodeJS.ProcessEnv = process.env): Toolchains {
-  const root = env.REGATTA_TOOLCHAIN_DIR ?? path.join(env.REGATTA_HOME ?? path.join(PROJECT_ROOT, '.regatta'), 'toolchains');
-  return new Toolchains(new ToolchainCache(root, new ToolchainRegistry(path.join(root, '.metadata'), env.REGATTA_TOOLCHAIN_REGISTRY)));
+  const root =
+    env.REGATTA_TOOLCHAIN_DIR ?? path.join(env.REGATTA_HOME ?? path.join(PROJECT_ROOT, '.regatta'), 'toolchains');
+  return new Toolchains(
+    new ToolchainCache(root, new ToolchainRegistry(path.join(root, '.metadata'), env.REGATTA_TOOLCHAIN_REGISTRY)),
+  );
 }
 
 let hostCache: Toolchains | undefined;

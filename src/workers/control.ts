@@ -16,7 +16,11 @@ async function main(): Promise<void> {
     identity: `control@${os.hostname()}/${process.pid}`,
     activities: createControlActivities({
       ...controlDeps(config),
-      governor: { client: await connectTemporalClient(config.temporal), taskQueue: config.queues.control, ...config.publishGovernor },
+      governor: {
+        client: await connectTemporalClient(config.temporal),
+        taskQueue: config.queues.control,
+        ...config.publishGovernor,
+      },
     }),
   });
   console.log(`control worker polling ${config.queues.control} on ${config.temporal.address}`);

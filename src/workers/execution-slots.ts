@@ -39,7 +39,10 @@ export function deriveExecutionSlots(host: HostCapacity, perRunMemoryBytes = SAN
 /** The setting when there is one (validated by loadConfig), otherwise the number derived from `host`. */
 export function executionSlots(setting: number | undefined, host: HostCapacity): ExecutionSlots {
   if (setting !== undefined) return { slots: setting, source: 'REGATTA_EXECUTION_SLOTS' };
-  return { slots: deriveExecutionSlots(host), source: `derived from ${host.cpus} CPU${host.cpus === 1 ? '' : 's'} / ${(host.memoryBytes / GIB).toFixed(1)} GiB` };
+  return {
+    slots: deriveExecutionSlots(host),
+    source: `derived from ${host.cpus} CPU${host.cpus === 1 ? '' : 's'} / ${(host.memoryBytes / GIB).toFixed(1)} GiB`,
+  };
 }
 
 /** "4 runs at once (derived from 2 CPUs / 23.5 GiB)": for logs and `regatta dev status`. */
@@ -53,9 +56,14 @@ export function describeExecutionSlots({ slots, source }: ExecutionSlots): strin
  */
 export async function engineHostCapacity(docker: Docker): Promise<HostCapacity> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ENGINE_INFO_TIMEOUT_MS)));
+  const timeout = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), ENGINE_INFO_TIMEOUT_MS)),
+  );
   try {
-    const info: { NCPU?: number; MemTotal?: number } | undefined = await Promise.race([docker.info().catch(() => undefined), timeout]);
+    const info: { NCPU?: number; MemTotal?: number } | undefined = await Promise.race([
+      docker.info().catch(() => undefined),
+      timeout,
+    ]);
     if (info?.NCPU && info.MemTotal) return { cpus: info.NCPU, memoryBytes: info.MemTotal };
   } finally {
     clearTimeout(timer);

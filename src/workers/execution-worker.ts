@@ -77,7 +77,12 @@ export async function runWhileEngineAnswers(options: ExecutionWorkerOptions, wat
     const running = worker.run();
     // Awaited below; a fatal worker error must not surface earlier as an unhandled rejection.
     running.catch(() => undefined);
-    outageSince = await watchEngine(docker, pingEveryMs, watch.failuresToPause ?? 2, () => worker.getState() === 'RUNNING');
+    outageSince = await watchEngine(
+      docker,
+      pingEveryMs,
+      watch.failuresToPause ?? 2,
+      () => worker.getState() === 'RUNNING',
+    );
     stop();
     try {
       await running;
@@ -88,7 +93,12 @@ export async function runWhileEngineAnswers(options: ExecutionWorkerOptions, wat
 }
 
 /** Pings until `failures` pings in a row fail (returns when the first of them was sent) or `active` turns false. */
-async function watchEngine(docker: Docker, everyMs: number, failures: number, active: () => boolean): Promise<number | undefined> {
+async function watchEngine(
+  docker: Docker,
+  everyMs: number,
+  failures: number,
+  active: () => boolean,
+): Promise<number | undefined> {
   let failedSince: number | undefined;
   let failed = 0;
   while (active()) {

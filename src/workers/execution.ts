@@ -40,7 +40,10 @@ async function main(): Promise<void> {
 
   // Sandboxes of attempts whose worker died are removed once their own deadline has passed, by any worker on this engine.
   const reap = () =>
-    Promise.all([reapContainers(docker, { expired: true }), reapContainers(docker, { olderThanMs: UNLABELLED_MAX_AGE_MS })])
+    Promise.all([
+      reapContainers(docker, { expired: true }),
+      reapContainers(docker, { olderThanMs: UNLABELLED_MAX_AGE_MS }),
+    ])
       .then(([expired, old]) => {
         const count = new Set([...expired, ...old]).size;
         if (count > 0) console.log(`reaped ${count} sandbox container(s) of attempts that are over`);
@@ -65,18 +68,38 @@ async function main(): Promise<void> {
         taskQueue: config.queues.execution,
         identity,
         runSlots: slots.slots,
-        deps: { docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), model: modelProviderFromEnv(), networkFor: network.networkFor },
+        deps: {
+          docker,
+          artifacts: artifactStoreFor(config),
+          image: config.sandboxImage,
+          workspaceRoot: workspaceRootFor(config.home),
+          model: modelProviderFromEnv(),
+          networkFor: network.networkFor,
+        },
       },
       {
         signal: shutdown.signal,
         onState: (state, since, reason) => {
           const wasPolling = polling;
           polling = state === 'polling';
-          writeWorkerState(config.home, { state, since: since.toISOString(), reason, identity, taskQueue: config.queues.execution, pid: process.pid, slots });
+          writeWorkerState(config.home, {
+            state,
+            since: since.toISOString(),
+            reason,
+            identity,
+            taskQueue: config.queues.execution,
+            pid: process.pid,
+            slots,
+          });
           if (polling) {
-            console.log(`execution worker ${identity} polling ${config.queues.execution} on ${config.temporal.address} (namespace ${config.temporal.namespace}), taking ${describeExecutionSlots(slots)}`);
+            console.log(
+              `execution worker ${identity} polling ${config.queues.execution} on ${config.temporal.address} (namespace ${config.temporal.namespace}), taking ${describeExecutionSlots(slots)}`,
+            );
             if (!wasPolling) void reap();
-          } else console.error(`execution worker ${identity} paused since ${since.toISOString()}: ${reason}; it takes no runs until the engine answers`);
+          } else
+            console.error(
+              `execution worker ${identity} paused since ${since.toISOString()}: ${reason}; it takes no runs until the engine answers`,
+            );
         },
         onEngineBack: async (outageStartedMs) => {
           const reaped = await reapContainersOfOutage(docker, outageStartedMs).catch((err: Error) => {

@@ -26,9 +26,12 @@ export const INJECTION_README = [
 export function makeWorkspace(extraFiles: Readonly<Record<string, string>> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-agent-'));
   const files: Record<string, string> = {
-    'package.json': JSON.stringify({ name: 'fixture', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) + '\n',
+    'package.json':
+      JSON.stringify({ name: 'fixture', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) +
+      '\n',
     'src/sum.js': BROKEN_SUM,
-    'test.js': "const assert = require('assert');\nconst sum = require('./src/sum');\nassert.strictEqual(sum(2, 3), 5);\nconsole.log('sum ok');\n",
+    'test.js':
+      "const assert = require('assert');\nconst sum = require('./src/sum');\nassert.strictEqual(sum(2, 3), 5);\nconsole.log('sum ok');\n",
     'README.md': INJECTION_README,
     '.git/config': '[core]\n\trepositoryformatversion = 0\n',
     '.github/workflows/ci.yml': 'on: push\n',
@@ -55,7 +58,17 @@ export const VERIFY_PLAN: VerificationPlan = { commands: ['npm test'] };
 
 export function agentPolicy(overrides: Partial<AgentPolicy> = {}): AgentPolicy {
   return {
-    allowedTools: ['read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command', 'run_verifier', 'request_scope', 'finish'],
+    allowedTools: [
+      'read_file',
+      'write_file',
+      'edit_file',
+      'list_files',
+      'search_text',
+      'run_command',
+      'run_verifier',
+      'request_scope',
+      'finish',
+    ],
     allowedCommands: ['npm test', 'node *', 'cat *', 'ls*', 'printenv*'],
     allowedPaths: ['**'],
     forbiddenPaths: ['.git/**', '.github/workflows/**', '**/.env'],
@@ -87,7 +100,14 @@ export async function startSandboxedWorkspace(dir = makeWorkspace()): Promise<Sa
     runId: `agent-test-${path.basename(dir)}`,
     attempt: 1,
     user: process.getuid?.() === 0 ? SANDBOX_USER : `${process.getuid?.()}:${process.getgid?.()}`,
-    limits: { runTimeoutMs: 120_000, commandTimeoutMs: 60_000, maxOutputBytes: 256 * 1024, memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 128 },
+    limits: {
+      runTimeoutMs: 120_000,
+      commandTimeoutMs: 60_000,
+      maxOutputBytes: 256 * 1024,
+      memoryBytes: 512 * 1024 * 1024,
+      nanoCpus: 1_000_000_000,
+      pids: 128,
+    },
     network: { mode: 'none' },
     mounts: toolchain.mounts,
     env: toolchain.env,
@@ -102,7 +122,12 @@ export async function startSandboxedWorkspace(dir = makeWorkspace()): Promise<Sa
     sandbox,
     executed,
     runCommand,
-    verify: () => verify(VERIFY_PLAN, (command) => runCommand(command), () => undefined),
+    verify: () =>
+      verify(
+        VERIFY_PLAN,
+        (command) => runCommand(command),
+        () => undefined,
+      ),
     dispose: async () => {
       await sandbox.remove();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -21,14 +21,24 @@ describe('S3 artifact store on versitygw', () => {
     const patch = Buffer.from(`diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-${randomUUID()}\n+new\n`);
     const key = runArtifactKey(`run/s3-${randomUUID().slice(0, 8)}/acme/catalog`, 1, 'patch.diff');
     const ref = await s3.put(key, patch, 'patch');
-    expect(ref).toEqual({ name: 'patch.diff', type: 'patch', uri: `s3://${readStackInfo().artifactStore.bucket}/${key}`, sha256: createHash('sha256').update(patch).digest('hex'), size: patch.length });
+    expect(ref).toEqual({
+      name: 'patch.diff',
+      type: 'patch',
+      uri: `s3://${readStackInfo().artifactStore.bucket}/${key}`,
+      sha256: createHash('sha256').update(patch).digest('hex'),
+      size: patch.length,
+    });
     expect(await s3.get(ref.uri)).toEqual(patch);
     s3.destroy();
   });
 
   it('redacts secrets in text artifacts before they reach the bucket', async () => {
     const s3 = store();
-    const ref = await s3.put(runArtifactKey(`run/s3-${randomUUID().slice(0, 8)}/acme/catalog`, 1, 'steps.log'), 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 leaked\n', 'log');
+    const ref = await s3.put(
+      runArtifactKey(`run/s3-${randomUUID().slice(0, 8)}/acme/catalog`, 1, 'steps.log'),
+      'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 leaked\n',
+      'log',
+    );
     const stored = (await s3.get(ref.uri)).toString('utf8');
     expect(stored).toBe('token [REDACTED] leaked\n');
     expect(ref.sha256).toBe(createHash('sha256').update(stored).digest('hex'));

@@ -11,17 +11,30 @@ import { readStackInfo } from '../support/stack';
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ controlActivities: createControlActivities({}), executionActivities: scriptedExecution(() => ({})).activities });
+  harness = await startHarness({
+    controlActivities: createControlActivities({}),
+    executionActivities: scriptedExecution(() => ({})).activities,
+  });
 });
 afterAll(async () => harness?.shutdown());
 
 function spec(id: string, extra: object = {}) {
   const target = readStackInfo().targets.find((t) => t.repo === 'acme/catalog')!;
-  return { id: `${id}-${harness.unique}`, title: 'Who asked', targets: [target], steps: [{ recipe: 'command', run: 'true' }], preview: true, ...extra };
+  return {
+    id: `${id}-${harness.unique}`,
+    title: 'Who asked',
+    targets: [target],
+    steps: [{ recipe: 'command', run: 'true' }],
+    preview: true,
+    ...extra,
+  };
 }
 
 /** The requester as the run records it (its first transition) and as the campaign's details in the Web UI show it. */
-async function requesterOf(client: RegattaClient, campaign: { id: string }): Promise<{ note?: string; details?: string }> {
+async function requesterOf(
+  client: RegattaClient,
+  campaign: { id: string },
+): Promise<{ note?: string; details?: string }> {
   await client.campaignResult(campaign.id);
   const run = await client.runStatus(runWorkflowId(campaign.id, 'acme/catalog'));
   const described = await client.temporal.workflow.getHandle(campaignWorkflowId(campaign.id)).describe();
@@ -39,7 +52,12 @@ describe('requestedBy through the SDK', () => {
 
   it("a client's requestedBy option names the requester, over the spec's own", async () => {
     const config = loadConfig();
-    const client = new RegattaClient(harness.client.temporal, { queues: harness.queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace, requestedBy: 'release-bot' });
+    const client = new RegattaClient(harness.client.temporal, {
+      queues: harness.queues,
+      uiUrl: config.temporal.uiUrl,
+      namespace: config.temporal.namespace,
+      requestedBy: 'release-bot',
+    });
     const campaign = spec('sdk-option', { requestedBy: 'bob' });
     await client.startCampaign(campaign);
     expect((await requesterOf(client, campaign)).note).toBe('requested by release-bot');

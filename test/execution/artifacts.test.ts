@@ -25,7 +25,13 @@ describe('LocalArtifactStore', () => {
     const ref = await store.put(runArtifactKey('run/camp/acme/billing', 2, 'steps.log'), 'hello\n', 'log');
     const file = fileURLToPath(ref.uri);
     expect(path.relative(root, file)).toBe(path.join('runs', 'run', 'camp', 'acme', 'billing', '2', 'steps.log'));
-    expect(ref).toEqual({ name: 'steps.log', type: 'log', uri: expect.stringMatching(/^file:\/\//), sha256: createHash('sha256').update('hello\n').digest('hex'), size: 6 });
+    expect(ref).toEqual({
+      name: 'steps.log',
+      type: 'log',
+      uri: expect.stringMatching(/^file:\/\//),
+      sha256: createHash('sha256').update('hello\n').digest('hex'),
+      size: 6,
+    });
     expect((await store.get(ref.uri)).toString()).toBe('hello\n');
   });
 
@@ -64,10 +70,20 @@ describe('redaction', () => {
   });
 
   it('finds secret values only in secret-named variables long enough to matter', () => {
-    expect(secretValues({ GITHUB_TOKEN: 'ghs_abcdefgh', OPENAI_API_KEY: 'sk-123456789', TEMPORAL_API_KEY: 'short', HOME: '/root/home/x' })).toEqual(['ghs_abcdefgh', 'sk-123456789']);
+    expect(
+      secretValues({
+        GITHUB_TOKEN: 'ghs_abcdefgh',
+        OPENAI_API_KEY: 'sk-123456789',
+        TEMPORAL_API_KEY: 'short',
+        HOME: '/root/home/x',
+      }),
+    ).toEqual(['ghs_abcdefgh', 'sk-123456789']);
   });
 
   it('names the kinds of secret a text holds without repeating them', () => {
-    expect(secretKinds(`x AKIAABCDEFGHIJKLMNOP and worker-secret-1`, ['worker-secret-1'])).toEqual(["a secret value from the worker's environment", 'AWS access key id']);
+    expect(secretKinds(`x AKIAABCDEFGHIJKLMNOP and worker-secret-1`, ['worker-secret-1'])).toEqual([
+      "a secret value from the worker's environment",
+      'AWS access key id',
+    ]);
   });
 });

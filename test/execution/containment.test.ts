@@ -3,7 +3,15 @@ import { CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createExecutionActivities } from '../../activities/execution/execute-run';
 import { Sandbox } from '../../src/sandbox/driver';
-import { command, containersOfRun, readArtifact, runExecuteRun, specFor, startExecutionFixture, type ExecutionFixture } from './fixture';
+import {
+  command,
+  containersOfRun,
+  readArtifact,
+  runExecuteRun,
+  specFor,
+  startExecutionFixture,
+  type ExecutionFixture,
+} from './fixture';
 
 let fixture: ExecutionFixture;
 
@@ -17,14 +25,24 @@ afterAll(async () => {
 
 describe('changes that cannot be carried in a patch', () => {
   it('refuses a symlink to a host file and reports it instead of reading the file', async () => {
-    const spec = specFor(fixture.repoUrl, [command("ln -s /etc/passwd passwd-link && sed -i 's/oldName/newName/' README.md")]);
+    const spec = specFor(fixture.repoUrl, [
+      command("ln -s /etc/passwd passwd-link && sed -i 's/oldName/newName/' README.md"),
+    ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
-    expect(result.failure).toEqual({ kind: 'policy', message: expect.stringContaining('passwd-link (symlink pointing outside the workspace (to /etc/passwd))') });
+    expect(result.failure).toEqual({
+      kind: 'policy',
+      message: expect.stringContaining('passwd-link (symlink pointing outside the workspace (to /etc/passwd))'),
+    });
     expect(result.manifest.artifacts.map((a) => a.name)).not.toContain('patch.diff');
-    const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as { kind: string; name: string; allowed: boolean }[];
+    const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as {
+      kind: string;
+      name: string;
+      allowed: boolean;
+    }[];
     expect(events).toContainEqual(expect.objectContaining({ kind: 'patch', name: 'passwd-link', allowed: false }));
-    for (const ref of result.manifest.artifacts) expect((await fixture.artifacts.get(ref.uri)).toString()).not.toContain('root:x:0:0');
+    for (const ref of result.manifest.artifacts)
+      expect((await fixture.artifacts.get(ref.uri)).toString()).not.toContain('root:x:0:0');
   });
 
   it('refuses a directory swapped for a symlink to the host and carries none of its files', async () => {
@@ -37,7 +55,9 @@ describe('changes that cannot be carried in a patch', () => {
 
   it('refuses binary content and files over the size limit, without hanging on a FIFO', async () => {
     const spec = specFor(fixture.repoUrl, [
-      command('printf "\\000\\001\\002" > blob.bin && head -c 2000000 /dev/zero | tr "\\0" a > big.txt && rm test.js && mkfifo test.js'),
+      command(
+        'printf "\\000\\001\\002" > blob.bin && head -c 2000000 /dev/zero | tr "\\0" a > big.txt && rm test.js && mkfifo test.js',
+      ),
     ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
@@ -48,18 +68,26 @@ describe('changes that cannot be carried in a patch', () => {
   });
 
   it('leaves out large files the repository ignores, such as installed dependencies', async () => {
-    const spec = specFor(fixture.repoUrl, [command("mkdir -p node_modules/x && head -c 2000000 /dev/zero > node_modules/x/blob && sed -i 's/oldName/newName/' README.md")]);
+    const spec = specFor(fixture.repoUrl, [
+      command(
+        "mkdir -p node_modules/x && head -c 2000000 /dev/zero > node_modules/x/blob && sed -i 's/oldName/newName/' README.md",
+      ),
+    ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result).toMatchObject({ outcome: 'changed', touchedFiles: ['README.md'] });
   });
 
   it('keeps the git directory out of the sandbox, so a step cannot rewrite the base of its own patch', async () => {
     const spec = specFor(fixture.repoUrl, [
-      command("test ! -e .git && mkdir .git && echo 0000000000000000000000000000000000000000 > .git/HEAD && sed -i 's/oldName/newName/' README.md"),
+      command(
+        "test ! -e .git && mkdir .git && echo 0000000000000000000000000000000000000000 > .git/HEAD && sed -i 's/oldName/newName/' README.md",
+      ),
     ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result).toMatchObject({ outcome: 'changed', touchedFiles: ['README.md'] });
-    expect(await readArtifact(fixture, result, 'patch.diff')).toContain('-Call oldName() to get a label.\n+Call newName() to get a label.\n');
+    expect(await readArtifact(fixture, result, 'patch.diff')).toContain(
+      '-Call oldName() to get a label.\n+Call newName() to get a label.\n',
+    );
   });
 });
 
@@ -70,12 +98,15 @@ describe('limits and the end of a run', () => {
     });
     const started = Date.now();
     const { result } = await runExecuteRun(fixture.deps, spec);
-    expect(result.failure).toEqual({ kind: 'timeout', message: 'step "hangs" was stopped by the per-command time limit (1000 ms): sleep 30' });
+    expect(result.failure).toEqual({
+      kind: 'timeout',
+      message: 'step "hangs" was stopped by the per-command time limit (1000 ms): sleep 30',
+    });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
   });
 
-  it('ends a run whose step leaves a fork bomb promptly, with the step\'s outcome, and verifies in a clean sandbox', async () => {
+  it("ends a run whose step leaves a fork bomb promptly, with the step's outcome, and verifies in a clean sandbox", async () => {
     // `bomb &`: the step's own shell forks once, before the bomb fills the table, so it exits as it says, not on a refused fork.
     const bomb = "sed -i 's/oldName/newName/' README.md && bomb() { bomb | bomb & }; bomb & exit 0";
     const spec = specFor(fixture.repoUrl, [command(bomb, 'bomb')], {
@@ -86,7 +117,10 @@ describe('limits and the end of a run', () => {
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(Date.now() - started).toBeLessThan(24_000);
     expect(result).toMatchObject({ outcome: 'changed', touchedFiles: ['README.md'] });
-    expect(result.verification).toMatchObject({ verdict: 'passed', commands: [expect.objectContaining({ command: 'node test.js', exitCode: 0 })] });
+    expect(result.verification).toMatchObject({
+      verdict: 'passed',
+      commands: [expect.objectContaining({ command: 'node test.js', exitCode: 0 })],
+    });
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
   });
 
@@ -108,7 +142,10 @@ describe('limits and the end of a run', () => {
     const started = Date.now();
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
-    expect(result.failure).toEqual({ kind: 'timeout', message: expect.stringMatching(/^stopped by the run deadline \(3000 ms\) in /) });
+    expect(result.failure).toEqual({
+      kind: 'timeout',
+      message: expect.stringMatching(/^stopped by the run deadline \(3000 ms\) in /),
+    });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
   });
@@ -132,7 +169,14 @@ describe('limits and the end of a run', () => {
 
   it('reaps the container an earlier attempt of the run left behind', async () => {
     const spec = specFor(fixture.repoUrl, [command('true')]);
-    const leftover = await Sandbox.start(fixture.docker, { image: fixture.image, workspaceDir: fixture.root, runId: spec.runId, attempt: 1, limits: spec.limits, network: { mode: 'none' } });
+    const leftover = await Sandbox.start(fixture.docker, {
+      image: fixture.image,
+      workspaceDir: fixture.root,
+      runId: spec.runId,
+      attempt: 1,
+      limits: spec.limits,
+      network: { mode: 'none' },
+    });
     const { result } = await runExecuteRun(fixture.deps, spec, 2);
     expect(result).toMatchObject({ attempt: 2, outcome: 'no_changes' });
     await expect(leftover.container.inspect()).rejects.toMatchObject({ statusCode: 404 });
@@ -160,7 +204,11 @@ describe('secrets in a patch', () => {
     const spec = specFor(fixture.repoUrl, [command(`echo "const token = '${token}';" >> src/index.js`)]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
-    expect(result.failure).toEqual({ kind: 'policy', message: 'the patch adds what looks like a secret (GitHub token); it was not stored' });
-    for (const ref of result.manifest.artifacts) expect((await fixture.artifacts.get(ref.uri)).toString()).not.toContain(token);
+    expect(result.failure).toEqual({
+      kind: 'policy',
+      message: 'the patch adds what looks like a secret (GitHub token); it was not stored',
+    });
+    for (const ref of result.manifest.artifacts)
+      expect((await fixture.artifacts.get(ref.uri)).toString()).not.toContain(token);
   });
 });

@@ -49,7 +49,10 @@ describe('fileDiff', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-diff-'));
     try {
       const files: Record<string, [string | undefined, string | undefined]> = {
-        'modified.txt': ['one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n', 'one\n2\nthree\nfour\nfive\nsix\nseven\neight\nnine\n10\n'],
+        'modified.txt': [
+          'one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n',
+          'one\n2\nthree\nfour\nfive\nsix\nseven\neight\nnine\n10\n',
+        ],
         'no-newline.txt': ['a\nb', 'a\nb\nc'],
         'gains-newline.txt': ['a', 'a\n'],
         'added.txt': [undefined, 'new\nfile\n'],
@@ -71,7 +74,10 @@ describe('fileDiff', () => {
       await runChecked('git', ['-C', dir, 'apply', '--index', path.join(dir, '..', `${path.basename(dir)}.diff`)]);
       for (const [name, [, after]] of Object.entries(files)) {
         const file = path.join(dir, name);
-        expect({ name, content: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined }).toEqual({ name, content: after });
+        expect({ name, content: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined }).toEqual({
+          name,
+          content: after,
+        });
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

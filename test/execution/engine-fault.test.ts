@@ -10,7 +10,14 @@ import Docker from 'dockerode';
 import { DOCKER_ENGINE_UNAVAILABLE } from '../../src/sandbox/engine';
 import { startEngineProxy, type EngineProxy } from '../support/engine-proxy';
 import { eventually } from '../support/eventually';
-import { command, containersOfRun, runExecuteRun, specFor, startExecutionFixture, type ExecutionFixture } from './fixture';
+import {
+  command,
+  containersOfRun,
+  runExecuteRun,
+  specFor,
+  startExecutionFixture,
+  type ExecutionFixture,
+} from './fixture';
 
 let fixture: ExecutionFixture;
 let proxy: EngineProxy;
@@ -51,7 +58,11 @@ describe('executeRun without a Docker engine', () => {
     const spec = specFor(fixture.repoUrl, [command('sleep 60 && echo late >> README.md', 'slow step')]);
     const deps = { ...fixture.deps, docker: proxy.docker };
     const attempt = runExecuteRun(deps, spec);
-    await eventually(() => containersOfRun(fixture.docker, spec.runId), (containers) => containers.some((c) => c.State === 'running'), 60_000);
+    await eventually(
+      () => containersOfRun(fixture.docker, spec.runId),
+      (containers) => containers.some((c) => c.State === 'running'),
+      60_000,
+    );
 
     await proxy.cut();
     const failure = await engineFailureOf(attempt);

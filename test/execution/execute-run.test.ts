@@ -6,7 +6,15 @@ import path from 'node:path';
 import { runChecked } from '../../src/host/command';
 import { hashSpec } from '../../src/contracts/hash';
 import { ExecutionResult } from '../../src/contracts';
-import { command, containersOfRun, readArtifact, runExecuteRun, specFor, startExecutionFixture, type ExecutionFixture } from './fixture';
+import {
+  command,
+  containersOfRun,
+  readArtifact,
+  runExecuteRun,
+  specFor,
+  startExecutionFixture,
+  type ExecutionFixture,
+} from './fixture';
 
 let fixture: ExecutionFixture;
 
@@ -20,7 +28,11 @@ afterAll(async () => {
 
 describe('executeRun', () => {
   it('clones the repository, runs a command step in the sandbox and returns the exact patch as evidence', async () => {
-    const spec = specFor(fixture.repoUrl, [command("sed -i 's/oldName/newName/g' src/label.js src/index.js", 'rename')], { verify: { commands: ['node test.js'] } });
+    const spec = specFor(
+      fixture.repoUrl,
+      [command("sed -i 's/oldName/newName/g' src/label.js src/index.js", 'rename')],
+      { verify: { commands: ['node test.js'] } },
+    );
 
     const { result, heartbeats } = await runExecuteRun(fixture.deps, spec);
 
@@ -58,13 +70,21 @@ describe('executeRun', () => {
         '',
       ].join('\n'),
     );
-    expect(heartbeats).toEqual(expect.arrayContaining([expect.objectContaining({ phase: 'cloning' }), expect.objectContaining({ phase: 'verifying' })]));
+    expect(heartbeats).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ phase: 'cloning' }),
+        expect.objectContaining({ phase: 'verifying' }),
+      ]),
+    );
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
   });
 
   it('produces a patch that native git applies to a fresh clone of the same commit', async () => {
     const spec = specFor(fixture.repoUrl, [
-      command("sed -i 's/oldName/newName/' README.md && printf 'no newline' > NOTES && rm test.js && printf 'a\\nb\\n' >> src/label.js", 'edits'),
+      command(
+        "sed -i 's/oldName/newName/' README.md && printf 'no newline' > NOTES && rm test.js && printf 'a\\nb\\n' >> src/label.js",
+        'edits',
+      ),
     ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('changed');
@@ -73,11 +93,22 @@ describe('executeRun', () => {
     const check = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-apply-'));
     try {
       await runChecked('git', ['clone', '-q', '--depth', '1', fixture.repoUrl, check]);
-      fs.writeFileSync(path.join(check, '..', path.basename(check) + '.diff'), await readArtifact(fixture, result, 'patch.diff'));
-      await runChecked('git', ['-C', check, 'apply', '--index', path.join(check, '..', path.basename(check) + '.diff')]);
+      fs.writeFileSync(
+        path.join(check, '..', path.basename(check) + '.diff'),
+        await readArtifact(fixture, result, 'patch.diff'),
+      );
+      await runChecked('git', [
+        '-C',
+        check,
+        'apply',
+        '--index',
+        path.join(check, '..', path.basename(check) + '.diff'),
+      ]);
       expect(fs.readFileSync(path.join(check, 'NOTES'), 'utf8')).toBe('no newline');
       expect(fs.existsSync(path.join(check, 'test.js'))).toBe(false);
-      expect(fs.readFileSync(path.join(check, 'src/label.js'), 'utf8').endsWith('module.exports = { oldName };\na\nb\n')).toBe(true);
+      expect(
+        fs.readFileSync(path.join(check, 'src/label.js'), 'utf8').endsWith('module.exports = { oldName };\na\nb\n'),
+      ).toBe(true);
     } finally {
       fs.rmSync(check, { recursive: true, force: true });
       fs.rmSync(check + '.diff', { force: true });
@@ -85,7 +116,9 @@ describe('executeRun', () => {
   });
 
   it('reports no_changes when the steps leave the tree as it was', async () => {
-    const spec = specFor(fixture.repoUrl, [command("grep -q oldName src/label.js && sed -i 's/absent/present/' README.md")]);
+    const spec = specFor(fixture.repoUrl, [
+      command("grep -q oldName src/label.js && sed -i 's/absent/present/' README.md"),
+    ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('no_changes');
     expect(result.touchedFiles).toEqual([]);
@@ -94,10 +127,16 @@ describe('executeRun', () => {
   });
 
   it('fails the run when a step exits non-zero, and keeps the evidence of what ran', async () => {
-    const spec = specFor(fixture.repoUrl, [command('echo about to fail; exit 3', 'breaks'), command('touch never-runs')]);
+    const spec = specFor(fixture.repoUrl, [
+      command('echo about to fail; exit 3', 'breaks'),
+      command('touch never-runs'),
+    ]);
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.outcome).toBe('failed');
-    expect(result.failure).toEqual({ kind: 'step', message: expect.stringContaining('step "breaks" failed: exited 3') });
+    expect(result.failure).toEqual({
+      kind: 'step',
+      message: expect.stringContaining('step "breaks" failed: exited 3'),
+    });
     expect(result.commands).toEqual(['echo about to fail; exit 3']);
     expect(await readArtifact(fixture, result, 'steps.log')).toContain('about to fail');
     expect(await containersOfRun(fixture.docker, spec.runId)).toEqual([]);
@@ -117,7 +156,10 @@ describe('executeRun', () => {
     const url = `${fixture.git.baseUrl}/acme/missing.git`;
     const spec = specFor(fixture.repoUrl, [command('true')], { repo: { name: 'acme/missing', url, ref: 'main' } });
     const { result } = await runExecuteRun(fixture.deps, spec);
-    expect(result).toMatchObject({ outcome: 'failed', failure: { kind: 'infra', message: expect.stringContaining(url) } });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      failure: { kind: 'infra', message: expect.stringContaining(url) },
+    });
   });
 
   it('lists every stored artifact in the manifest with the sha256 and size of the stored bytes', async () => {
@@ -127,7 +169,11 @@ describe('executeRun', () => {
     expect(names).toEqual(['patch.diff', 'steps.log', 'verification.json', 'events.json', 'manifest.json']);
     for (const ref of result.manifest.artifacts) {
       const bytes = await fixture.artifacts.get(ref.uri);
-      expect({ name: ref.name, sha256: ref.sha256, size: ref.size }).toEqual({ name: ref.name, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+      expect({ name: ref.name, sha256: ref.sha256, size: ref.size }).toEqual({
+        name: ref.name,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        size: bytes.length,
+      });
       expect(ref.uri.startsWith('file://')).toBe(true);
     }
     const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as { seq: number; kind: string }[];
@@ -159,7 +205,9 @@ describe('executeRun', () => {
   });
 
   it('classifies a verifier that fails once and then passes as flaky', async () => {
-    const spec = specFor(fixture.repoUrl, [command('true')], { verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }'] } });
+    const spec = specFor(fixture.repoUrl, [command('true')], {
+      verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }'] },
+    });
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.verification.verdict).toBe('flaky');
   });
@@ -173,7 +221,9 @@ describe('executeRun', () => {
   });
 
   it('rejects a malformed spec before touching anything, naming the field', async () => {
-    const spec = { ...specFor(fixture.repoUrl, [command('true')]), network: 'everything' } as unknown as Parameters<typeof runExecuteRun>[1];
+    const spec = { ...specFor(fixture.repoUrl, [command('true')]), network: 'everything' } as unknown as Parameters<
+      typeof runExecuteRun
+    >[1];
     await expect(runExecuteRun(fixture.deps, spec)).rejects.toThrow(/network/);
   });
 });

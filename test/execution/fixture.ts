@@ -19,7 +19,14 @@ export const FIXTURE_FILES: Record<string, string> = {
   '.gitignore': 'node_modules/\n',
   'README.md': '# widget\n\nCall oldName() to get a label.\n',
   'src/index.js': ["const { oldName } = require('./label');", '', 'module.exports = () => oldName(1);', ''].join('\n'),
-  'src/label.js': ['function oldName(n) {', '  return `widget-${n}`;', '}', '', 'module.exports = { oldName };', ''].join('\n'),
+  'src/label.js': [
+    'function oldName(n) {',
+    '  return `widget-${n}`;',
+    '}',
+    '',
+    'module.exports = { oldName };',
+    '',
+  ].join('\n'),
   'test.js': "const assert = require('assert');\nassert.strictEqual(require('./src/index.js')(), 'widget-1');\n",
 };
 
@@ -42,7 +49,14 @@ export async function startExecutionFixture(): Promise<ExecutionFixture> {
   const docker = dockerClient();
   const artifacts = new LocalArtifactStore(path.join(root, 'artifacts'));
   const image = loadConfig().sandboxImage;
-  const deps: ExecutionDeps = { docker, artifacts, image, workspaceRoot: path.join(root, 'workspaces'), identity: 'test-execution', cloneRetryDelaysMs: [100, 200] };
+  const deps: ExecutionDeps = {
+    docker,
+    artifacts,
+    image,
+    workspaceRoot: path.join(root, 'workspaces'),
+    identity: 'test-execution',
+    cloneRetryDelaysMs: [100, 200],
+  };
   return {
     root,
     repoUrl: `${git.baseUrl}/acme/widget.git`,
@@ -71,7 +85,14 @@ export function specFor(repoUrl: string, steps: Step[], overrides: Partial<Execu
     steps,
     verify: { commands: [] },
     network: 'none',
-    limits: { runTimeoutMs: 120_000, commandTimeoutMs: 30_000, maxOutputBytes: 64 * 1024, memoryBytes: 256 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 128 },
+    limits: {
+      runTimeoutMs: 120_000,
+      commandTimeoutMs: 30_000,
+      maxOutputBytes: 64 * 1024,
+      memoryBytes: 256 * 1024 * 1024,
+      nanoCpus: 1_000_000_000,
+      pids: 128,
+    },
     allowedPaths: ['**'],
     forbiddenPaths: [],
     maxPatchFiles: 50,

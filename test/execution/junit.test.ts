@@ -16,7 +16,8 @@ function tree(files: Record<string, string>): string {
 describe('JUnit reports', () => {
   it('sums the leaf suites of each report the verification left behind', () => {
     const dir = tree({
-      'junit.xml': '<testsuites tests="5"><testsuite name="a" tests="3" failures="1" errors="0" skipped="1"/><testsuite name="b" tests="2" failures="0" errors="1"/></testsuites>',
+      'junit.xml':
+        '<testsuites tests="5"><testsuite name="a" tests="3" failures="1" errors="0" skipped="1"/><testsuite name="b" tests="2" failures="0" errors="1"/></testsuites>',
       'test-results/unit.xml': '<testsuites tests="4" failures="0" errors="0"></testsuites>',
       'node_modules/dep/junit.xml': '<testsuite tests="99"/>',
       'src/notes.xml': '<testsuite tests="7"/>',

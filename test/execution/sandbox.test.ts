@@ -4,11 +4,26 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SandboxLimits } from '../../src/contracts';
 import { loadConfig } from '../../src/config';
-import { ATTEMPT_LABEL, dockerClient, EXPIRES_LABEL, MANAGED_LABEL, reapContainers, RUN_LABEL, Sandbox } from '../../src/sandbox/driver';
+import {
+  ATTEMPT_LABEL,
+  dockerClient,
+  EXPIRES_LABEL,
+  MANAGED_LABEL,
+  reapContainers,
+  RUN_LABEL,
+  Sandbox,
+} from '../../src/sandbox/driver';
 
 const docker = dockerClient();
 const image = loadConfig().sandboxImage;
-const limits: SandboxLimits = { runTimeoutMs: 60_000, commandTimeoutMs: 20_000, maxOutputBytes: 16 * 1024, memoryBytes: 256 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 64 };
+const limits: SandboxLimits = {
+  runTimeoutMs: 60_000,
+  commandTimeoutMs: 20_000,
+  maxOutputBytes: 16 * 1024,
+  memoryBytes: 256 * 1024 * 1024,
+  nanoCpus: 1_000_000_000,
+  pids: 64,
+};
 const runId = `run/sandbox-test-${process.pid}/acme/widget`;
 
 let workspace: string;
@@ -20,7 +35,14 @@ beforeAll(async () => {
   fs.chownSync(workspace, 10001, 10001);
   fs.chownSync(path.join(workspace, 'README.md'), 10001, 10001);
   process.env.REGATTA_TEST_SECRET_TOKEN = 'host-secret-value-that-must-not-leak';
-  sandbox = await Sandbox.start(docker, { image, workspaceDir: workspace, runId, attempt: 2, limits, network: { mode: 'none' } });
+  sandbox = await Sandbox.start(docker, {
+    image,
+    workspaceDir: workspace,
+    runId,
+    attempt: 2,
+    limits,
+    network: { mode: 'none' },
+  });
 });
 
 afterAll(async () => {
@@ -52,7 +74,14 @@ describe('the sandbox container', () => {
   it('runs commands as uid 10001 in /workspace with no capabilities and no-new-privileges', async () => {
     const result = await sandbox.exec('id -u; id -g; pwd; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status');
     expect(result.exitCode).toBe(0);
-    expect(result.output.split('\n').map((l) => l.replace(/\s+/g, ' ').trim())).toEqual(['10001', '10001', '/workspace', 'CapEff: 0000000000000000', 'NoNewPrivs: 1', '']);
+    expect(result.output.split('\n').map((l) => l.replace(/\s+/g, ' ').trim())).toEqual([
+      '10001',
+      '10001',
+      '/workspace',
+      'CapEff: 0000000000000000',
+      'NoNewPrivs: 1',
+      '',
+    ]);
   });
 
   it('sees none of the worker environment', async () => {
@@ -172,14 +201,31 @@ except OSError as e: print(errno.errorcode[e.errno]); sys.exit(7)"`,
   });
 
   it('refuses to run as root', async () => {
-    await expect(Sandbox.start(docker, { image, workspaceDir: workspace, runId, attempt: 1, user: '0:0', limits, network: { mode: 'none' } })).rejects.toThrow(/root/);
+    await expect(
+      Sandbox.start(docker, {
+        image,
+        workspaceDir: workspace,
+        runId,
+        attempt: 1,
+        user: '0:0',
+        limits,
+        network: { mode: 'none' },
+      }),
+    ).rejects.toThrow(/root/);
   });
 });
 
 describe('reapContainers', () => {
   it('removes the sandboxes of a run found by label, leaving other runs alone', async () => {
     const otherRun = `${runId}-other`;
-    const stale = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: otherRun, attempt: 1, limits, network: { mode: 'none' } });
+    const stale = await Sandbox.start(docker, {
+      image,
+      workspaceDir: workspace,
+      runId: otherRun,
+      attempt: 1,
+      limits,
+      network: { mode: 'none' },
+    });
     const reaped = await reapContainers(docker, { runId: otherRun });
     expect(reaped).toEqual([stale.container.id]);
     await expect(stale.container.inspect()).rejects.toMatchObject({ statusCode: 404 });
@@ -187,8 +233,24 @@ describe('reapContainers', () => {
   });
 
   it('removes, across runs, only the containers whose attempt deadline has passed', async () => {
-    const expired = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: `${runId}-expired`, attempt: 1, limits, network: { mode: 'none' }, expiresAt: Date.now() - 1_000 });
-    const live = await Sandbox.start(docker, { image, workspaceDir: workspace, runId: `${runId}-live`, attempt: 1, limits, network: { mode: 'none' }, expiresAt: Date.now() + 600_000 });
+    const expired = await Sandbox.start(docker, {
+      image,
+      workspaceDir: workspace,
+      runId: `${runId}-expired`,
+      attempt: 1,
+      limits,
+      network: { mode: 'none' },
+      expiresAt: Date.now() - 1_000,
+    });
+    const live = await Sandbox.start(docker, {
+      image,
+      workspaceDir: workspace,
+      runId: `${runId}-live`,
+      attempt: 1,
+      limits,
+      network: { mode: 'none' },
+      expiresAt: Date.now() + 600_000,
+    });
     try {
       expect((await live.container.inspect()).Config.Labels[EXPIRES_LABEL]).toMatch(/^\d+$/);
       const reaped = await reapContainers(docker, { expired: true });

@@ -40,7 +40,11 @@ const LIBRARY = {
       name: 'tally',
       version: '3.1.0',
       main: 'index.js',
-      scripts: { pretest: 'node -e "require(\'./index.js\')"', test: 'node --test --test-reporter=tap', posttest: 'node scripts/coverage-gate.js' },
+      scripts: {
+        pretest: 'node -e "require(\'./index.js\')"',
+        test: 'node --test --test-reporter=tap',
+        posttest: 'node scripts/coverage-gate.js',
+      },
       license: 'MIT',
     },
     null,
@@ -51,13 +55,30 @@ const LIBRARY = {
 it('names the posttest script that failed after every test passed, with the TAP counts', async () => {
   await createRepo(path.join(fixture.root, 'repos'), 'libs/tally', LIBRARY, { branch: 'master' });
   const url = `${fixture.git.baseUrl}/libs/tally.git`;
-  const spec = specFor(url, [{ recipe: 'replace', files: ['README.md'], find: 'Counts things.', replace: 'Counts things, fast.', regex: false }], {
-    repo: { name: 'libs/tally', url, ref: 'master' },
-    verify: { commands: ['npm test'] },
-  });
+  const spec = specFor(
+    url,
+    [
+      {
+        recipe: 'replace',
+        files: ['README.md'],
+        find: 'Counts things.',
+        replace: 'Counts things, fast.',
+        regex: false,
+      },
+    ],
+    {
+      repo: { name: 'libs/tally', url, ref: 'master' },
+      verify: { commands: ['npm test'] },
+    },
+  );
   const { result } = await runExecuteRun(fixture.deps, spec);
 
   expect(result.verification.verdict).toBe('failed');
-  expect(result.verification.commands[0]).toMatchObject({ command: 'npm test', exitCode: 1, failedScript: 'posttest', tests: { source: 'tap', tests: 4, passed: 3, failed: 0, skipped: 1 } });
+  expect(result.verification.commands[0]).toMatchObject({
+    command: 'npm test',
+    exitCode: 1,
+    failedScript: 'posttest',
+    tests: { source: 'tap', tests: 4, passed: 3, failed: 0, skipped: 1 },
+  });
   expect(result.verification.summary).toBe('`npm test` exited 1 in `posttest` after 3 of 4 tests passed (1 skipped)');
 });

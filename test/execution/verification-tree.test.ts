@@ -20,14 +20,17 @@ const rename = command("sed -i 's/oldName/newName/' README.md", 'rename');
 
 describe('verification that changes the tree', () => {
   it('fails as verification, naming each file it changed, added or deleted, and stores no patch', async () => {
-    const verifyCommand = 'node test.js && echo "// verified" >> src/label.js && echo out > report.txt && rm src/index.js && mkdir -p node_modules/.cache && echo c > node_modules/.cache/x';
+    const verifyCommand =
+      'node test.js && echo "// verified" >> src/label.js && echo out > report.txt && rm src/index.js && mkdir -p node_modules/.cache && echo c > node_modules/.cache/x';
     const spec = specFor(fixture.repoUrl, [rename], { verify: { commands: [verifyCommand] } });
 
     const { result } = await runExecuteRun(fixture.deps, spec);
 
     expect(result.outcome).toBe('failed');
     expect(result.failure?.kind).toBe('verification');
-    expect(result.failure?.message).toContain('verification changed files it may only read: report.txt (added), src/index.js (deleted), src/label.js (changed)');
+    expect(result.failure?.message).toContain(
+      'verification changed files it may only read: report.txt (added), src/index.js (deleted), src/label.js (changed)',
+    );
     expect(result.failure?.message).not.toContain('node_modules');
     expect(result.manifest.artifacts.map((a) => a.name)).not.toContain('patch.diff');
     const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as Event[];
@@ -37,7 +40,12 @@ describe('verification that changes the tree', () => {
 
   it('publishes only what the steps changed when verification writes in the policy-named generated paths', async () => {
     const steps = [command("sed -i 's/oldName/newName/' README.md src/label.js", 'rename')];
-    const spec = specFor(fixture.repoUrl, steps, { verify: { commands: ['echo "// built" >> src/label.js && echo out > dist.txt'], generatedPaths: ['src/label.js', 'dist.*'] } });
+    const spec = specFor(fixture.repoUrl, steps, {
+      verify: {
+        commands: ['echo "// built" >> src/label.js && echo out > dist.txt'],
+        generatedPaths: ['src/label.js', 'dist.*'],
+      },
+    });
 
     const { result } = await runExecuteRun(fixture.deps, spec);
 
@@ -48,11 +56,17 @@ describe('verification that changes the tree', () => {
     expect(patch).not.toContain('// built');
     expect(patch).not.toContain('dist.txt');
     const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as Event[];
-    expect(events.filter((e) => e.kind === 'verifier' && e.allowed && e.detail?.includes('generated path')).map((e) => e.name)).toEqual(['dist.txt', 'src/label.js']);
+    expect(
+      events
+        .filter((e) => e.kind === 'verifier' && e.allowed && e.detail?.includes('generated path'))
+        .map((e) => e.name),
+    ).toEqual(['dist.txt', 'src/label.js']);
   });
 
-  it('leaves a tree verification did not change exactly as before: the patch is the steps\' change', async () => {
-    const spec = specFor(fixture.repoUrl, [rename], { verify: { commands: ['node test.js', 'mkdir -p node_modules/x && echo y > node_modules/x/y'] } });
+  it("leaves a tree verification did not change exactly as before: the patch is the steps' change", async () => {
+    const spec = specFor(fixture.repoUrl, [rename], {
+      verify: { commands: ['node test.js', 'mkdir -p node_modules/x && echo y > node_modules/x/y'] },
+    });
 
     const { result } = await runExecuteRun(fixture.deps, spec);
 
@@ -70,7 +84,10 @@ describe('verification stopped by a time limit', () => {
 
     const { result } = await runExecuteRun(fixture.deps, spec);
 
-    expect(result.failure).toEqual({ kind: 'timeout', message: 'verification command was stopped by the per-command time limit (1500 ms): sleep 30' });
+    expect(result.failure).toEqual({
+      kind: 'timeout',
+      message: 'verification command was stopped by the per-command time limit (1500 ms): sleep 30',
+    });
     expect(result.verification.commands).toEqual([expect.objectContaining({ command: 'sleep 30', exitCode: 137 })]);
   });
 
@@ -83,23 +100,36 @@ describe('verification stopped by a time limit', () => {
 
     const { result } = await runExecuteRun(fixture.deps, spec);
 
-    expect(result.failure).toEqual({ kind: 'timeout', message: 'stopped by the run deadline (20000 ms) in verifying: sleep 60' });
+    expect(result.failure).toEqual({
+      kind: 'timeout',
+      message: 'stopped by the run deadline (20000 ms) in verifying: sleep 60',
+    });
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
 
 describe('the generated-paths setting', () => {
-  const decision = (verifyGeneratedPaths?: string[]) => ({ ...baseDecision, ...(verifyGeneratedPaths ? { verifyGeneratedPaths } : {}) }) as PolicyDecision;
+  const decision = (verifyGeneratedPaths?: string[]) =>
+    ({ ...baseDecision, ...(verifyGeneratedPaths ? { verifyGeneratedPaths } : {}) }) as PolicyDecision;
 
   it('reaches the execution spec only from the policy decision, and leaves specs without it as they were', () => {
-    expect(buildExecutionSpec(request, decision(['dist/**'])).verify).toEqual({ commands: ['npm test'], generatedPaths: ['dist/**'] });
+    expect(buildExecutionSpec(request, decision(['dist/**'])).verify).toEqual({
+      commands: ['npm test'],
+      generatedPaths: ['dist/**'],
+    });
     expect(buildExecutionSpec(request, decision()).verify).toEqual({ commands: ['npm test'] });
   });
 
   it('is validated where a bundle is loaded, naming the field and the value', () => {
     const bundle = { name: 'b', version: '1', defaults: { ...settings, verifyGeneratedPaths: 'dist/**' }, rules: [] };
     expect(() => parseContract(PolicyBundle, bundle, 'policy bundle b.json')).toThrow(/verifyGeneratedPaths/);
-    expect(parseContract(PolicyBundle, { ...bundle, defaults: { ...settings, verifyGeneratedPaths: ['dist/**'] } }, 'policy bundle b.json').defaults.verifyGeneratedPaths).toEqual(['dist/**']);
+    expect(
+      parseContract(
+        PolicyBundle,
+        { ...bundle, defaults: { ...settings, verifyGeneratedPaths: ['dist/**'] } },
+        'policy bundle b.json',
+      ).defaults.verifyGeneratedPaths,
+    ).toEqual(['dist/**']);
   });
 });
 
@@ -118,7 +148,13 @@ const settings = {
   approvalBeforePr: false,
 };
 
-const baseDecision = { ...settings, verdict: 'allow', reason: 'allowed', bundle: { name: 'b', version: '1', hash: 'h' }, firedRules: [] };
+const baseDecision = {
+  ...settings,
+  verdict: 'allow',
+  reason: 'allowed',
+  bundle: { name: 'b', version: '1', hash: 'h' },
+  firedRules: [],
+};
 
 const request = {
   campaignId: 'c',

@@ -3,7 +3,14 @@
  * executing, and started again. Runs finish in their sandboxes meanwhile; the new process replays the workflows and
  * the campaign ends as it would have without the fault.
  */
-import { driveCampaign, expectRecovered, reportRecovery, startFaultWorkers, type CampaignOutcome, type FaultWorkers } from './fault-campaign';
+import {
+  driveCampaign,
+  expectRecovered,
+  reportRecovery,
+  startFaultWorkers,
+  type CampaignOutcome,
+  type FaultWorkers,
+} from './fault-campaign';
 
 const DOWN_MS = 5_000;
 let workers: FaultWorkers;

@@ -26,7 +26,16 @@ import { WAIT_SCRIPT, waitCommand } from '../support/step-scripts';
 
 const RUNS = 6;
 const ENGINE_DOWN_MS = 10_000;
-const FINAL_STATES = ['published', 'changed', 'no_changes', 'failed', 'policy_denied', 'rejected', 'publish_failed', 'cancelled'];
+const FINAL_STATES = [
+  'published',
+  'changed',
+  'no_changes',
+  'failed',
+  'policy_denied',
+  'rejected',
+  'publish_failed',
+  'cancelled',
+];
 const root = path.resolve(__dirname, '../..');
 const config = loadConfig();
 const engine = isolatedDockerEngine(config.home, 'fault');
@@ -51,10 +60,15 @@ afterAll(async () => {
 async function loadSandboxImage(): Promise<void> {
   const machine = dockerClient();
   const wanted = await machine.getImage(config.sandboxImage).inspect();
-  const present = await docker.getImage(config.sandboxImage).inspect().catch(() => undefined);
+  const present = await docker
+    .getImage(config.sandboxImage)
+    .inspect()
+    .catch(() => undefined);
   if (present?.Id === wanted.Id) return;
   const loading = await docker.loadImage(await machine.getImage(config.sandboxImage).get());
-  await new Promise((resolve, reject) => docker.modem.followProgress(loading, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+  await new Promise((resolve, reject) =>
+    docker.modem.followProgress(loading, (err: Error | null) => (err ? reject(err) : resolve(undefined))),
+  );
 }
 
 /** The production execution worker, as its own process on this test's queue, logging where a failure can be read. */
@@ -68,7 +82,11 @@ function startWorkerProcess(): ChildProcess {
     // Every run executes at once, so the engine dies under all of them whatever this host's default slots are.
     REGATTA_EXECUTION_SLOTS: String(RUNS),
   };
-  return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], { cwd: root, env, stdio: ['ignore', log, log] });
+  return spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', log, log],
+  });
 }
 
 function campaign(label: string, targets: Target[]): CampaignSpecInput {
@@ -87,7 +105,11 @@ function campaign(label: string, targets: Target[]): CampaignSpecInput {
 }
 
 async function fleetOf(label: string): Promise<Target[]> {
-  return Promise.all(Array.from({ length: RUNS }, (_, i) => fixtureRepo(`fixtures/${label}-${i}-${harness.unique}`, WAIT_SCRIPT, { owner: 'storefront', tier: 'production' })));
+  return Promise.all(
+    Array.from({ length: RUNS }, (_, i) =>
+      fixtureRepo(`fixtures/${label}-${i}-${harness.unique}`, WAIT_SCRIPT, { owner: 'storefront', tier: 'production' }),
+    ),
+  );
 }
 
 /** What a campaign ended with, per target in order, without names that differ between the two campaigns. */
@@ -95,7 +117,12 @@ async function outcome(targets: Target[], runs: RunSummary[]) {
   return Promise.all(
     targets.map(async (target) => {
       const run = runs.find((r) => r.repo === target.repo)!;
-      return { state: run.state, failure: run.failure?.kind, touchedFiles: run.touchedFiles, changeRequests: (await forge.listChangeRequests({ repo: target.repo })).length };
+      return {
+        state: run.state,
+        failure: run.failure?.kind,
+        touchedFiles: run.touchedFiles,
+        changeRequests: (await forge.listChangeRequests({ repo: target.repo })).length,
+      };
     }),
   );
 }
@@ -130,13 +157,23 @@ it('a campaign whose Docker engine is killed and restarted loses no run, duplica
   const spec = campaign('engine-fault', targets);
   const started = Date.now();
   await harness.client.startCampaign(spec);
-  await eventually(() => sandboxesOf(spec.id!), (containers) => containers.filter((c) => c.State === 'running').length >= RUNS / 2, 180_000);
+  await eventually(
+    () => sandboxesOf(spec.id!),
+    (containers) => containers.filter((c) => c.State === 'running').length >= RUNS / 2,
+    180_000,
+  );
 
   process.kill(dockerdPid(), 'SIGKILL');
   const killedAt = Date.now();
-  const paused = await eventually(async () => readWorkerState(config.home, worker!.pid!), (state) => state?.state === 'paused', 30_000);
+  const paused = await eventually(
+    async () => readWorkerState(config.home, worker!.pid!),
+    (state) => state?.state === 'paused',
+    30_000,
+  );
   console.log(`execution worker during the outage: ${describeWorkerState(paused!)}`);
-  const during = await Promise.all(targets.map((t) => harness.client.runStatus(`run/${spec.id}/${t.repo}`).catch(() => undefined)));
+  const during = await Promise.all(
+    targets.map((t) => harness.client.runStatus(`run/${spec.id}/${t.repo}`).catch(() => undefined)),
+  );
   expect(during.filter((run) => run?.state === 'failed')).toEqual([]);
 
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + ENGINE_DOWN_MS - Date.now())));
@@ -157,6 +194,12 @@ it('a campaign whose Docker engine is killed and restarted loses no run, duplica
   expect(runs.every((run) => FINAL_STATES.includes(run.state))).toBe(true);
   expect(await outcome(targets, runs)).toEqual(await outcome(baselineTargets, baseline));
   expect(runs.map((run) => run.state)).toEqual(Array(RUNS).fill('published'));
-  expect(await eventually(() => sandboxesOf(spec.id!), (containers) => containers.length === 0, 120_000)).toEqual([]);
+  expect(
+    await eventually(
+      () => sandboxesOf(spec.id!),
+      (containers) => containers.length === 0,
+      120_000,
+    ),
+  ).toEqual([]);
   expect(readWorkerState(config.home, worker!.pid!)?.state).toBe('polling');
 }, 900_000);

@@ -57,7 +57,11 @@ export class WorkerProcess {
 
   private spawn(): ChildProcess {
     const log = fs.openSync(this.logFile, 'a');
-    const child = spawn('node', ['--require', 'tsx/cjs', path.join(root, `src/workers/${this.kind}.ts`)], { cwd: root, env: this.env, stdio: ['ignore', log, log] });
+    const child = spawn('node', ['--require', 'tsx/cjs', path.join(root, `src/workers/${this.kind}.ts`)], {
+      cwd: root,
+      env: this.env,
+      stdio: ['ignore', log, log],
+    });
     fs.closeSync(log);
     return child;
   }
@@ -90,7 +94,11 @@ export async function startFaultWorkers(temporal: TemporalEndpoint = loadConfig(
   const control = new WorkerProcess('control', env, path.join(logDir, 'control.log'));
   const execution = new WorkerProcess('execution', env, path.join(logDir, 'execution.log'));
   const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_URL: temporal.uiUrl });
-  const client = new RegattaClient(await connectTemporalClient(config.temporal), { queues, uiUrl: temporal.uiUrl, namespace: config.temporal.namespace });
+  const client = new RegattaClient(await connectTemporalClient(config.temporal), {
+    queues,
+    uiUrl: temporal.uiUrl,
+    namespace: config.temporal.namespace,
+  });
   return {
     control,
     execution,
@@ -122,9 +130,17 @@ export interface CampaignOutcome {
 }
 
 /** Runs one campaign of REPOS_PER_CAMPAIGN fresh repositories to its end, with `fault` injected once it is underway. */
-export async function driveCampaign(workers: FaultWorkers, label: string, fault?: (campaign: RunningCampaign) => Promise<FaultTimings>): Promise<CampaignOutcome> {
+export async function driveCampaign(
+  workers: FaultWorkers,
+  label: string,
+  fault?: (campaign: RunningCampaign) => Promise<FaultTimings>,
+): Promise<CampaignOutcome> {
   const id = `fault-${label}-${workers.unique}`;
-  const targets = await Promise.all(Array.from({ length: REPOS_PER_CAMPAIGN }, (_, i) => fixtureRepo(`fixtures/${id}-${i}`, WAIT_SCRIPT, { owner: 'storefront', tier: 'production' })));
+  const targets = await Promise.all(
+    Array.from({ length: REPOS_PER_CAMPAIGN }, (_, i) =>
+      fixtureRepo(`fixtures/${id}-${i}`, WAIT_SCRIPT, { owner: 'storefront', tier: 'production' }),
+    ),
+  );
   const spec = {
     id,
     title: 'Rename oldName to newName, slowly',
@@ -157,19 +173,35 @@ export class RunningCampaign {
 
   /** Resolves once every run's sandbox is running: the moment a fault hurts most. */
   async everyRunExecuting(): Promise<void> {
-    await eventually(() => sandboxesOf(this.id), (containers) => new Set(containers.filter((c) => c.State === 'running').map((c) => c.Labels[RUN_LABEL])).size === this.targets.length, 180_000);
+    await eventually(
+      () => sandboxesOf(this.id),
+      (containers) =>
+        new Set(containers.filter((c) => c.State === 'running').map((c) => c.Labels[RUN_LABEL])).size ===
+        this.targets.length,
+      180_000,
+    );
   }
 
   /** The first moment the campaign answers a progress query again (it needs the server and a control worker). */
   async answeringAgain(): Promise<number> {
-    await eventually(() => withTimeout(this.client.campaignProgress(this.id), 5_000).then(() => true, () => false), Boolean, 300_000);
+    await eventually(
+      () =>
+        withTimeout(this.client.campaignProgress(this.id), 5_000).then(
+          () => true,
+          () => false,
+        ),
+      Boolean,
+      300_000,
+    );
     return Date.now();
   }
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -187,7 +219,14 @@ export function comparableResult(outcome: CampaignOutcome) {
   const index = (repo: string) => outcome.targets.findIndex((t) => t.repo === repo);
   return {
     counts: outcome.result.counts,
-    runs: outcome.result.runs.map((r) => ({ target: index(r.repo), state: r.state, failure: r.failure?.kind, published: r.changeRequestUrl !== undefined })).sort((a, b) => a.target - b.target),
+    runs: outcome.result.runs
+      .map((r) => ({
+        target: index(r.repo),
+        state: r.state,
+        failure: r.failure?.kind,
+        published: r.changeRequestUrl !== undefined,
+      }))
+      .sort((a, b) => a.target - b.target),
     stoppedReason: outcome.result.stoppedReason,
   };
 }
@@ -197,31 +236,54 @@ export function comparableResult(outcome: CampaignOutcome) {
  * when it failed), no duplicate change request or branch, no sandbox container of the campaign left, and the same
  * result as the campaign without the fault.
  */
-export async function expectRecovered(outcome: CampaignOutcome, faultFree: CampaignOutcome, client: RegattaClient): Promise<void> {
+export async function expectRecovered(
+  outcome: CampaignOutcome,
+  faultFree: CampaignOutcome,
+  client: RegattaClient,
+): Promise<void> {
   expect(outcome.result.runs).toHaveLength(REPOS_PER_CAMPAIGN);
   for (const target of outcome.targets) {
     const run = await client.runStatus(runWorkflowId(outcome.spec.id, target.repo));
-    expect({ repo: target.repo, settled: SETTLED_RUN_STATES.includes(run.state), explained: run.state !== 'failed' || run.failure !== undefined }).toEqual({ repo: target.repo, settled: true, explained: true });
+    expect({
+      repo: target.repo,
+      settled: SETTLED_RUN_STATES.includes(run.state),
+      explained: run.state !== 'failed' || run.failure !== undefined,
+    }).toEqual({ repo: target.repo, settled: true, explained: true });
   }
   expect(comparableResult(outcome)).toEqual(comparableResult(faultFree));
 
   const forge = new LocalForge(localForgeRoot(loadConfig().home));
   for (const target of outcome.targets) {
     const published = outcome.result.runs.find((r) => r.repo === target.repo)?.state === 'published';
-    expect({ repo: target.repo, changeRequests: (await forge.listChangeRequests({ repo: target.repo })).length }).toEqual({ repo: target.repo, changeRequests: published ? 1 : 0 });
-    const branches = (await git.listServerRefs({ http, url: target.url, prefix: 'refs/heads/' })).map((r) => r.ref.replace('refs/heads/', ''));
+    expect({
+      repo: target.repo,
+      changeRequests: (await forge.listChangeRequests({ repo: target.repo })).length,
+    }).toEqual({ repo: target.repo, changeRequests: published ? 1 : 0 });
+    const branches = (await git.listServerRefs({ http, url: target.url, prefix: 'refs/heads/' })).map((r) =>
+      r.ref.replace('refs/heads/', ''),
+    );
     expect(branches.sort()).toEqual(published ? ['main', `regatta/${outcome.spec.id}`] : ['main']);
   }
-  expect(await eventually(() => sandboxesOf(outcome.spec.id), (left) => left.length === 0, 120_000)).toEqual([]);
+  expect(
+    await eventually(
+      () => sandboxesOf(outcome.spec.id),
+      (left) => left.length === 0,
+      120_000,
+    ),
+  ).toEqual([]);
 }
 
 /** The figures a fault test prints: the outcome, and how long the campaign took to answer and to finish after the fault. */
 export function reportRecovery(fault: string, outcome: CampaignOutcome, faultFree: CampaignOutcome): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const timings = outcome.fault!;
-  const counts = Object.entries(outcome.result.counts).map(([state, n]) => `${state}=${n}`).join(' ');
+  const counts = Object.entries(outcome.result.counts)
+    .map(([state, n]) => `${state}=${n}`)
+    .join(' ');
   const line =
-    `[fault] ${fault}: outcome ${counts} (fault-free: ${Object.entries(faultFree.result.counts).map(([state, n]) => `${state}=${n}`).join(' ')}); ` +
+    `[fault] ${fault}: outcome ${counts} (fault-free: ${Object.entries(faultFree.result.counts)
+      .map(([state, n]) => `${state}=${n}`)
+      .join(' ')}); ` +
     `down ${s(timings.restartedAt - timings.killedAt)}, answering again ${s(outcome.answeringAt! - timings.restartedAt)} after the restart, ` +
     `finished ${s(outcome.finishedAt - timings.killedAt)} after the kill; campaign took ${s(outcome.finishedAt - outcome.startedAt)} (fault-free ${s(faultFree.finishedAt - faultFree.startedAt)})`;
   process.stdout.write(`${line}\n`);

@@ -34,7 +34,12 @@ export class OwnTemporalServer {
   static async start(): Promise<OwnTemporalServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fault-temporal-'));
     const [port, uiPort] = [await freePort(), await freePort()];
-    const server = new OwnTemporalServer({ address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}` }, path.join(dir, 'temporal.db'), await goToolPath('temporal'), path.join(dir, 'temporal.log'));
+    const server = new OwnTemporalServer(
+      { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}` },
+      path.join(dir, 'temporal.db'),
+      await goToolPath('temporal'),
+      path.join(dir, 'temporal.log'),
+    );
     await server.restart();
     await ensureSearchAttributes(server.config());
     return server;
@@ -43,7 +48,24 @@ export class OwnTemporalServer {
   /** Starts the server (again) from its SQLite file and resolves once it answers. */
   async restart(): Promise<void> {
     const [, port] = this.endpoint.address.split(':');
-    const args = ['server', 'start-dev', '--db-filename', this.dbFile, '--ip', '127.0.0.1', '--port', port, '--ui-port', new URL(this.endpoint.uiUrl).port, '--headless', '--namespace', 'default', '--log-level', 'warn', ...cliSearchAttributeArgs()];
+    const args = [
+      'server',
+      'start-dev',
+      '--db-filename',
+      this.dbFile,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      port,
+      '--ui-port',
+      new URL(this.endpoint.uiUrl).port,
+      '--headless',
+      '--namespace',
+      'default',
+      '--log-level',
+      'warn',
+      ...cliSearchAttributeArgs(),
+    ];
     const log = fs.openSync(this.logFile, 'a');
     this.child = spawn(this.binary, args, { stdio: ['ignore', log, log] });
     fs.closeSync(log);

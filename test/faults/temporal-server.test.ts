@@ -3,7 +3,14 @@
  * SQLite file. It is this test's own server (own ports, own file) with its own control and execution worker processes;
  * workers and sandboxes ride out the outage and the campaign ends as it would have without the fault.
  */
-import { driveCampaign, expectRecovered, reportRecovery, startFaultWorkers, type CampaignOutcome, type FaultWorkers } from './fault-campaign';
+import {
+  driveCampaign,
+  expectRecovered,
+  reportRecovery,
+  startFaultWorkers,
+  type CampaignOutcome,
+  type FaultWorkers,
+} from './fault-campaign';
 import { OwnTemporalServer } from './own-temporal';
 
 const DOWN_MS = 5_000;

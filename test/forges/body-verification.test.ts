@@ -3,7 +3,13 @@ import type { PublishRequest } from '../../src/contracts';
 import { changeRequestBody } from '../../src/forges/body';
 
 function request(verification: PublishRequest['evidence']['verification']): PublishRequest {
-  const artifact = { name: 'patch.diff', type: 'patch' as const, uri: 'file:///artifacts/runs/x/1/patch.diff', sha256: 'a'.repeat(64), size: 10 };
+  const artifact = {
+    name: 'patch.diff',
+    type: 'patch' as const,
+    uri: 'file:///artifacts/runs/x/1/patch.diff',
+    sha256: 'a'.repeat(64),
+    size: 10,
+  };
   return {
     runId: 'run/c/acme/catalog',
     campaignId: 'c',
@@ -27,12 +33,25 @@ function request(verification: PublishRequest['evidence']['verification']): Publ
 
 it('puts the verification summary between its heading and the command table', () => {
   const summary = '`npm test` passed: 169 of 171 tests passed (2 skipped)';
-  const command = { command: 'npm test', exitCode: 0, durationMs: 4100, output: '', outputTruncated: false, tests: { source: 'tap' as const, tests: 171, passed: 169, failed: 0, skipped: 2 } };
+  const command = {
+    command: 'npm test',
+    exitCode: 0,
+    durationMs: 4100,
+    output: '',
+    outputTruncated: false,
+    tests: { source: 'tap' as const, tests: 171, passed: 169, failed: 0, skipped: 2 },
+  };
   const body = changeRequestBody(request({ verdict: 'passed', commands: [command], summary }), 'http://ui/run');
   expect(body).toContain(`### Verification: passed\n${summary}\n\n| command | result | duration |`);
 });
 
 it('leaves the heading followed by the table when no test counts were found', () => {
-  const body = changeRequestBody(request({ verdict: 'passed', commands: [{ command: 'npm run build', exitCode: 0, durationMs: 900, output: '', outputTruncated: false }] }), 'http://ui/run');
+  const body = changeRequestBody(
+    request({
+      verdict: 'passed',
+      commands: [{ command: 'npm run build', exitCode: 0, durationMs: 900, output: '', outputTruncated: false }],
+    }),
+    'http://ui/run',
+  );
   expect(body).toContain('### Verification: passed\n| command | result | duration |');
 });

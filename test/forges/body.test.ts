@@ -3,7 +3,13 @@ import type { PublishRequest } from '../../src/contracts';
 import { changeRequestBody, MAX_BODY_CHARS } from '../../src/forges/body';
 
 function request(touchedFiles: string[], command = 'npm test'): PublishRequest {
-  const artifact = { name: 'patch.diff', type: 'patch' as const, uri: 'file:///artifacts/runs/x/1/patch.diff', sha256: 'a'.repeat(64), size: 10 };
+  const artifact = {
+    name: 'patch.diff',
+    type: 'patch' as const,
+    uri: 'file:///artifacts/runs/x/1/patch.diff',
+    sha256: 'a'.repeat(64),
+    size: 10,
+  };
   return {
     runId: 'run/c/acme/catalog',
     campaignId: 'c',
@@ -16,7 +22,10 @@ function request(touchedFiles: string[], command = 'npm test'): PublishRequest {
       summary: 'Upgrade logger (dependency), requested by alice',
       steps: ['npm-upgrade @acme/logger'],
       touchedFiles,
-      verification: { verdict: 'passed', commands: [{ command, exitCode: 0, durationMs: 1500, output: '', outputTruncated: false }] },
+      verification: {
+        verdict: 'passed',
+        commands: [{ command, exitCode: 0, durationMs: 1500, output: '', outputTruncated: false }],
+      },
       cost: { model: 'gpt-test', promptTokens: 1200, completionTokens: 300, usd: 0.0123 },
       policy: { name: 'regatta-default', version: '2026.11.1', hash: 'b'.repeat(64) },
       specHash: 'c'.repeat(64),
@@ -28,7 +37,10 @@ function request(touchedFiles: string[], command = 'npm test'): PublishRequest {
 
 describe('change request body', () => {
   it('carries summary, steps, verifier results, files, policy, model, cost, artifacts and the run link', () => {
-    const body = changeRequestBody(request(['package.json', 'src/log.js']), 'http://127.0.0.1:8233/namespaces/default/workflows/run%2Fc%2Facme%2Fcatalog');
+    const body = changeRequestBody(
+      request(['package.json', 'src/log.js']),
+      'http://127.0.0.1:8233/namespaces/default/workflows/run%2Fc%2Facme%2Fcatalog',
+    );
     for (const expected of [
       'Upgrade logger (dependency), requested by alice',
       'run [`run/c/acme/catalog`](http://127.0.0.1:8233/namespaces/default/workflows/run%2Fc%2Facme%2Fcatalog) · approved by bob',
@@ -52,7 +64,9 @@ describe('change request body', () => {
       { name: 'npm', version: '12.2.2', source: 'default' },
     ];
     const body = changeRequestBody({ ...base, evidence: { ...base.evidence, toolchain } }, 'http://ui/run');
-    expect(body).toContain('- toolchain: node 22.23.5 (engines.node `^22.12`), pnpm 9.15.0 (packageManager), npm 12.2.2 (default)\n');
+    expect(body).toContain(
+      '- toolchain: node 22.23.5 (engines.node `^22.12`), pnpm 9.15.0 (packageManager), npm 12.2.2 (default)\n',
+    );
     expect(changeRequestBody(base, 'http://ui/run')).not.toContain('- toolchain:');
   });
 

@@ -14,7 +14,18 @@ beforeEach(async () => {
 afterEach(async () => github.close());
 
 function draft(extra: Partial<ChangeRequestDraft> = {}): ChangeRequestDraft {
-  return { repo, branch: 'regatta/logger-2x', base: 'main', title: 'Upgrade logger', body: 'evidence v1', autonomy: 'supervised_pr', labels: ['regatta'], reviewers: ['alice'], headCommit: 'f'.repeat(40), ...extra };
+  return {
+    repo,
+    branch: 'regatta/logger-2x',
+    base: 'main',
+    title: 'Upgrade logger',
+    body: 'evidence v1',
+    autonomy: 'supervised_pr',
+    labels: ['regatta'],
+    reviewers: ['alice'],
+    headCommit: 'f'.repeat(40),
+    ...extra,
+  };
 }
 
 describe('github forge', () => {
@@ -24,8 +35,20 @@ describe('github forge', () => {
     expect(second.number).toBe(first.number);
     const [pull] = github.pulls.get('acme/catalog')!;
     expect(github.pulls.get('acme/catalog')).toHaveLength(1);
-    expect(pull).toMatchObject({ body: 'evidence v2', labels: ['regatta'], reviewers: ['alice'], draft: false, base: 'main' });
-    expect(first).toMatchObject({ provider: 'github', repo: 'acme/catalog', branch: 'regatta/logger-2x', state: 'open', checks: 'none' });
+    expect(pull).toMatchObject({
+      body: 'evidence v2',
+      labels: ['regatta'],
+      reviewers: ['alice'],
+      draft: false,
+      base: 'main',
+    });
+    expect(first).toMatchObject({
+      provider: 'github',
+      repo: 'acme/catalog',
+      branch: 'regatta/logger-2x',
+      state: 'open',
+      checks: 'none',
+    });
   });
 
   it('opens draft pull requests for draft_only autonomy', async () => {
@@ -37,7 +60,9 @@ describe('github forge', () => {
     const cr = await forge.findOrCreateChangeRequest(draft());
     expect(cr.number).toBe(1);
     expect(github.pulls.get('acme/catalog')).toHaveLength(1);
-    expect(github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/pulls')).map((r) => r.status)).toEqual([422]);
+    expect(
+      github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/pulls')).map((r) => r.status),
+    ).toEqual([422]);
   });
 
   it('reports merged, closed and failing checks', async () => {
@@ -55,10 +80,18 @@ describe('github forge', () => {
     const wrongToken = new GitHubForge({ apiUrl: github.apiUrl, token: 'ghp_wrongwrongwrongwrongwrongwrong00' });
     const unauthorized = await wrongToken.findChangeRequest(repo, 'regatta/x').catch((e: unknown) => e);
     expect(unauthorized).toBeInstanceOf(ForgeRequestError);
-    expect(unauthorized).toMatchObject({ status: 401, retryable: false, message: expect.stringContaining('401 Bad credentials; check the forge token') });
+    expect(unauthorized).toMatchObject({
+      status: 401,
+      retryable: false,
+      message: expect.stringContaining('401 Bad credentials; check the forge token'),
+    });
     expect((unauthorized as Error).message).not.toContain('ghp_');
     const missing = await forge.findChangeRequest({ name: 'acme/ghost' }, 'regatta/x').catch((e: unknown) => e);
-    expect(missing).toMatchObject({ status: 404, retryable: false, message: expect.stringContaining('404 Not Found; does the token see this repository?') });
+    expect(missing).toMatchObject({
+      status: 404,
+      retryable: false,
+      message: expect.stringContaining('404 Not Found; does the token see this repository?'),
+    });
   });
 
   it('a secondary rate limit (403) and a 429 become ForgeRateLimitedError carrying Retry-After', async () => {
@@ -83,10 +116,16 @@ describe('github forge', () => {
   it('lists every page of pull requests, only Regatta branches, and closes and reopens', async () => {
     github.pageSize = 2;
     for (let i = 0; i < 5; i++) await forge.findOrCreateChangeRequest(draft({ branch: `regatta/change-${i}` }));
-    github.pulls.get('acme/catalog')!.push({ ...github.pulls.get('acme/catalog')![0], number: 6, head: { ref: 'someone/feature', sha: 'e'.repeat(40) } });
+    github.pulls.get('acme/catalog')!.push({
+      ...github.pulls.get('acme/catalog')![0],
+      number: 6,
+      head: { ref: 'someone/feature', sha: 'e'.repeat(40) },
+    });
     expect((await forge.listChangeRequests({ repo: 'acme/catalog' })).map((r) => r.number)).toEqual([1, 2, 3, 4, 5]);
     expect(await forge.closeChangeRequest(repo, 3)).toMatchObject({ state: 'closed' });
-    expect((await forge.listChangeRequests({ repo: 'acme/catalog', state: 'closed' })).map((r) => r.number)).toEqual([3]);
+    expect((await forge.listChangeRequests({ repo: 'acme/catalog', state: 'closed' })).map((r) => r.number)).toEqual([
+      3,
+    ]);
     expect(await forge.reopenChangeRequest(repo, 3)).toMatchObject({ state: 'open' });
   });
 
@@ -98,4 +137,3 @@ describe('github forge', () => {
     expect(missing).toMatchObject({ status: 404, kind: 'not_found' });
   });
 });
-

@@ -28,7 +28,14 @@ beforeEach(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-tracking-resume-'));
   const forge = new GitHubForge({ apiUrl: github.apiUrl, token: github.token });
   const artifacts = new LocalArtifactStore(home);
-  activities = createControlActivities({ publish: { artifacts, forge, author: { name: 'Regatta', email: 'regatta@localhost' }, runUiUrl: () => 'http://ui.example' } });
+  activities = createControlActivities({
+    publish: {
+      artifacts,
+      forge,
+      author: { name: 'Regatta', email: 'regatta@localhost' },
+      runUiUrl: () => 'http://ui.example',
+    },
+  });
 });
 afterEach(async () => {
   await github.close();
@@ -36,8 +43,15 @@ afterEach(async () => {
 });
 
 /** Runs an activity as Temporal would run one attempt: the previous attempt's heartbeat details come back as JSON. */
-async function attempt<R>(fn: () => Promise<R>, attemptNumber: number, heartbeatDetails?: unknown): Promise<{ result?: R; error?: unknown; heartbeats: BatchProgress<unknown>[] }> {
-  const info = { attempt: attemptNumber, heartbeatDetails: heartbeatDetails && JSON.parse(JSON.stringify(heartbeatDetails)) };
+async function attempt<R>(
+  fn: () => Promise<R>,
+  attemptNumber: number,
+  heartbeatDetails?: unknown,
+): Promise<{ result?: R; error?: unknown; heartbeats: BatchProgress<unknown>[] }> {
+  const info = {
+    attempt: attemptNumber,
+    heartbeatDetails: heartbeatDetails && JSON.parse(JSON.stringify(heartbeatDetails)),
+  };
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
   const heartbeats: BatchProgress<unknown>[] = [];
   env.on('heartbeat', (details: BatchProgress<unknown>) => heartbeats.push(details));
@@ -55,7 +69,13 @@ function reposRead(from: number): string[] {
 it('a tracker attempt stopped by a 429 is retried from its last heartbeat, not from the first repository', async () => {
   const changes = seedOpenPulls(github, BRANCH);
   const changeRequestStates = activities.changeRequestStates!;
-  github.faults.push({ status: 429, retryAfterSeconds: 1, method: 'GET', pathIncludes: '/fleet/service-0150/pulls', times: 1 });
+  github.faults.push({
+    status: 429,
+    retryAfterSeconds: 1,
+    method: 'GET',
+    pathIncludes: '/fleet/service-0150/pulls',
+    times: 1,
+  });
 
   const first = await attempt(() => changeRequestStates(changes), 1);
   expect(first.error).toBeInstanceOf(ApplicationFailure);

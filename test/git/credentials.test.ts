@@ -30,10 +30,13 @@ beforeAll(async () => {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end();
       return;
     }
-    const upstream = http.request({ host: backend.hostname, port: backend.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = http.request(
+      { host: backend.hostname, port: backend.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
@@ -54,7 +57,11 @@ function cloneInto(name: string) {
 it('clones a private remote with the token the credential file gives for its host', async () => {
   const file = path.join(root, 'credentials');
   const host = new URL(privateUrl).host;
-  fs.writeFileSync(file, `# tokens for the execution plane\nhttp://someone:wrong@other.example/\nhttp://x-access-token:s3cr3t-token@${host}/acme\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    file,
+    `# tokens for the execution plane\nhttp://someone:wrong@other.example/\nhttp://x-access-token:s3cr3t-token@${host}/acme\n`,
+    { mode: 0o600 },
+  );
   process.env.REGATTA_GIT_CREDENTIALS = file;
   const cloned = await cloneInto('with-token');
   expect(cloned.ok).toBe(true);
@@ -66,12 +73,19 @@ it('without credentials for the remote, the clone fails naming the URL and the r
   fs.writeFileSync(process.env.REGATTA_GIT_CREDENTIALS, 'http://someone:token@other.example/\n');
   seenAuth.length = 0;
   const cloned = await cloneInto('without-token');
-  expect(cloned).toEqual({ ok: false, message: expect.stringMatching(new RegExp(`cannot clone ${privateUrl.replace(/[.]/g, '\\.')} at main: HTTP 401`)) });
+  expect(cloned).toEqual({
+    ok: false,
+    message: expect.stringMatching(new RegExp(`cannot clone ${privateUrl.replace(/[.]/g, '\\.')} at main: HTTP 401`)),
+  });
   // The other host's token was never offered to this one.
   expect(seenAuth.some((h) => h.includes(Buffer.from('someone:token').toString('base64')))).toBe(false);
 });
 
 it('a malformed credential file is refused with the line and what was expected', () => {
-  expect(() => parseCredentialStore('https://u:t@ok.example/\nnot a url\n', 'REGATTA_GIT_CREDENTIALS')).toThrow('REGATTA_GIT_CREDENTIALS line 2: expected a URL like https://user:token@host');
-  expect(() => parseCredentialStore('https://nouser.example/\n', 'REGATTA_GIT_CREDENTIALS')).toThrow('line 1: the URL for nouser.example carries no user or token');
+  expect(() => parseCredentialStore('https://u:t@ok.example/\nnot a url\n', 'REGATTA_GIT_CREDENTIALS')).toThrow(
+    'REGATTA_GIT_CREDENTIALS line 2: expected a URL like https://user:token@host',
+  );
+  expect(() => parseCredentialStore('https://nouser.example/\n', 'REGATTA_GIT_CREDENTIALS')).toThrow(
+    'line 1: the URL for nouser.example carries no user or token',
+  );
 });

@@ -23,17 +23,33 @@ async function lint(file: string, code: string): Promise<string[]> {
 
 describe('workflow determinism lint', () => {
   it('refuses Node built-ins, I/O libraries and activity code in workflows/', async () => {
-    expect(await lint('workflows/bad.ts', "import fs from 'node:fs';\nexport const x = fs;\n")).toEqual([expect.stringContaining('no Node built-ins')]);
-    expect(await lint('workflows/bad.ts', "import { readFileSync } from 'fs';\nexport const x = readFileSync;\n")).toEqual([expect.stringContaining('no Node built-ins')]);
-    expect(await lint('workflows/bad.ts', "import Docker from 'dockerode';\nexport const x = Docker;\n")).toEqual([expect.stringContaining('call an activity')]);
-    expect(await lint('workflows/bad.ts', "import { createExecutionActivities } from '../activities/execution/execute-run';\nexport const x = createExecutionActivities;\n")).toEqual([
-      expect.stringContaining('type-only'),
+    expect(await lint('workflows/bad.ts', "import fs from 'node:fs';\nexport const x = fs;\n")).toEqual([
+      expect.stringContaining('no Node built-ins'),
     ]);
-    expect(await lint('workflows/bad.ts', "export const x = () => fetch('http://example.invalid');\n")).toEqual([expect.stringContaining('does no I/O')]);
+    expect(
+      await lint('workflows/bad.ts', "import { readFileSync } from 'fs';\nexport const x = readFileSync;\n"),
+    ).toEqual([expect.stringContaining('no Node built-ins')]);
+    expect(await lint('workflows/bad.ts', "import Docker from 'dockerode';\nexport const x = Docker;\n")).toEqual([
+      expect.stringContaining('call an activity'),
+    ]);
+    expect(
+      await lint(
+        'workflows/bad.ts',
+        "import { createExecutionActivities } from '../activities/execution/execute-run';\nexport const x = createExecutionActivities;\n",
+      ),
+    ).toEqual([expect.stringContaining('type-only')]);
+    expect(await lint('workflows/bad.ts', "export const x = () => fetch('http://example.invalid');\n")).toEqual([
+      expect.stringContaining('does no I/O'),
+    ]);
   });
 
   it('allows type-only activity imports in workflows, and Node built-ins elsewhere', async () => {
-    expect(await lint('workflows/ok.ts', "import type { ExecutionActivities } from '../activities/execution/execute-run';\nexport type X = ExecutionActivities;\n")).toEqual([]);
+    expect(
+      await lint(
+        'workflows/ok.ts',
+        "import type { ExecutionActivities } from '../activities/execution/execute-run';\nexport type X = ExecutionActivities;\n",
+      ),
+    ).toEqual([]);
     expect(await lint('activities/ok.ts', "import fs from 'node:fs';\nexport const x = fs;\n")).toEqual([]);
   });
 

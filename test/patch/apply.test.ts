@@ -29,12 +29,16 @@ describe('patch application', () => {
     const changed = base.replace('line 20\n', 'line twenty\n');
     const conflicting = base.replace('line 20\n', 'line XX\n');
     expect(() => roundTrip(base, changed, conflicting)).toThrow(PatchConflictError);
-    expect(() => roundTrip(base, changed, conflicting)).toThrow(/src\/a\.txt: the lines around line 17 changed since the patch was made/);
+    expect(() => roundTrip(base, changed, conflicting)).toThrow(
+      /src\/a\.txt: the lines around line 17 changed since the patch was made/,
+    );
   });
 
   it('refuses paths outside the repository or inside .git', () => {
     expect(() => parsePatch('diff --git a/../x b/../x\n')).toThrow(/outside the repository: \.\.\/x/);
-    expect(() => parsePatch('diff --git a/.git/config b/.git/config\n')).toThrow(/outside the repository: \.git\/config/);
+    expect(() => parsePatch('diff --git a/.git/config b/.git/config\n')).toThrow(
+      /outside the repository: \.git\/config/,
+    );
     expect(() => parsePatch('diff --git a//etc/passwd b//etc/passwd\n')).toThrow(PatchRefusedError);
     expect(() => parsePatch('diff --git a/src/.GIT/hooks/x b/src/.GIT/hooks/x\n')).toThrow(/outside the repository/);
     expect(() => parsePatch('diff --git a/src/a/../../x b/src/a/../../x\n')).toThrow(/outside the repository/);
@@ -52,15 +56,23 @@ describe('patch application', () => {
   it('applies several hunks in order, each found near where the previous one landed', () => {
     const changed = base.replace('line 3\n', 'line three\n').replace('line 27\n', 'line twenty-seven\n');
     const moved = base.replace('line 15\n', 'line 15\nextra a\nextra b\n');
-    expect(roundTrip(base, changed, moved)).toBe(moved.replace('line 3\n', 'line three\n').replace('line 27\n', 'line twenty-seven\n'));
+    expect(roundTrip(base, changed, moved)).toBe(
+      moved.replace('line 3\n', 'line three\n').replace('line 27\n', 'line twenty-seven\n'),
+    );
   });
 
   it('refuses renames, binary patches, a file changed twice and hunks shorter than their header', () => {
-    expect(() => parsePatch('diff --git a/x b/y\nsimilarity index 100%\nrename from x\nrename to y\n')).toThrow(/renames x to y/);
-    expect(() => parsePatch('diff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\n')).toThrow(/not applied as text/);
+    expect(() => parsePatch('diff --git a/x b/y\nsimilarity index 100%\nrename from x\nrename to y\n')).toThrow(
+      /renames x to y/,
+    );
+    expect(() =>
+      parsePatch('diff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\n'),
+    ).toThrow(/not applied as text/);
     const twice = fileDiff('a.txt', 'a\n', 'b\n') + fileDiff('a.txt', 'b\n', 'c\n');
     expect(() => parsePatch(twice)).toThrow(/changes a.txt twice/);
-    expect(() => parsePatch('diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1,3 +1,3 @@\n-a\n+b\n')).toThrow(/ends before its header says/);
+    expect(() => parsePatch('diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1,3 +1,3 @@\n-a\n+b\n')).toThrow(
+      /ends before its header says/,
+    );
   });
 
   it('a deletion conflicts when the file gained content, an addition when the file already exists', () => {

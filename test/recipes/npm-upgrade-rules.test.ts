@@ -41,7 +41,9 @@ describe('rangeStrategy, as Renovate names it', () => {
   it('refuses to guess a style for a range with several comparators, and says what to set', () => {
     const refused = nextSpec('>=1 <3', '3.0.0');
     expect(refused).toBeInstanceOf(Error);
-    expect((refused as Error).message).toBe('">=1 <3" has no single range style to keep (exact, ^, ~, >= or an x-range); set rangeStrategy to pin, or to replace while it admits the new version');
+    expect((refused as Error).message).toBe(
+      '">=1 <3" has no single range style to keep (exact, ^, ~, >= or an x-range); set rangeStrategy to pin, or to replace while it admits the new version',
+    );
   });
 });
 
@@ -49,26 +51,58 @@ describe("the repository's package manager", () => {
   const none = { files: [], yarnLockIsBerry: false };
 
   it('is the packageManager field first, even beside another lockfile', () => {
-    expect(detectPackageManager({ ...none, packageManagerField: 'pnpm@9.12.0', files: ['package-lock.json', 'pnpm-lock.yaml'] })).toEqual({ name: 'pnpm', source: 'packageManager pnpm@9.12.0', lockfile: 'pnpm-lock.yaml' });
-    expect(detectPackageManager({ ...none, packageManagerField: 'yarn@4.5.0+sha512.abc', files: ['yarn.lock'] })).toMatchObject({ name: 'yarn', yarnBerry: true });
+    expect(
+      detectPackageManager({
+        ...none,
+        packageManagerField: 'pnpm@9.12.0',
+        files: ['package-lock.json', 'pnpm-lock.yaml'],
+      }),
+    ).toEqual({ name: 'pnpm', source: 'packageManager pnpm@9.12.0', lockfile: 'pnpm-lock.yaml' });
+    expect(
+      detectPackageManager({ ...none, packageManagerField: 'yarn@4.5.0+sha512.abc', files: ['yarn.lock'] }),
+    ).toMatchObject({ name: 'yarn', yarnBerry: true });
   });
 
   it('is the lockfile present without the field, and npm without either', () => {
-    expect(detectPackageManager({ ...none, files: ['pnpm-lock.yaml'] })).toMatchObject({ name: 'pnpm', lockfile: 'pnpm-lock.yaml' });
-    expect(detectPackageManager({ ...none, files: ['yarn.lock'] })).toEqual({ name: 'yarn', source: 'yarn.lock', lockfile: 'yarn.lock', yarnBerry: false });
-    expect(detectPackageManager({ files: ['yarn.lock'], yarnLockIsBerry: true })).toMatchObject({ name: 'yarn', yarnBerry: true });
-    expect(detectPackageManager({ ...none, files: ['package-lock.json'] })).toMatchObject({ name: 'npm', lockfile: 'package-lock.json' });
+    expect(detectPackageManager({ ...none, files: ['pnpm-lock.yaml'] })).toMatchObject({
+      name: 'pnpm',
+      lockfile: 'pnpm-lock.yaml',
+    });
+    expect(detectPackageManager({ ...none, files: ['yarn.lock'] })).toEqual({
+      name: 'yarn',
+      source: 'yarn.lock',
+      lockfile: 'yarn.lock',
+      yarnBerry: false,
+    });
+    expect(detectPackageManager({ files: ['yarn.lock'], yarnLockIsBerry: true })).toMatchObject({
+      name: 'yarn',
+      yarnBerry: true,
+    });
+    expect(detectPackageManager({ ...none, files: ['package-lock.json'] })).toMatchObject({
+      name: 'npm',
+      lockfile: 'package-lock.json',
+    });
     expect(detectPackageManager(none)).toEqual({ name: 'npm', source: 'no lockfile' });
   });
 
   it('refuses a packageManager field it cannot follow, naming the value', () => {
-    expect((detectPackageManager({ ...none, packageManagerField: 'bun@1.1.0' }) as Error).message).toBe("package.json's packageManager is \"bun@1.1.0\"; expected npm@<version>, pnpm@<version> or yarn@<version>");
+    expect((detectPackageManager({ ...none, packageManagerField: 'bun@1.1.0' }) as Error).message).toBe(
+      'package.json\'s packageManager is "bun@1.1.0"; expected npm@<version>, pnpm@<version> or yarn@<version>',
+    );
   });
 
   it('updates the lockfile with that tool, never running lifecycle scripts nor keeping a frozen lockfile', () => {
-    expect(lockfileUpdateCommand({ name: 'npm', source: 'package-lock.json', lockfile: 'package-lock.json' })).toBe('npm install --no-audit --no-fund --ignore-scripts');
-    expect(lockfileUpdateCommand({ name: 'pnpm', source: 'pnpm-lock.yaml', lockfile: 'pnpm-lock.yaml' })).toBe('pnpm install --ignore-scripts --no-frozen-lockfile');
-    expect(lockfileUpdateCommand({ name: 'yarn', source: 'yarn.lock', lockfile: 'yarn.lock', yarnBerry: false })).toBe('yarn install --ignore-scripts --non-interactive');
-    expect(lockfileUpdateCommand({ name: 'yarn', source: 'yarn.lock', lockfile: 'yarn.lock', yarnBerry: true })).toBe('yarn install --mode=skip-build --no-immutable');
+    expect(lockfileUpdateCommand({ name: 'npm', source: 'package-lock.json', lockfile: 'package-lock.json' })).toBe(
+      'npm install --no-audit --no-fund --ignore-scripts',
+    );
+    expect(lockfileUpdateCommand({ name: 'pnpm', source: 'pnpm-lock.yaml', lockfile: 'pnpm-lock.yaml' })).toBe(
+      'pnpm install --ignore-scripts --no-frozen-lockfile',
+    );
+    expect(lockfileUpdateCommand({ name: 'yarn', source: 'yarn.lock', lockfile: 'yarn.lock', yarnBerry: false })).toBe(
+      'yarn install --ignore-scripts --non-interactive',
+    );
+    expect(lockfileUpdateCommand({ name: 'yarn', source: 'yarn.lock', lockfile: 'yarn.lock', yarnBerry: true })).toBe(
+      'yarn install --mode=skip-build --no-immutable',
+    );
   });
 });

@@ -10,7 +10,13 @@ import { createRepo, FLEET, serviceFiles } from '../../src/dev/fleet';
 import { LOGGER_PACKAGE } from '../../src/dev/internal-packages';
 import { networkProfiles } from '../../src/sandbox/egress';
 import type { ExecutionSpec } from '../../src/contracts';
-import { readArtifact, runExecuteRun, specFor, startExecutionFixture, type ExecutionFixture } from '../execution/fixture';
+import {
+  readArtifact,
+  runExecuteRun,
+  specFor,
+  startExecutionFixture,
+  type ExecutionFixture,
+} from '../execution/fixture';
 import { startCountingUpstream, startTestMirror, type CountingUpstream } from '../support/registry-mirror';
 import { readStackInfo } from '../support/stack';
 import { makeTestCa, type TestCa } from '../support/test-ca';
@@ -24,7 +30,11 @@ beforeAll(async () => {
   fixture = await startExecutionFixture();
   ca = makeTestCa();
   upstream = await startCountingUpstream(readStackInfo().packageRegistry.url, { key: ca.key, cert: ca.cert });
-  await createRepo(path.join(fixture.root, 'repos'), 'acme/catalog', serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!));
+  await createRepo(
+    path.join(fixture.root, 'repos'),
+    'acme/catalog',
+    serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!),
+  );
   repoUrl = `${fixture.git.baseUrl}/acme/catalog.git`;
 }, 120_000);
 afterAll(async () => {
@@ -36,12 +46,27 @@ afterAll(async () => {
 function upgradeSpec(): ExecutionSpec {
   const spec = specFor(repoUrl, [
     { recipe: 'npm-upgrade', package: LOGGER_PACKAGE, version: '^2.0.0' },
-    { recipe: 'replace', name: 'log became info', files: ['src/**/*.js'], find: 'logger.log(', replace: 'logger.info(', regex: false },
+    {
+      recipe: 'replace',
+      name: 'log became info',
+      files: ['src/**/*.js'],
+      find: 'logger.log(',
+      replace: 'logger.info(',
+      regex: false,
+    },
   ]);
-  return { ...spec, repo: { ...spec.repo, name: 'acme/catalog' }, network: 'registry_only', verify: { commands: ['npm ci --no-audit --no-fund', 'node src/index.js'] } };
+  return {
+    ...spec,
+    repo: { ...spec.repo, name: 'acme/catalog' },
+    network: 'registry_only',
+    verify: { commands: ['npm ci --no-audit --no-fund', 'node src/index.js'] },
+  };
 }
 
-async function upgradeThrough(registryUrl: string, caBundle: { hostPath?: string; source: 'REGATTA_CA_BUNDLE' | 'none' }) {
+async function upgradeThrough(
+  registryUrl: string,
+  caBundle: { hostPath?: string; source: 'REGATTA_CA_BUNDLE' | 'none' },
+) {
   const network = networkProfiles(fixture.docker, { registryUrl });
   try {
     return await runExecuteRun({ ...fixture.deps, networkFor: network.networkFor, caBundle }, upgradeSpec());
@@ -63,7 +88,9 @@ it('fails as infra, naming the certificate problem and the registry, when the bu
   expect(result.outcome).toBe('failed');
   expect(result.failure?.kind).toBe('infra');
   expect(result.failure?.message).toMatch(/127\.0\.0\.1:\d+/);
-  expect(result.failure?.message).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+  expect(result.failure?.message).toMatch(
+    /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+  );
   expect(result.failure?.message).toMatch(/REGATTA_CA_BUNDLE/);
 }, 240_000);
 

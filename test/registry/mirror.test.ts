@@ -11,7 +11,12 @@ import path from 'node:path';
 import { LOGGER_PACKAGE } from '../../src/dev/internal-packages';
 import { eventually } from '../support/eventually';
 import { readStackInfo } from '../support/stack';
-import { startCountingUpstream, startTestMirror, type CountingUpstream, type TestMirror } from '../support/registry-mirror';
+import {
+  startCountingUpstream,
+  startTestMirror,
+  type CountingUpstream,
+  type TestMirror,
+} from '../support/registry-mirror';
 
 const SCOPE = LOGGER_PACKAGE.split('/')[0]!;
 let upstream: CountingUpstream;
@@ -22,7 +27,9 @@ beforeAll(async () => {
 afterAll(async () => upstream?.close());
 
 async function tarballUrl(mirror: TestMirror, version: string): Promise<string> {
-  const meta = (await (await fetch(`${mirror.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as { versions: Record<string, { dist: { tarball: string } }> };
+  const meta = (await (await fetch(`${mirror.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as {
+    versions: Record<string, { dist: { tarball: string } }>;
+  };
   return meta.versions[version]!.dist.tarball;
 }
 
@@ -37,8 +44,15 @@ function storedTarball(mirror: TestMirror, version: string): string {
 /** A scratch project that depends on the logger, installed by the host's npm from the mirror. */
 function npmInstall(registry: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-mirror-client-'));
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'client', version: '1.0.0', dependencies: { [LOGGER_PACKAGE]: '^2.0.0' } }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--registry', registry, '--cache', path.join(dir, '.npm')], { cwd: dir, stdio: 'pipe' });
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'client', version: '1.0.0', dependencies: { [LOGGER_PACKAGE]: '^2.0.0' } }),
+  );
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--registry', registry, '--cache', path.join(dir, '.npm')],
+    { cwd: dir, stdio: 'pipe' },
+  );
   return dir;
 }
 
@@ -55,7 +69,9 @@ describe('the registry mirror', () => {
     const first = Buffer.from(await (await fetch(url)).arrayBuffer());
     const second = Buffer.from(await (await fetch(url)).arrayBuffer());
     expect(second.equals(first)).toBe(true);
-    const meta = (await (await fetch(`${upstream.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as { versions: Record<string, { dist: { integrity: string } }> };
+    const meta = (await (await fetch(`${upstream.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as {
+      versions: Record<string, { dist: { integrity: string } }>;
+    };
     expect(sha512(first)).toBe(meta.versions['2.0.0']!.dist.integrity);
     expect(upstream.tarballRequests().filter((r) => r.endsWith('logger-2.0.0.tgz'))).toHaveLength(1);
   });
@@ -69,7 +85,12 @@ describe('the registry mirror', () => {
     expect(answer.status).toBe(200);
     expect(Buffer.from(await answer.arrayBuffer()).equals(good)).toBe(true);
     expect(upstream.tarballRequests().length).toBe(before + 1);
-    await eventually(async () => fs.existsSync(storedTarball(mirror, '2.0.0')) && fs.readFileSync(storedTarball(mirror, '2.0.0')).equals(good), Boolean, 10_000);
+    await eventually(
+      async () =>
+        fs.existsSync(storedTarball(mirror, '2.0.0')) && fs.readFileSync(storedTarball(mirror, '2.0.0')).equals(good),
+      Boolean,
+      10_000,
+    );
     expect(mirror.log()).toContain('does not match its sha512 integrity');
   });
 
@@ -85,7 +106,11 @@ describe('the registry mirror', () => {
       ['POST', '/-/v1/login'],
     ];
     for (const [method, urlPath] of attempts) {
-      const answer = await fetch(`${mirror.url}${urlPath.slice(1)}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+      const answer = await fetch(`${mirror.url}${urlPath.slice(1)}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'GET' ? undefined : '{}',
+      });
       expect([method, urlPath, answer.status]).toEqual([method, urlPath, 403]);
       expect(((await answer.json()) as { error: string }).error).toMatch(/read-only/);
     }
@@ -96,7 +121,9 @@ describe('the registry mirror', () => {
     await upstream.suspend();
     try {
       const dir = npmInstall(mirror.url);
-      expect(fs.readFileSync(path.join(dir, 'node_modules', LOGGER_PACKAGE, 'index.js'), 'utf8')).toContain('info(message)');
+      expect(fs.readFileSync(path.join(dir, 'node_modules', LOGGER_PACKAGE, 'index.js'), 'utf8')).toContain(
+        'info(message)',
+      );
     } finally {
       await upstream.resume();
     }
@@ -104,9 +131,15 @@ describe('the registry mirror', () => {
 });
 
 it('keeps its cache under its bound by evicting the least recently served tarballs', async () => {
-  const meta = (await (await fetch(`${upstream.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as { versions: Record<string, { dist: { tarball: string } }> };
+  const meta = (await (await fetch(`${upstream.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as {
+    versions: Record<string, { dist: { tarball: string } }>;
+  };
   const oneTarball = (await (await fetch(meta.versions['1.0.0']!.dist.tarball)).arrayBuffer()).byteLength;
-  const mirror = await startTestMirror({ upstream: upstream.url, scopes: { [SCOPE]: upstream.url }, maxBytes: Math.floor(oneTarball * 1.5) });
+  const mirror = await startTestMirror({
+    upstream: upstream.url,
+    scopes: { [SCOPE]: upstream.url },
+    maxBytes: Math.floor(oneTarball * 1.5),
+  });
   try {
     await fetch(await tarballUrl(mirror, '1.0.0')).then((r) => r.arrayBuffer());
     await eventually(async () => fs.existsSync(storedTarball(mirror, '1.0.0')), Boolean, 10_000);

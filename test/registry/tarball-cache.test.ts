@@ -34,13 +34,18 @@ it('evicts the least recently served tarball when every timestamp is the same se
   await cache.settle('a', 'a-1.0.0.tgz', 10 * KIB);
   // Served again: b is now more recent than a.
   await cache.settle('b', 'b-1.0.0.tgz', 0);
-  for (const full of [path.join(storage, 'a', 'a-1.0.0.tgz'), path.join(storage, 'b', 'b-1.0.0.tgz')]) fs.utimesSync(full, new Date('2026-12-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));
+  for (const full of [path.join(storage, 'a', 'a-1.0.0.tgz'), path.join(storage, 'b', 'b-1.0.0.tgz')])
+    fs.utimesSync(full, new Date('2026-12-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));
 
   store('c', 'c-1.0.0.tgz', 10 * KIB);
   const evicted = await cache.settle('c', 'c-1.0.0.tgz', 10 * KIB);
 
   expect(evicted).toEqual([path.join('a', 'a-1.0.0.tgz')]);
-  expect([stored('a', 'a-1.0.0.tgz'), stored('b', 'b-1.0.0.tgz'), stored('c', 'c-1.0.0.tgz')]).toEqual([false, true, true]);
+  expect([stored('a', 'a-1.0.0.tgz'), stored('b', 'b-1.0.0.tgz'), stored('c', 'c-1.0.0.tgz')]).toEqual([
+    false,
+    true,
+    true,
+  ]);
 });
 
 it('never evicts the tarball it has just added, even when it alone is over the bound', async () => {
@@ -57,7 +62,11 @@ it('never evicts the tarball it has just added, even when it alone is over the b
 it('orders tarballs not served since the process started by their atime, before any it has served', async () => {
   store('old', 'old-1.0.0.tgz', 10 * KIB);
   store('older', 'older-1.0.0.tgz', 10 * KIB);
-  fs.utimesSync(path.join(storage, 'older', 'older-1.0.0.tgz'), new Date('2026-11-01T00:00:00Z'), new Date('2026-11-01T00:00:00Z'));
+  fs.utimesSync(
+    path.join(storage, 'older', 'older-1.0.0.tgz'),
+    new Date('2026-11-01T00:00:00Z'),
+    new Date('2026-11-01T00:00:00Z'),
+  );
   const cache = new TarballCache(storage, 25 * KIB);
   store('new', 'new-1.0.0.tgz', 10 * KIB);
   const evicted = await cache.settle('new', 'new-1.0.0.tgz', 10 * KIB);

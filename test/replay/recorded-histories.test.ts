@@ -28,12 +28,17 @@ beforeAll(() => {
   }
 });
 
-it.each(recorded.map((entry) => [entry.label, entry.name, entry] as const))('%s %s replays on today’s workflow code', async (_label, _name, entry) => {
-  const history = historyOf(entry);
-  expect(history.events).toHaveLength(entry.events);
+it.each(recorded.map((entry) => [entry.label, entry.name, entry] as const))(
+  '%s %s replays on today’s workflow code',
+  async (_label, _name, entry) => {
+    const history = historyOf(entry);
+    expect(history.events).toHaveLength(entry.events);
 
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, entry.workflowId)).resolves.toBeUndefined();
-});
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, entry.workflowId),
+    ).resolves.toBeUndefined();
+  },
+);
 
 it('fails when a workflow decides differently than its recorded history: a run that asks for its policy under another name', async () => {
   const published = recorded.find((entry) => entry.name === 'published-run');
@@ -45,7 +50,13 @@ it('fails when a workflow decides differently than its recorded history: a run t
     interceptor,
     `exports.interceptors = () => ({ outbound: [{ scheduleActivity: (input, next) => next(input.activityType === 'decidePolicy' ? { ...input, activityType: 'decidePolicyV2' } : input) }] });\n`,
   );
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [interceptor], logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [interceptor],
+    logger: new DefaultLogger('WARN'),
+  });
 
-  await expect(Worker.runReplayHistory({ workflowBundle: { code } }, historyOf(published), published.workflowId)).rejects.toThrow(DeterminismViolationError);
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { code } }, historyOf(published), published.workflowId),
+  ).rejects.toThrow(DeterminismViolationError);
 });

@@ -18,9 +18,20 @@ beforeAll(() => {
   }
 });
 
-it.each(['engine-up', 'engine-down'])('a run recorded before the engine wait (%s) replays without nondeterminism', async (name) => {
-  // Recorded with `fetchHistory()` and stored as the binary protobuf, which needs no JSON mapping to read back.
-  const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(histories, `run-before-engine-wait-${name}.binpb`)));
+it.each(['engine-up', 'engine-down'])(
+  'a run recorded before the engine wait (%s) replays without nondeterminism',
+  async (name) => {
+    // Recorded with `fetchHistory()` and stored as the binary protobuf, which needs no JSON mapping to read back.
+    const history = temporal.api.history.v1.History.decode(
+      fs.readFileSync(path.join(histories, `run-before-engine-wait-${name}.binpb`)),
+    );
 
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `run/before-engine-wait/acme/${name}`)).resolves.toBeUndefined();
-});
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle() },
+        history,
+        `run/before-engine-wait/acme/${name}`,
+      ),
+    ).resolves.toBeUndefined();
+  },
+);

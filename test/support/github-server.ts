@@ -50,7 +50,10 @@ export interface FakeGitHub {
   close(): Promise<void>;
 }
 
-export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefakefakefakefakefakefake01'): Promise<FakeGitHub> {
+export async function startFakeGitHub(
+  repos: string[],
+  token = 'ghp_fakefakefakefakefakefakefakefake01',
+): Promise<FakeGitHub> {
   const state: Omit<FakeGitHub, 'apiUrl' | 'close'> = {
     token,
     pulls: new Map(repos.map((r) => [r, []])),
@@ -70,18 +73,34 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(payload));
     };
-    if (req.headers.authorization !== `Bearer ${state.token}`) return answer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    if (req.headers.authorization !== `Bearer ${state.token}`)
+      return answer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
     if (state.rateLimit) {
       const { headers, refused } = spendRateLimit(state.rateLimit, state.rateWindows);
-      if (refused) return answer(403, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/rate-limit' }, headers);
+      if (refused)
+        return answer(
+          403,
+          {
+            message: 'API rate limit exceeded for user ID 1.',
+            documentation_url: 'https://docs.github.com/rest/rate-limit',
+          },
+          headers,
+        );
       const send = answer;
       answer = (status, payload, extra = {}) => send(status, payload, { ...headers, ...extra });
     }
-    const fault = state.faults.find((f) => f.times > 0 && f.method === req.method && url.pathname.includes(f.pathIncludes));
+    const fault = state.faults.find(
+      (f) => f.times > 0 && f.method === req.method && url.pathname.includes(f.pathIncludes),
+    );
     if (fault) {
       fault.times--;
-      const message = fault.status === 403 ? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' : 'Too Many Requests';
-      const retryAfter = fault.retryAfterAsDate ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString() : String(fault.retryAfterSeconds);
+      const message =
+        fault.status === 403
+          ? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.'
+          : 'Too Many Requests';
+      const retryAfter = fault.retryAfterAsDate
+        ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString()
+        : String(fault.retryAfterSeconds);
       return answer(fault.status, { message }, { 'retry-after': retryAfter });
     }
     const match = /^\/repos\/([^/]+\/[^/]+)\/(.*)$/.exec(url.pathname);
@@ -98,16 +117,27 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
       const more = matching.length > page * size;
       const next = new URL(url.pathname + url.search, `http://${req.headers.host}`);
       next.searchParams.set('page', String(page + 1));
-      return answer(200, matching.slice((page - 1) * size, page * size).map(view), more ? { link: `<${next.href}>; rel="next"` } : {});
+      return answer(
+        200,
+        matching.slice((page - 1) * size, page * size).map(view),
+        more ? { link: `<${next.href}>; rel="next"` } : {},
+      );
     }
     if (req.method === 'POST' && rest === 'pulls') {
       const exists = pulls.find((p) => p.head.ref === body.head);
       if (state.raceNextCreate && !exists) {
         state.raceNextCreate = false;
         pulls.push(newPull(pulls, body));
-        return answer(422, { message: 'Validation Failed', errors: [{ message: `A pull request already exists for ${body.head}.` }] });
+        return answer(422, {
+          message: 'Validation Failed',
+          errors: [{ message: `A pull request already exists for ${body.head}.` }],
+        });
       }
-      if (exists) return answer(422, { message: 'Validation Failed', errors: [{ message: `A pull request already exists for ${body.head}.` }] });
+      if (exists)
+        return answer(422, {
+          message: 'Validation Failed',
+          errors: [{ message: `A pull request already exists for ${body.head}.` }],
+        });
       const pull = newPull(pulls, body);
       pulls.push(pull);
       return answer(201, view(pull));
@@ -123,13 +153,20 @@ export async function startFakeGitHub(repos: string[], token = 'ghp_fakefakefake
     if (m && req.method === 'POST') {
       const pull = byNumber(m[1])!;
       pull.labels = [...new Set([...pull.labels, ...(body.labels as string[])])];
-      return answer(200, pull.labels.map((name) => ({ name })));
+      return answer(
+        200,
+        pull.labels.map((name) => ({ name })),
+      );
     }
     m = /^pulls\/(\d+)\/requested_reviewers$/.exec(rest);
     if (m && req.method === 'POST') {
       const pull = byNumber(m[1])!;
       const refused = ((body.reviewers as string[]) ?? []).filter((r) => state.unrequestable.includes(r));
-      if (refused.length) return answer(422, { message: 'Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the repository.' });
+      if (refused.length)
+        return answer(422, {
+          message:
+            'Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the repository.',
+        });
       pull.reviewers = [...new Set([...pull.reviewers, ...((body.reviewers as string[]) ?? [])])];
       pull.teamReviewers = [...new Set([...pull.teamReviewers, ...((body.team_reviewers as string[]) ?? [])])];
       return answer(201, view(pull));

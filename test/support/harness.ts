@@ -85,7 +85,11 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
   if (options.executionActivities) await addExecutionWorker(options.executionActivities, `test-execution-${unique}`);
 
   const temporal = await connectTemporalClient(config.temporal);
-  const client = new RegattaClient(temporal, { queues, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+  const client = new RegattaClient(temporal, {
+    queues,
+    uiUrl: config.temporal.uiUrl,
+    namespace: config.temporal.namespace,
+  });
 
   return {
     client,
@@ -108,5 +112,12 @@ export function realExecutionActivities(registryUrl = readStackInfo().registryMi
   const docker = dockerClient();
   // The production path: sandboxes on registry_only reach the host's read-only mirror, and trust the host's CA bundle.
   const network = networkProfiles(docker, { registryUrl });
-  return executionActivities({ docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home), networkFor: network.networkFor, caBundle: caBundleFromEnv() });
+  return executionActivities({
+    docker,
+    artifacts: artifactStoreFor(config),
+    image: config.sandboxImage,
+    workspaceRoot: workspaceRootFor(config.home),
+    networkFor: network.networkFor,
+    caBundle: caBundleFromEnv(),
+  });
 }

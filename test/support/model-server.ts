@@ -25,7 +25,11 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   raw: string;
-  body: { model?: string; messages?: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[]; tools?: { function: { name: string } }[] };
+  body: {
+    model?: string;
+    messages?: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[];
+    tools?: { function: { name: string } }[];
+  };
 }
 
 /** A reply, or a function of the request that decides it (e.g. from the last tool result). */
@@ -40,7 +44,10 @@ export interface ModelServer {
 
 const DEFAULT_USAGE = { prompt_tokens: 1000, completion_tokens: 100 };
 
-export async function startModelServer(script: readonly ScriptStep[], options: { usage?: ScriptedReply['usage'] } = {}): Promise<ModelServer> {
+export async function startModelServer(
+  script: readonly ScriptStep[],
+  options: { usage?: ScriptedReply['usage'] } = {},
+): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   let turn = 0;
   const server = http.createServer((req, res) => {
@@ -48,20 +55,36 @@ export async function startModelServer(script: readonly ScriptStep[], options: {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const request: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, body: raw ? JSON.parse(raw) : {} };
+      const request: RecordedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        raw,
+        body: raw ? JSON.parse(raw) : {},
+      };
       requests.push(request);
-      if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
+      if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+        return send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
       const step = script[turn];
-      if (!step) return send(res, 400, { error: { message: `the script has ${script.length} replies; request ${turn + 1} has none`, type: 'script_exhausted' } });
+      if (!step)
+        return send(res, 400, {
+          error: {
+            message: `the script has ${script.length} replies; request ${turn + 1} has none`,
+            type: 'script_exhausted',
+          },
+        });
       let reply: ScriptedReply;
       try {
         reply = typeof step === 'function' ? step(request) : step;
       } catch (err) {
         // A failed expectation inside a scripted reply fails the run visibly (400 is not retried by the client).
-        return send(res, 400, { error: { message: `scripted reply ${turn + 1} failed: ${(err as Error).message}`, type: 'script_assertion' } });
+        return send(res, 400, {
+          error: { message: `scripted reply ${turn + 1} failed: ${(err as Error).message}`, type: 'script_assertion' },
+        });
       }
       const current = turn++;
-      if (reply.status) return send(res, reply.status, { error: { message: `scripted failure ${reply.status}`, type: 'scripted' } });
+      if (reply.status)
+        return send(res, reply.status, { error: { message: `scripted failure ${reply.status}`, type: 'scripted' } });
       send(res, 200, completion(current, request.body.model ?? 'scripted', reply, options.usage ?? DEFAULT_USAGE));
     });
   });
@@ -74,11 +97,19 @@ export async function startModelServer(script: readonly ScriptStep[], options: {
   };
 }
 
-function completion(turn: number, model: string, reply: ScriptedReply, defaultUsage: NonNullable<ScriptedReply['usage']>) {
+function completion(
+  turn: number,
+  model: string,
+  reply: ScriptedReply,
+  defaultUsage: NonNullable<ScriptedReply['usage']>,
+) {
   const toolCalls = (reply.toolCalls ?? []).map((call, index) => ({
     id: `call_${turn}_${index}`,
     type: 'function' as const,
-    function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {}) },
+    function: {
+      name: call.name,
+      arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {}),
+    },
   }));
   const usage = reply.usage ?? defaultUsage;
   return {
@@ -89,7 +120,12 @@ function completion(turn: number, model: string, reply: ScriptedReply, defaultUs
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: reply.content ?? null, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: reply.content ?? null,
+          refusal: null,
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        },
         finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
         logprobs: null,
       },

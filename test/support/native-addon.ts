@@ -31,5 +31,12 @@ export const HASHER_FILES: Record<string, string> = {
     '',
   ].join('\n'),
   'index.js': "module.exports = require('./build/Release/fnv1a.node');\n",
-  'test.js': ["const assert = require('node:assert');", "const { fnv1a } = require('.');", 'assert.strictEqual(fnv1a(""), 0x811c9dc5);', 'assert.strictEqual(fnv1a("a"), 0xe40c292c);', "console.log('fnv1a native ok');", ''].join('\n'),
+  'test.js': [
+    "const assert = require('node:assert');",
+    "const { fnv1a } = require('.');",
+    'assert.strictEqual(fnv1a(""), 0x811c9dc5);',
+    'assert.strictEqual(fnv1a("a"), 0xe40c292c);',
+    "console.log('fnv1a native ok');",
+    '',
+  ].join('\n'),
 };

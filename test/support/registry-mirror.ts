@@ -18,21 +18,32 @@ export interface TestMirror {
   stop(): Promise<void>;
 }
 
-export async function startTestMirror(options: { upstream: string; scopes?: Record<string, string>; maxBytes?: number; env?: NodeJS.ProcessEnv }): Promise<TestMirror> {
+export async function startTestMirror(options: {
+  upstream: string;
+  scopes?: Record<string, string>;
+  maxBytes?: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<TestMirror> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-mirror-'));
-  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '..', '..', 'src', 'registry', 'mirror-main.ts')], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: {
-      ...process.env,
-      ...options.env,
-      REGATTA_MIRROR_DIR: dir,
-      REGATTA_MIRROR_PORT: '0',
-      REGATTA_MIRROR_UPSTREAM: options.upstream,
-      REGATTA_MIRROR_SCOPES: Object.entries(options.scopes ?? {}).map(([s, u]) => `${s}=${u}`).join(','),
-      ...(options.maxBytes ? { REGATTA_MIRROR_MAX_BYTES: String(options.maxBytes) } : {}),
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--require', 'tsx/cjs', path.join(__dirname, '..', '..', 'src', 'registry', 'mirror-main.ts')],
+    {
+      cwd: path.join(__dirname, '..', '..'),
+      env: {
+        ...process.env,
+        ...options.env,
+        REGATTA_MIRROR_DIR: dir,
+        REGATTA_MIRROR_PORT: '0',
+        REGATTA_MIRROR_UPSTREAM: options.upstream,
+        REGATTA_MIRROR_SCOPES: Object.entries(options.scopes ?? {})
+          .map(([s, u]) => `${s}=${u}`)
+          .join(','),
+        ...(options.maxBytes ? { REGATTA_MIRROR_MAX_BYTES: String(options.maxBytes) } : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -79,26 +90,35 @@ export interface CountingUpstream {
  * Forwards to a real registry and records what it was asked; suspend() plays an upstream outage. With `tls`, it
  * serves HTTPS (a registry behind an organisation's own CA).
  */
-export async function startCountingUpstream(registry: string, tls?: { key: string; cert: string }): Promise<CountingUpstream> {
+export async function startCountingUpstream(
+  registry: string,
+  tls?: { key: string; cert: string },
+): Promise<CountingUpstream> {
   const target = new URL(registry);
   const requests: string[] = [];
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push(req.url ?? '/');
     // Identity encoding, so metadata can be rewritten below.
     const headers = { ...req.headers, host: target.host, 'accept-encoding': 'identity' };
-    const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (answer) => {
-      const body: Buffer[] = [];
-      answer.on('data', (c: Buffer) => body.push(c));
-      answer.on('end', () => {
-        // Metadata names tarballs by the registry's own address; rewrite it so a client comes back here.
-        let data = Buffer.concat(body);
-        const type = String(answer.headers['content-type'] ?? '');
-        if (type.includes('json')) data = Buffer.from(data.toString('utf8').split(registry.replace(/\/$/, '')).join(address().replace(/\/$/, '')));
-        const headers = { ...answer.headers, 'content-length': String(data.length) };
-        delete headers['transfer-encoding'];
-        res.writeHead(answer.statusCode ?? 502, headers).end(data);
-      });
-    });
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers },
+      (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (c: Buffer) => body.push(c));
+        answer.on('end', () => {
+          // Metadata names tarballs by the registry's own address; rewrite it so a client comes back here.
+          let data = Buffer.concat(body);
+          const type = String(answer.headers['content-type'] ?? '');
+          if (type.includes('json'))
+            data = Buffer.from(
+              data.toString('utf8').split(registry.replace(/\/$/, '')).join(address().replace(/\/$/, '')),
+            );
+          const headers = { ...answer.headers, 'content-length': String(data.length) };
+          delete headers['transfer-encoding'];
+          res.writeHead(answer.statusCode ?? 502, headers).end(data);
+        });
+      },
+    );
     upstream.on('error', (err) => res.writeHead(502).end(err.message));
     req.pipe(upstream);
   };

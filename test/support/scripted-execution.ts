@@ -7,7 +7,9 @@ import { Context } from '@temporalio/activity';
 import type { ExecutionResult, ExecutionSpec } from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
 
-export type ScriptedOutcome = Partial<Pick<ExecutionResult, 'outcome' | 'failure' | 'touchedFiles' | 'commands' | 'verification' | 'scopeRequest'>> & {
+export type ScriptedOutcome = Partial<
+  Pick<ExecutionResult, 'outcome' | 'failure' | 'touchedFiles' | 'commands' | 'verification' | 'scopeRequest'>
+> & {
   costUsd?: number;
   /** Keep the activity running (heartbeating) for this long before answering. */
   holdMs?: number;

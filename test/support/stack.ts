@@ -12,7 +12,12 @@ export function readStackInfo(): StackInfo {
 /** One generated fleet repository as a campaign target, e.g. fleetTarget('acme/billing'). */
 export function fleetTarget(repo: string): Target {
   const target = readStackInfo().targets.find((t) => t.repo === repo);
-  if (!target) throw new Error(`the local fleet has no ${repo}; it has ${readStackInfo().targets.map((t) => t.repo).join(', ')}`);
+  if (!target)
+    throw new Error(
+      `the local fleet has no ${repo}; it has ${readStackInfo()
+        .targets.map((t) => t.repo)
+        .join(', ')}`,
+    );
   return target;
 }
 
@@ -20,9 +25,18 @@ export function fleetTarget(repo: string): Target {
  * A fresh repository for one test, served by the stack's git server: a copy of a fleet service (catalog by
  * default) with `files` laid over it, so tests that push branches never touch the shared fleet.
  */
-export async function fixtureRepo(name: string, files: Record<string, string> = {}, extra: Partial<Target> = {}): Promise<Target> {
+export async function fixtureRepo(
+  name: string,
+  files: Record<string, string> = {},
+  extra: Partial<Target> = {},
+): Promise<Target> {
   const stack = readStackInfo();
   // `extra.ref` is the repository's default branch, as real repositories name it (master, trunk…).
-  await createRepo(stack.fleetRoot, name, { ...serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!), ...files }, { branch: extra.ref ?? 'main' });
+  await createRepo(
+    stack.fleetRoot,
+    name,
+    { ...serviceFiles(FLEET.find((s) => s.repo === 'acme/catalog')!), ...files },
+    { branch: extra.ref ?? 'main' },
+  );
   return { repo: name, url: `${stack.gitBaseUrl}/${name}.git`, ref: 'main', ...extra };
 }

@@ -4,7 +4,9 @@
  */
 
 /** `node scripts/wait.js <ms>` does nothing for `ms` milliseconds, then exits 0. */
-export const WAIT_SCRIPT: Readonly<Record<string, string>> = { 'scripts/wait.js': 'setTimeout(() => {}, Number(process.argv[2]));\n' };
+export const WAIT_SCRIPT: Readonly<Record<string, string>> = {
+  'scripts/wait.js': 'setTimeout(() => {}, Number(process.argv[2]));\n',
+};
 
 export function waitCommand(ms: number): string {
   return `node scripts/wait.js ${ms}`;

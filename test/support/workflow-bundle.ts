@@ -14,7 +14,9 @@ export async function prepareWorkflowBundle(): Promise<void> {
 }
 
 /** Source folders the workflow bundle is built from; a change in any of them makes the bundle stale. */
-const BUNDLED_SOURCES = ['workflows', 'src/contracts', 'src/temporal', 'src/desired-state', 'src/text', 'policies'].map((dir) => path.resolve(__dirname, '../..', dir));
+const BUNDLED_SOURCES = ['workflows', 'src/contracts', 'src/temporal', 'src/desired-state', 'src/text', 'policies'].map(
+  (dir) => path.resolve(__dirname, '../..', dir),
+);
 
 function newestSourceMtime(): number {
   let newest = 0;

@@ -23,7 +23,10 @@ beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-toolchain-cache-'));
   repo = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-toolchain-repo-'));
   fs.writeFileSync(path.join(repo, '.nvmrc'), '22\n');
-  fs.writeFileSync(path.join(repo, 'package.json'), JSON.stringify({ name: '@acme/ledger', version: '2.0.1', scripts: { test: 'node test.js' } }, null, 2));
+  fs.writeFileSync(
+    path.join(repo, 'package.json'),
+    JSON.stringify({ name: '@acme/ledger', version: '2.0.1', scripts: { test: 'node test.js' } }, null, 2),
+  );
 });
 
 afterAll(() => {
@@ -39,7 +42,9 @@ describe('the toolchain cache', () => {
   it('installs once when two workers ask for the same version at the same moment', async () => {
     const [first, second] = await Promise.all([worker().prepare(repo), worker().prepare(repo)]);
     expect(nodeDir(first)).toBe(nodeDir(second));
-    expect(execFileSync(path.join(nodeDir(first), 'bin', 'node'), ['--version'], { encoding: 'utf8' })).toMatch(/^v22\.\d+\.\d+\n$/);
+    expect(execFileSync(path.join(nodeDir(first), 'bin', 'node'), ['--version'], { encoding: 'utf8' })).toMatch(
+      /^v22\.\d+\.\d+\n$/,
+    );
     expect(fs.readdirSync(path.join(root, 'node'))).toHaveLength(1);
     // Nothing half-made is left behind by the worker whose rename lost.
     expect(fs.readdirSync(path.join(root, '.staging'))).toEqual([]);
@@ -66,6 +71,11 @@ describe('the toolchain cache', () => {
 
     fs.rmSync(path.join(npmDir, 'bin', 'npm-cli.js'));
     await worker().prepare(repo);
-    expect(execFileSync(path.join(npmDir, '.regatta-bin', 'npm'), ['--version'], { encoding: 'utf8', env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } })).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(
+      execFileSync(path.join(npmDir, '.regatta-bin', 'npm'), ['--version'], {
+        encoding: 'utf8',
+        env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` },
+      }),
+    ).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });

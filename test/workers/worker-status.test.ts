@@ -24,7 +24,14 @@ afterAll(async () => {
 
 it('reports a paused execution worker as down, with since when and why it takes no runs', async () => {
   const reason = 'the Docker engine at /var/run/docker.sock does not answer';
-  writeWorkerState(config.home, { state: 'paused', since: '2026-12-03T09:13:00.000Z', reason, identity: 'execution@test', taskQueue: config.queues.execution, pid });
+  writeWorkerState(config.home, {
+    state: 'paused',
+    since: '2026-12-03T09:13:00.000Z',
+    reason,
+    identity: 'execution@test',
+    taskQueue: config.queues.execution,
+    pid,
+  });
 
   const status = await workerStatus(config, 'execution');
 
@@ -33,7 +40,13 @@ it('reports a paused execution worker as down, with since when and why it takes 
 });
 
 it('reports what a polling worker says it does', async () => {
-  writeWorkerState(config.home, { state: 'polling', since: '2026-12-03T09:14:00.000Z', identity: 'execution@test', taskQueue: config.queues.execution, pid });
+  writeWorkerState(config.home, {
+    state: 'polling',
+    since: '2026-12-03T09:14:00.000Z',
+    identity: 'execution@test',
+    taskQueue: config.queues.execution,
+    pid,
+  });
 
   const status = await workerStatus(config, 'execution');
 
@@ -43,11 +56,20 @@ it('reports what a polling worker says it does', async () => {
 
 it('shows in `regatta dev status` how many runs the execution worker takes at once, and where that number came from', async () => {
   const slots = { slots: 1, source: 'REGATTA_EXECUTION_SLOTS' };
-  writeWorkerState(config.home, { state: 'polling', since: '2026-12-03T09:15:00.000Z', identity: 'execution@test', taskQueue: config.queues.execution, pid, slots });
+  writeWorkerState(config.home, {
+    state: 'polling',
+    since: '2026-12-03T09:15:00.000Z',
+    identity: 'execution@test',
+    taskQueue: config.queues.execution,
+    pid,
+    slots,
+  });
 
   const table = describeStatus(withExecutionSlots(await stackStatus(config), config));
 
   const row = table.split('\n').find((line) => line.startsWith('execution-worker'));
   expect(row).toMatch(new RegExp(`pid ${pid}, \\d+ poller\\(s\\), 1 run at once \\(REGATTA_EXECUTION_SLOTS\\)`));
-  expect((await workerStatus(config, 'execution')).state).toBe('polling since 2026-12-03T09:15:00.000Z, 1 run at once (REGATTA_EXECUTION_SLOTS)');
+  expect((await workerStatus(config, 'execution')).state).toBe(
+    'polling since 2026-12-03T09:15:00.000Z, 1 run at once (REGATTA_EXECUTION_SLOTS)',
+  );
 });

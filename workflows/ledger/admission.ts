@@ -27,6 +27,7 @@ export function admissionBlocker(view: AdmissionView): string | undefined {
     return `owner ${view.owner} at its limit of ${view.maxRunsPerOwner}`;
   }
   if (view.leftUsd < view.runBudgetUsd) return 'budget';
-  if (view.openRuns >= view.maxOpenRuns) return `${view.maxOpenRuns} runs are still open (awaiting approval or publishing): maxUnsettledRuns`;
+  if (view.openRuns >= view.maxOpenRuns)
+    return `${view.maxOpenRuns} runs are still open (awaiting approval or publishing): maxUnsettledRuns`;
   return undefined;
 }

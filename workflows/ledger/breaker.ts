@@ -36,13 +36,19 @@ export function failureSignature(report: RunReport, precise = true): string {
 }
 
 /** Counts one failed run into `state`; says why the campaign must pause, or undefined. */
-export function countFailure(state: BreakerState, limits: BreakerLimits, report: RunReport, precise: boolean): string | undefined {
+export function countFailure(
+  state: BreakerState,
+  limits: BreakerLimits,
+  report: RunReport,
+  precise: boolean,
+): string | undefined {
   state.consecutiveFailures++;
   const signature = failureSignature(report, precise);
   const same = (state.failureSignatures[signature] = (state.failureSignatures[signature] ?? 0) + 1);
   if (state.consecutiveFailures >= limits.consecutiveFailures) {
     return `circuit breaker: ${state.consecutiveFailures} consecutive failed runs (last: ${report.repo}, ${signature})`;
   }
-  if (same >= limits.sameSignature) return `circuit breaker: ${same} runs failed with the same signature "${signature}"`;
+  if (same >= limits.sameSignature)
+    return `circuit breaker: ${same} runs failed with the same signature "${signature}"`;
   return undefined;
 }

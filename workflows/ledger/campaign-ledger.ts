@@ -2,7 +2,16 @@
  * The campaign's ledger: which runs are admitted, what they cost, how they ended, and whether to admit more.
  * Plain data plus pure rules, so it travels through continue-as-new unchanged.
  */
-import { RUN_STATES, SETTLED_RUN_STATES, type CampaignSpec, type RunReport, type RunState, type Target, type TargetPageRef, type TrackedChange } from '../../src/contracts';
+import {
+  RUN_STATES,
+  SETTLED_RUN_STATES,
+  type CampaignSpec,
+  type RunReport,
+  type RunState,
+  type Target,
+  type TargetPageRef,
+  type TrackedChange,
+} from '../../src/contracts';
 import { changeBranch } from '../../src/temporal/ids';
 import type { CampaignProgress } from '../definitions';
 import { admissionBlocker } from './admission';
@@ -11,7 +20,11 @@ import { leftUsd, reserveAgain, reservedTotal, settle, type BudgetState } from '
 import { inWindow, publishWait } from './publish-gate';
 
 /** What the campaign workflow may read of the ledger: all of it, changed only through the ledger's methods. */
-export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 export interface LedgerState extends BudgetState, BreakerState {
   /** Index into spec.targets of the next target to admit. */
@@ -90,7 +103,10 @@ export class CampaignLedger {
     public spec: CampaignSpec,
     private readonly s: LedgerState,
     /** False only where a campaign replays from before the rule it names (patches `breaker-signature`, `ledger-counts-once`). */
-    private readonly rules: { preciseSignatures: boolean; countsRunsOnce: boolean } = { preciseSignatures: true, countsRunsOnce: true },
+    private readonly rules: { preciseSignatures: boolean; countsRunsOnce: boolean } = {
+      preciseSignatures: true,
+      countsRunsOnce: true,
+    },
   ) {
     for (const [runState, n] of Object.entries(s.archivedCounts)) this.counts[runState as RunState] = n;
     for (const report of Object.values(s.runs)) this.index(report, +1);
@@ -114,7 +130,9 @@ export class CampaignLedger {
   /** The stored page to read once the targets in hand are all admitted, if any. */
   nextPage(): TargetPageRef | undefined {
     const pages = this.s.pages;
-    return this.nextTarget() === undefined && pages && pages.next < pages.refs.length ? pages.refs[pages.next] : undefined;
+    return this.nextTarget() === undefined && pages && pages.next < pages.refs.length
+      ? pages.refs[pages.next]
+      : undefined;
   }
 
   /** Whether any target is left to admit, in hand or in a stored page. */
@@ -132,7 +150,9 @@ export class CampaignLedger {
 
   /** A full page of published changes to store, where the campaign is too large to carry them all. */
   publishedPageReady(): TrackedChange[] | undefined {
-    return !this.keepsEveryRun() && this.s.published.length >= PUBLISHED_PAGE_SIZE ? this.s.published.slice(0, PUBLISHED_PAGE_SIZE) : undefined;
+    return !this.keepsEveryRun() && this.s.published.length >= PUBLISHED_PAGE_SIZE
+      ? this.s.published.slice(0, PUBLISHED_PAGE_SIZE)
+      : undefined;
   }
 
   /** The page publishedPageReady gave is stored: it leaves the ledger, its reference stays. */
@@ -196,7 +216,14 @@ export class CampaignLedger {
     this.s.stoppedReason = reason;
     for (const target of this.spec.targets.slice(this.s.nextIndex)) {
       const runId = `skipped/${target.repo}`;
-      this.put({ runId, repo: target.repo, owner: target.owner, state: 'skipped', costUsd: 0, failure: { kind: 'budget', message: reason } });
+      this.put({
+        runId,
+        repo: target.repo,
+        owner: target.owner,
+        state: 'skipped',
+        costUsd: 0,
+        failure: { kind: 'budget', message: reason },
+      });
       this.archiveIfFinal(this.s.runs[runId]);
     }
     this.s.nextIndex = this.spec.targets.length;
@@ -226,7 +253,11 @@ export class CampaignLedger {
     if (this.rules.countsRunsOnce && (!previous || FINAL_STATES.includes(previous.state))) return;
     this.put(report);
     // Re-executed after an approved scope request: reserve again what the run may still spend.
-    if (previous?.state === 'needs_approval' && report.state === 'executing' && this.s.reservedUsd[report.runId] === undefined) {
+    if (
+      previous?.state === 'needs_approval' &&
+      report.state === 'executing' &&
+      this.s.reservedUsd[report.runId] === undefined
+    ) {
       reserveAgain(this.s, report.runId, this.spec.runBudgetUsd, previous.costUsd);
     }
     if (report.state !== 'pending' && report.state !== 'executing') settle(this.s, report.runId, report.costUsd);
@@ -234,11 +265,15 @@ export class CampaignLedger {
       if (report.state === 'failed') {
         const pause = countFailure(this.s, this.spec.circuitBreaker, report, this.rules.preciseSignatures);
         if (pause) this.pause(pause);
-      }
-      else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state)) this.s.consecutiveFailures = 0;
+      } else if (['no_changes', 'changed', 'needs_approval', 'published'].includes(report.state))
+        this.s.consecutiveFailures = 0;
     }
     if (report.state === 'published' && previous?.state !== 'published' && report.url) {
-      this.s.published.push({ repo: report.repo, url: report.url, branch: changeBranch(this.spec.changeKey ?? this.spec.id) });
+      this.s.published.push({
+        repo: report.repo,
+        url: report.url,
+        branch: changeBranch(this.spec.changeKey ?? this.spec.id),
+      });
     }
     this.archiveIfFinal(report);
   }
@@ -247,12 +282,18 @@ export class CampaignLedger {
     if (this.keepsEveryRun() || !FINAL_STATES.includes(report.state)) return;
     delete this.s.runs[report.runId];
     this.s.archivedCounts[report.state] = (this.s.archivedCounts[report.state] ?? 0) + 1;
-    if (report.state === 'failed') this.s.recentFailures = [...this.s.recentFailures, report].slice(-RECENT_FAILURES_KEPT);
+    if (report.state === 'failed')
+      this.s.recentFailures = [...this.s.recentFailures, report].slice(-RECENT_FAILURES_KEPT);
   }
 
   /** The spec and ledger for the next run of the campaign: admitted targets are dropped, so the payload stays small. */
   carryOver(): { spec: CampaignSpec; state: LedgerState } {
-    const state = { ...this.s, admittedBefore: this.s.admittedBefore + this.s.nextIndex, nextIndex: 0, continuedAsNew: this.s.continuedAsNew + 1 };
+    const state = {
+      ...this.s,
+      admittedBefore: this.s.admittedBefore + this.s.nextIndex,
+      nextIndex: 0,
+      continuedAsNew: this.s.continuedAsNew + 1,
+    };
     return { spec: { ...this.spec, targets: this.spec.targets.slice(this.s.nextIndex) }, state };
   }
 
@@ -325,7 +366,9 @@ export class CampaignLedger {
 
   private heldReason(until: number): string {
     const forge = Object.entries(this.s.heldHosts).find(([, h]) => h.untilMs === until);
-    return forge ? `${forge[0]} asked to slow down: ${forge[1].reason}` : `the campaign's rate of ${this.spec.publishRate.max} per ${this.spec.publishRate.windowMs / 1000} s is used up`;
+    return forge
+      ? `${forge[0]} asked to slow down: ${forge[1].reason}`
+      : `the campaign's rate of ${this.spec.publishRate.max} per ${this.spec.publishRate.windowMs / 1000} s is used up`;
   }
 
   private put(report: RunReport): void {
@@ -348,7 +391,6 @@ export class CampaignLedger {
     }
     if (holdsSlot && report.owner) this.perOwner.set(report.owner, (this.perOwner.get(report.owner) ?? 0) + delta);
   }
-
 }
 
 export { failureSignature } from './breaker';

@@ -12,7 +12,10 @@ export const TOOL_ARGUMENTS = {
     offset: z.number().int().min(1).optional().describe('first line to return, 1-based'),
     limit: z.number().int().min(1).max(10_000).optional().describe('number of lines to return'),
   }),
-  write_file: z.strictObject({ path: WorkspacePath, content: z.string().max(MAX_WRITE_BYTES).describe('the complete new content of the file') }),
+  write_file: z.strictObject({
+    path: WorkspacePath,
+    content: z.string().max(MAX_WRITE_BYTES).describe('the complete new content of the file'),
+  }),
   edit_file: z.strictObject({
     path: WorkspacePath,
     old_text: z.string().min(1).describe('text that occurs exactly once in the file'),
@@ -25,16 +28,26 @@ export const TOOL_ARGUMENTS = {
     ignore_case: z.boolean().default(false),
   }),
   run_command: z.strictObject({
-    command: z.string().min(1).max(4000).describe('a shell command run with `sh -c` in /workspace inside the sandbox; it must match the allowlist'),
+    command: z
+      .string()
+      .min(1)
+      .max(4000)
+      .describe('a shell command run with `sh -c` in /workspace inside the sandbox; it must match the allowlist'),
     timeout_seconds: z.number().int().min(1).max(3600).optional(),
   }),
   run_verifier: z.strictObject({}),
   request_scope: z.strictObject({
     reason: z.string().min(1).max(4000).describe('why the task cannot be done within the current scope'),
     paths: z.array(z.string().min(1).max(4096)).max(100).default([]).describe('paths that would need to be writable'),
-    commands: z.array(z.string().min(1).max(4000)).max(50).default([]).describe('commands that would need to be allowed'),
+    commands: z
+      .array(z.string().min(1).max(4000))
+      .max(50)
+      .default([])
+      .describe('commands that would need to be allowed'),
   }),
-  finish: z.strictObject({ summary: z.string().min(1).max(8000).describe('what was changed and why, for the reviewer') }),
+  finish: z.strictObject({
+    summary: z.string().min(1).max(8000).describe('what was changed and why, for the reviewer'),
+  }),
 } satisfies Record<AgentTool, z.ZodType>;
 
 export type ToolArguments = { [T in AgentTool]: z.infer<(typeof TOOL_ARGUMENTS)[T]> };
@@ -57,7 +70,10 @@ export function toolDefinitions(allowed: readonly AgentTool[]): OpenAI.Chat.Comp
   return (Object.keys(TOOL_ARGUMENTS) as AgentTool[])
     .filter((tool) => allowed.includes(tool))
     .map((tool) => {
-      const { $schema: _ignored, ...parameters } = z.toJSONSchema(TOOL_ARGUMENTS[tool], { io: 'input' }) as Record<string, unknown>;
+      const { $schema: _ignored, ...parameters } = z.toJSONSchema(TOOL_ARGUMENTS[tool], { io: 'input' }) as Record<
+        string,
+        unknown
+      >;
       return { type: 'function', function: { name: tool, description: DESCRIPTIONS[tool], parameters } };
     });
 }

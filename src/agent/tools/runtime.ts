@@ -69,7 +69,11 @@ export class ToolRuntime {
   private deniedInARow = 0;
 
   constructor(private readonly options: ToolRuntimeOptions) {
-    this.files = new WorkspaceFiles(options.workspaceDir, { allowedPaths: options.scope.allowedPaths, forbiddenPaths: options.scope.forbiddenPaths, approvedPaths: options.scope.approvedPaths });
+    this.files = new WorkspaceFiles(options.workspaceDir, {
+      allowedPaths: options.scope.allowedPaths,
+      forbiddenPaths: options.scope.forbiddenPaths,
+      approvedPaths: options.scope.approvedPaths,
+    });
   }
 
   get toolCalls(): number {
@@ -88,7 +92,10 @@ export class ToolRuntime {
     this.calls++;
     const tool = name.slice(0, 64);
     if (this.calls > this.options.scope.maxToolCalls) {
-      const failure: Failure = { kind: 'budget', message: `the agent reached the policy's limit of ${this.options.scope.maxToolCalls} tool calls` };
+      const failure: Failure = {
+        kind: 'budget',
+        message: `the agent reached the policy's limit of ${this.options.scope.maxToolCalls} tool calls`,
+      };
       this.record({ kind: 'tool_call', name: tool, allowed: false, detail: `denied: ${failure.message}` });
       return { content: `DENIED: ${failure.message}.`, allowed: false, stop: { outcome: 'failed', failure } };
     }
@@ -102,8 +109,17 @@ export class ToolRuntime {
     } catch (err) {
       if (err instanceof ToolFailedError || isFileSystemError(err)) {
         this.deniedInARow = 0;
-        const message = err instanceof ToolFailedError ? err.message : `${(err as NodeJS.ErrnoException).code}: the file operation failed`;
-        this.record({ kind: 'tool_call', name: tool, allowed: true, durationMs: Date.now() - started, detail: `${describeCall(tool, rawArguments)}: error: ${message}` });
+        const message =
+          err instanceof ToolFailedError
+            ? err.message
+            : `${(err as NodeJS.ErrnoException).code}: the file operation failed`;
+        this.record({
+          kind: 'tool_call',
+          name: tool,
+          allowed: true,
+          durationMs: Date.now() - started,
+          detail: `${describeCall(tool, rawArguments)}: error: ${message}`,
+        });
         return { content: `ERROR: ${message}`, allowed: true };
       }
       if (!(err instanceof ToolDeniedError)) throw err;
@@ -114,19 +130,29 @@ export class ToolRuntime {
   private deny(tool: string, rawArguments: string, reason: string): ToolCallResult {
     this.denied++;
     this.deniedInARow++;
-    this.record({ kind: 'tool_call', name: tool, allowed: false, detail: `denied: ${reason} (${describeCall(tool, rawArguments)})` });
+    this.record({
+      kind: 'tool_call',
+      name: tool,
+      allowed: false,
+      detail: `denied: ${reason} (${describeCall(tool, rawArguments)})`,
+    });
     const content = `DENIED: ${reason}. The call was not executed. The policy for this run cannot change; if the task needs more, call request_scope.`;
     const limits = this.options.denialLimits ?? DEFAULT_DENIAL_LIMITS;
     if (this.deniedInARow >= limits.consecutive || this.denied >= limits.total) {
-      const failure: Failure = { kind: 'agent', message: `the agent made ${this.denied} denied tool call(s), ${this.deniedInARow} in a row; last: ${reason}` };
+      const failure: Failure = {
+        kind: 'agent',
+        message: `the agent made ${this.denied} denied tool call(s), ${this.deniedInARow} in a row; last: ${reason}`,
+      };
       return { content, allowed: false, stop: { outcome: 'failed', failure } };
     }
     return { content, allowed: false };
   }
 
   private validate(tool: string, rawArguments: string): unknown {
-    if (!(AGENT_TOOLS as readonly string[]).includes(tool)) throw new ToolDeniedError(`there is no tool named ${JSON.stringify(tool)}`);
-    if (!this.options.scope.allowedTools.includes(tool as AgentTool)) throw new ToolDeniedError(`the tool ${tool} is not allowed by policy`);
+    if (!(AGENT_TOOLS as readonly string[]).includes(tool))
+      throw new ToolDeniedError(`there is no tool named ${JSON.stringify(tool)}`);
+    if (!this.options.scope.allowedTools.includes(tool as AgentTool))
+      throw new ToolDeniedError(`the tool ${tool} is not allowed by policy`);
     let json: unknown;
     try {
       json = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
@@ -135,7 +161,9 @@ export class ToolRuntime {
     }
     const parsed = TOOL_ARGUMENTS[tool as AgentTool].safeParse(json);
     if (!parsed.success) {
-      throw new ToolDeniedError(`invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      throw new ToolDeniedError(
+        `invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
     }
     return parsed.data;
   }
@@ -147,7 +175,10 @@ export class ToolRuntime {
       case 'write_file': {
         const a = args as ToolArguments['write_file'];
         const written = this.files.write(a.path, a.content);
-        return { content: `${written.created ? 'created' : 'wrote'} ${written.path} (${written.bytes} bytes)`, event: { detail: `write ${written.path}` } };
+        return {
+          content: `${written.created ? 'created' : 'wrote'} ${written.path} (${written.bytes} bytes)`,
+          event: { detail: `write ${written.path}` },
+        };
       }
       case 'edit_file': {
         const a = args as ToolArguments['edit_file'];
@@ -157,13 +188,23 @@ export class ToolRuntime {
       case 'list_files': {
         const a = args as ToolArguments['list_files'];
         const listed = this.files.list(a.path, a.recursive);
-        return { content: this.redact(listed.entries.join('\n') + (listed.truncated ? '\n[listing truncated]' : '')), event: { detail: `list ${a.path}` } };
+        return {
+          content: this.redact(listed.entries.join('\n') + (listed.truncated ? '\n[listing truncated]' : '')),
+          event: { detail: `list ${a.path}` },
+        };
       }
       case 'search_text': {
         const a = args as ToolArguments['search_text'];
         const found = this.files.search(a.text, a.path, a.ignore_case);
-        const content = found.matches.length ? found.matches.join('\n') + (found.truncated ? '\n[more matches not shown]' : '') : 'no matches';
-        return { content: this.redact(content), event: { detail: `search ${JSON.stringify(a.text.slice(0, 100))} in ${a.path}: ${found.matches.length} match(es)` } };
+        const content = found.matches.length
+          ? found.matches.join('\n') + (found.truncated ? '\n[more matches not shown]' : '')
+          : 'no matches';
+        return {
+          content: this.redact(content),
+          event: {
+            detail: `search ${JSON.stringify(a.text.slice(0, 100))} in ${a.path}: ${found.matches.length} match(es)`,
+          },
+        };
       }
       case 'run_command':
         return this.runCommand(args as ToolArguments['run_command']);
@@ -171,7 +212,11 @@ export class ToolRuntime {
         return this.runVerifier();
       case 'request_scope': {
         const scopeRequest = args as ScopeRequest;
-        return { content: 'scope requested; the run stops here and waits for a human', event: { detail: `scope requested: ${scopeRequest.reason}` }, stop: { outcome: 'needs_approval', scopeRequest } };
+        return {
+          content: 'scope requested; the run stops here and waits for a human',
+          event: { detail: `scope requested: ${scopeRequest.reason}` },
+          stop: { outcome: 'needs_approval', scopeRequest },
+        };
       }
       case 'finish': {
         const { summary } = args as ToolArguments['finish'];
@@ -182,7 +227,9 @@ export class ToolRuntime {
 
   private readFile(a: ToolArguments['read_file']): Handled {
     const read = this.files.read(a.path, { offset: a.offset, limit: a.limit });
-    const note = read.truncated ? `\n[${read.path} has ${read.totalLines} lines; not all are shown — use offset and limit]` : '';
+    const note = read.truncated
+      ? `\n[${read.path} has ${read.totalLines} lines; not all are shown — use offset and limit]`
+      : '';
     return { content: this.redact(read.content + note), event: { detail: `read ${read.path}` } };
   }
 
@@ -190,14 +237,21 @@ export class ToolRuntime {
     const refusals = (await loadCommandPolicy()).check(a.command, this.options.scope.allowedCommands);
     if (refusals.length > 0) {
       const why = explainRefusals(refusals);
-      throw new ToolDeniedError(`the command ${JSON.stringify(a.command.slice(0, 200))} is not in the allowlist${why ? `: ${why}` : ''} (allowed: ${this.options.scope.allowedCommands.join(', ') || 'nothing'})`);
+      throw new ToolDeniedError(
+        `the command ${JSON.stringify(a.command.slice(0, 200))} is not in the allowlist${why ? `: ${why}` : ''} (allowed: ${this.options.scope.allowedCommands.join(', ') || 'nothing'})`,
+      );
     }
     const result = await this.options.runCommand(a.command, this.commandTimeout(a.timeout_seconds));
     this.commands.push(a.command);
     const status = `exit code ${result.exitCode} in ${result.durationMs} ms${result.timedOut ? ' (timed out and stopped)' : ''}${result.outputTruncated ? ` (output capped; ${result.outputBytes} bytes printed)` : ''}`;
     return {
       content: this.redact(`${status}\n${tail(result.output, MAX_COMMAND_OUTPUT_FOR_MODEL)}`),
-      event: { detail: `$ ${a.command}${result.timedOut ? ' (timed out)' : ''}`, exitCode: result.exitCode, outputBytes: result.outputBytes, outputTruncated: result.outputTruncated },
+      event: {
+        detail: `$ ${a.command}${result.timedOut ? ' (timed out)' : ''}`,
+        exitCode: result.exitCode,
+        outputBytes: result.outputBytes,
+        outputTruncated: result.outputTruncated,
+      },
     };
   }
 
@@ -205,19 +259,30 @@ export class ToolRuntime {
     const report = await this.options.verify();
     this.lastVerification = report;
     const lines = [`verdict: ${report.verdict}`];
-    for (const c of report.commands) lines.push(`$ ${c.command}`, `exit code ${c.exitCode} in ${c.durationMs} ms`, c.output.trimEnd());
+    for (const c of report.commands)
+      lines.push(`$ ${c.command}`, `exit code ${c.exitCode} in ${c.durationMs} ms`, c.output.trimEnd());
     const failed = report.commands.find((c) => c.exitCode !== 0);
-    return { content: this.redact(tail(lines.join('\n'), MAX_COMMAND_OUTPUT_FOR_MODEL)), event: { detail: `verifier: ${report.verdict}`, exitCode: failed?.exitCode ?? 0 } };
+    return {
+      content: this.redact(tail(lines.join('\n'), MAX_COMMAND_OUTPUT_FOR_MODEL)),
+      event: { detail: `verifier: ${report.verdict}`, exitCode: failed?.exitCode ?? 0 },
+    };
   }
 
   private commandTimeout(requestedSeconds: number | undefined): number | undefined {
-    const limits = [requestedSeconds ? requestedSeconds * 1000 : undefined, this.options.commandTimeoutMs, this.options.deadline ? Math.max(1000, this.options.deadline - Date.now()) : undefined];
+    const limits = [
+      requestedSeconds ? requestedSeconds * 1000 : undefined,
+      this.options.commandTimeoutMs,
+      this.options.deadline ? Math.max(1000, this.options.deadline - Date.now()) : undefined,
+    ];
     const defined = limits.filter((l): l is number => l !== undefined);
     return defined.length ? Math.min(...defined) : undefined;
   }
 
   private record(event: ToolEvent): void {
-    const clean = { ...event, detail: event.detail === undefined ? undefined : this.redact(event.detail).slice(0, MAX_EVENT_DETAIL) };
+    const clean = {
+      ...event,
+      detail: event.detail === undefined ? undefined : this.redact(event.detail).slice(0, MAX_EVENT_DETAIL),
+    };
     this.events.push({ seq: this.events.length, at: new Date().toISOString(), ...clean });
     this.options.onEvent?.(clean);
   }
@@ -239,7 +304,11 @@ function describeCall(tool: string, rawArguments: string): string {
 }
 
 function isFileSystemError(err: unknown): boolean {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    typeof (err as NodeJS.ErrnoException).syscall === 'string'
+  );
 }
 
 /** Keeps the end of long output, where test runners print failures and summaries. */

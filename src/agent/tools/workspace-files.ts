@@ -4,7 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkWritable, ToolDeniedError, ToolFailedError, workspaceRelative, WorkspaceRoot, type WriteScope } from './workspace-path';
+import {
+  checkWritable,
+  ToolDeniedError,
+  ToolFailedError,
+  workspaceRelative,
+  WorkspaceRoot,
+  type WriteScope,
+} from './workspace-path';
 
 export const MAX_READ_CHARS = 60_000;
 export const MAX_WRITE_BYTES = 1_000_000;
@@ -46,7 +53,8 @@ export class WorkspaceFiles {
     const relative = workspaceRelative(requested);
     checkWritable(relative, this.scope);
     const bytes = Buffer.byteLength(content, 'utf8');
-    if (bytes > MAX_WRITE_BYTES) throw new ToolDeniedError(`content of ${bytes} bytes exceeds the ${MAX_WRITE_BYTES}-byte limit`);
+    if (bytes > MAX_WRITE_BYTES)
+      throw new ToolDeniedError(`content of ${bytes} bytes exceeds the ${MAX_WRITE_BYTES}-byte limit`);
     this.ensureParentDirectory(relative, requested);
     const { fd, created } = this.openForWrite(relative, requested);
     try {
@@ -64,8 +72,10 @@ export class WorkspaceFiles {
     checkWritable(relative, this.scope);
     const text = this.readText(relative, requested);
     const first = text.indexOf(oldText);
-    if (first < 0) throw new ToolFailedError(`old_text was not found in ${relative}; read the file and copy the text exactly`);
-    if (text.indexOf(oldText, first + 1) >= 0) throw new ToolFailedError(`old_text occurs more than once in ${relative}; include more surrounding lines`);
+    if (first < 0)
+      throw new ToolFailedError(`old_text was not found in ${relative}; read the file and copy the text exactly`);
+    if (text.indexOf(oldText, first + 1) >= 0)
+      throw new ToolFailedError(`old_text occurs more than once in ${relative}; include more surrounding lines`);
     this.write(relative, text.slice(0, first) + newText + text.slice(first + oldText.length));
     return { path: relative };
   }
@@ -75,11 +85,19 @@ export class WorkspaceFiles {
     const start = this.directory(relative, requested);
     const entries: string[] = [];
     const walk = (dirRelative: string, dirReal: string): boolean => {
-      for (const entry of fs.readdirSync(dirReal, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const entry of fs
+        .readdirSync(dirReal, { withFileTypes: true })
+        .sort((a, b) => a.name.localeCompare(b.name))) {
         if (entry.name === '.git') continue;
         const childRelative = dirRelative === '.' ? entry.name : `${dirRelative}/${entry.name}`;
         if (entries.length >= MAX_LIST_ENTRIES) return false;
-        entries.push(entry.isSymbolicLink() ? `${childRelative} (symlink)` : entry.isDirectory() ? `${childRelative}/` : childRelative);
+        entries.push(
+          entry.isSymbolicLink()
+            ? `${childRelative} (symlink)`
+            : entry.isDirectory()
+              ? `${childRelative}/`
+              : childRelative,
+        );
         if (recursive && entry.isDirectory() && !SKIPPED_DIRECTORIES.has(entry.name)) {
           if (!walk(childRelative, path.join(dirReal, entry.name))) return false;
         }
@@ -109,7 +127,9 @@ export class WorkspaceFiles {
       return true;
     };
     const walk = (dirRelative: string, dirReal: string): boolean => {
-      for (const entry of fs.readdirSync(dirReal, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const entry of fs
+        .readdirSync(dirReal, { withFileTypes: true })
+        .sort((a, b) => a.name.localeCompare(b.name))) {
         const childRelative = dirRelative === '.' ? entry.name : `${dirRelative}/${entry.name}`;
         if (entry.isDirectory() && !SKIPPED_DIRECTORIES.has(entry.name)) {
           if (!walk(childRelative, path.join(dirReal, entry.name))) return false;
@@ -172,7 +192,8 @@ export class WorkspaceFiles {
     try {
       fd = fs.openSync(this.root.absolute(relative), flags);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw openError(err as NodeJS.ErrnoException, relative, requested);
+      if ((err as NodeJS.ErrnoException).code !== 'ELOOP')
+        throw openError(err as NodeJS.ErrnoException, relative, requested);
       const target = this.resolveOrFail(relative, requested);
       try {
         fd = fs.openSync(target.real, flags);
@@ -199,7 +220,8 @@ export class WorkspaceFiles {
       fd = fs.openSync(absolute, flags | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
       created = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw openError(err as NodeJS.ErrnoException, relative, requested);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw openError(err as NodeJS.ErrnoException, relative, requested);
       try {
         fd = fs.openSync(absolute, flags);
       } catch (again) {
@@ -228,7 +250,12 @@ export class WorkspaceFiles {
     while (existing > 0 && !fs.existsSync(this.root.absolute(segments.slice(0, existing).join('/')))) existing--;
     const base = this.root.resolveExisting(segments.slice(0, existing).join('/') || '.', requested);
     if (!fs.statSync(base.real).isDirectory()) throw new ToolFailedError(`${base.relative} is not a directory`);
-    checkWritable([base.relative === '.' ? '' : base.relative, ...segments.slice(existing), path.posix.basename(relative)].filter(Boolean).join('/'), this.scope);
+    checkWritable(
+      [base.relative === '.' ? '' : base.relative, ...segments.slice(existing), path.posix.basename(relative)]
+        .filter(Boolean)
+        .join('/'),
+      this.scope,
+    );
     let current = base.real;
     for (const segment of segments.slice(existing)) {
       current = path.join(current, segment);
@@ -247,7 +274,8 @@ export class WorkspaceFiles {
 }
 
 function openError(err: NodeJS.ErrnoException, relative: string, requested: string): Error {
-  if (err.code === 'ELOOP') return new ToolDeniedError(`path ${JSON.stringify(requested)} is a symlink; the agent edits files, not links`);
+  if (err.code === 'ELOOP')
+    return new ToolDeniedError(`path ${JSON.stringify(requested)} is a symlink; the agent edits files, not links`);
   if (err.code === 'ENOENT') return new ToolFailedError(`${relative} does not exist`);
   if (err.code === 'EISDIR') return new ToolFailedError(`${relative} is a directory`);
   if (err.code === 'ENOTDIR') return new ToolFailedError(`a parent of ${relative} is not a directory`);

@@ -37,23 +37,31 @@ export interface WriteScope {
 export function workspaceRelative(requested: string): string {
   if (requested.includes('\0')) throw new ToolDeniedError(`path ${JSON.stringify(requested)} contains a NUL byte`);
   let candidate = requested.trim().replace(/\\/g, '/');
-  if (candidate === CONTAINER_WORKSPACE || candidate.startsWith(`${CONTAINER_WORKSPACE}/`)) candidate = candidate.slice(CONTAINER_WORKSPACE.length);
-  else if (path.posix.isAbsolute(candidate)) throw new ToolDeniedError(`path ${JSON.stringify(requested)} is outside the workspace`);
+  if (candidate === CONTAINER_WORKSPACE || candidate.startsWith(`${CONTAINER_WORKSPACE}/`))
+    candidate = candidate.slice(CONTAINER_WORKSPACE.length);
+  else if (path.posix.isAbsolute(candidate))
+    throw new ToolDeniedError(`path ${JSON.stringify(requested)} is outside the workspace`);
   const normalized = path.posix.normalize(`./${candidate}`).replace(/^\.\//, '').replace(/\/$/, '') || '.';
-  if (normalized === '..' || normalized.startsWith('../')) throw new ToolDeniedError(`path ${JSON.stringify(requested)} is outside the workspace`);
+  if (normalized === '..' || normalized.startsWith('../'))
+    throw new ToolDeniedError(`path ${JSON.stringify(requested)} is outside the workspace`);
   refuseGitDirectory(normalized, requested);
   return normalized;
 }
 
 function refuseGitDirectory(relative: string, requested: string): void {
-  if (relative.split('/').includes('.git')) throw new ToolDeniedError(`path ${JSON.stringify(requested)} is inside .git, which the agent may not touch`);
+  if (relative.split('/').includes('.git'))
+    throw new ToolDeniedError(`path ${JSON.stringify(requested)} is inside .git, which the agent may not touch`);
 }
 
 /** Refuses a write the policy's path scope does not cover. */
 export function checkWritable(relative: string, scope: WriteScope): void {
   if (relative === '.') throw new ToolDeniedError('the workspace root is not a file');
-  if (!matchesAny(relative, scope.allowedPaths)) throw new ToolDeniedError(`writing ${relative} is outside the allowed paths (${scope.allowedPaths.join(', ') || 'none'})`);
-  if (matchesAny(relative, scope.forbiddenPaths) && !matchesAny(relative, scope.approvedPaths ?? [])) throw new ToolDeniedError(`writing ${relative} is forbidden by policy (${scope.forbiddenPaths.join(', ')})`);
+  if (!matchesAny(relative, scope.allowedPaths))
+    throw new ToolDeniedError(
+      `writing ${relative} is outside the allowed paths (${scope.allowedPaths.join(', ') || 'none'})`,
+    );
+  if (matchesAny(relative, scope.forbiddenPaths) && !matchesAny(relative, scope.approvedPaths ?? []))
+    throw new ToolDeniedError(`writing ${relative} is forbidden by policy (${scope.forbiddenPaths.join(', ')})`);
 }
 
 /** The workspace root, resolved once; everything opened must resolve under it. */

@@ -69,7 +69,10 @@ export class GitHubForge implements Forge {
   async findOrCreateChangeRequest(draft: ChangeRequestDraft): Promise<ChangeRequest> {
     let pull = await this.findPull(draft.repo.name, draft.branch);
     if (pull) {
-      pull = await this.request<PullRequest>('PATCH', `/repos/${draft.repo.name}/pulls/${pull.number}`, { title: draft.title, body: draft.body });
+      pull = await this.request<PullRequest>('PATCH', `/repos/${draft.repo.name}/pulls/${pull.number}`, {
+        title: draft.title,
+        body: draft.body,
+      });
     } else {
       try {
         pull = await this.request<PullRequest>('POST', `/repos/${draft.repo.name}/pulls`, {
@@ -84,11 +87,18 @@ export class GitHubForge implements Forge {
         if (!(err instanceof ForgeRequestError && err.kind === 'already_exists')) throw err;
         const found = await this.findPull(draft.repo.name, draft.branch);
         // GitHub's search can lag its create; a retry finds it.
-        if (!found) throw new ForgeRequestError(`${this.hostOf()} says a pull request for ${draft.branch} exists in ${draft.repo.name} but does not list it yet`, 422, true, 'already_exists');
+        if (!found)
+          throw new ForgeRequestError(
+            `${this.hostOf()} says a pull request for ${draft.branch} exists in ${draft.repo.name} but does not list it yet`,
+            422,
+            true,
+            'already_exists',
+          );
         pull = found;
       }
     }
-    if (draft.labels.length) await this.request('POST', `/repos/${draft.repo.name}/issues/${pull.number}/labels`, { labels: draft.labels });
+    if (draft.labels.length)
+      await this.request('POST', `/repos/${draft.repo.name}/issues/${pull.number}/labels`, { labels: draft.labels });
     await this.requestReviews(draft.repo.name, pull.number, draft.reviewers);
     return this.toChangeRequest(draft.repo.name, pull);
   }
@@ -99,16 +109,29 @@ export class GitHubForge implements Forge {
     const teamReviewers = owners.filter((o) => o.includes('/')).map((o) => o.split('/')[1]);
     if (reviewers.length + teamReviewers.length === 0) return;
     try {
-      await this.request('POST', `/repos/${repo}/pulls/${number}/requested_reviewers`, { reviewers, team_reviewers: teamReviewers });
+      await this.request('POST', `/repos/${repo}/pulls/${number}/requested_reviewers`, {
+        reviewers,
+        team_reviewers: teamReviewers,
+      });
     } catch (err) {
       if (!(err instanceof ForgeRequestError && err.status === 422)) throw err;
     }
   }
 
   async listChangeRequests(filter: { repo?: string; state?: ChangeRequest['state'] } = {}): Promise<ChangeRequest[]> {
-    if (!filter.repo) throw new ForgeRequestError('the github forge lists change requests per repository: pass { repo }', 400, false, 'invalid');
+    if (!filter.repo)
+      throw new ForgeRequestError(
+        'the github forge lists change requests per repository: pass { repo }',
+        400,
+        false,
+        'invalid',
+      );
     const pulls = await this.requestAllPages<PullRequest>(`/repos/${filter.repo}/pulls?state=all&per_page=100`);
-    const requests = await Promise.all(pulls.filter((p) => p.head.ref.startsWith(CHANGE_BRANCH_PREFIX)).map((p) => this.toChangeRequest(filter.repo!, p)));
+    const requests = await Promise.all(
+      pulls
+        .filter((p) => p.head.ref.startsWith(CHANGE_BRANCH_PREFIX))
+        .map((p) => this.toChangeRequest(filter.repo!, p)),
+    );
     return requests.filter((r) => !filter.state || r.state === filter.state);
   }
 
@@ -124,7 +147,10 @@ export class GitHubForge implements Forge {
 
   private async findPull(repo: string, branch: string): Promise<PullRequest | undefined> {
     const owner = repo.split('/')[0];
-    const pulls = await this.request<PullRequest[]>('GET', `/repos/${repo}/pulls?head=${encodeURIComponent(`${owner}:${branch}`)}&state=all&per_page=10`);
+    const pulls = await this.request<PullRequest[]>(
+      'GET',
+      `/repos/${repo}/pulls?head=${encodeURIComponent(`${owner}:${branch}`)}&state=all&per_page=10`,
+    );
     return pulls.find((p) => p.head.ref === branch);
   }
 
@@ -144,7 +170,10 @@ export class GitHubForge implements Forge {
   }
 
   private async checks(repo: string, sha: string): Promise<ChangeRequest['checks']> {
-    const { check_runs: runs } = await this.request<{ check_runs: { status: string; conclusion: string | null }[] }>('GET', `/repos/${repo}/commits/${sha}/check-runs`);
+    const { check_runs: runs } = await this.request<{ check_runs: { status: string; conclusion: string | null }[] }>(
+      'GET',
+      `/repos/${repo}/commits/${sha}/check-runs`,
+    );
     if (runs.length === 0) return 'none';
     if (runs.some((r) => r.conclusion && !['success', 'neutral', 'skipped'].includes(r.conclusion))) return 'failing';
     return runs.every((r) => r.status === 'completed') ? 'passing' : 'pending';
@@ -157,7 +186,7 @@ export class GitHubForge implements Forge {
   /** Follows `Link: rel="next"` so repositories with more than a page of pull requests are listed whole. */
   private async requestAllPages<T>(path: string): Promise<T[]> {
     const items: T[] = [];
-    for (let url: string | undefined = `${this.apiUrl}${path}`; url; ) {
+    for (let url: string | undefined = `${this.apiUrl}${path}`; url;) {
       const page: { payload: T[]; next?: string } = await this.send<T[]>('GET', url);
       items.push(...page.payload);
       url = page.next;
@@ -201,8 +230,15 @@ export class GitHubForge implements Forge {
       throw new ForgeRateLimitedError(this.hostOf(), waitMs, message);
     }
     if (status === 401) throw new ForgeRequestError(`${where}: 401 ${message}; check the forge token`, 401, false);
-    if (status === 404) throw new ForgeRequestError(`${where}: 404 ${message}; does the token see this repository?`, 404, false);
-    if (status === 422) throw new ForgeRequestError(`${where}: 422 ${message}`, 422, false, /already exists/i.test(message) ? 'already_exists' : 'invalid');
+    if (status === 404)
+      throw new ForgeRequestError(`${where}: 404 ${message}; does the token see this repository?`, 404, false);
+    if (status === 422)
+      throw new ForgeRequestError(
+        `${where}: 422 ${message}`,
+        422,
+        false,
+        /already exists/i.test(message) ? 'already_exists' : 'invalid',
+      );
     throw new ForgeRequestError(`${where}: ${status} ${message}`, status, status >= 500);
   }
 
@@ -210,12 +246,22 @@ export class GitHubForge implements Forge {
   private unanswered(err: unknown, where: string, signal: AbortSignal): ForgeRequestError | undefined {
     if (err instanceof ForgeRequestError || err instanceof ForgeRateLimitedError) return undefined;
     if (signal.aborted) {
-      return new ForgeRequestError(`${where}: no answer within ${this.requestTimeoutMs / 1000} s; the forge is slow or unreachable, and a retry will ask again`, 0, true, 'unavailable');
+      return new ForgeRequestError(
+        `${where}: no answer within ${this.requestTimeoutMs / 1000} s; the forge is slow or unreachable, and a retry will ask again`,
+        0,
+        true,
+        'unavailable',
+      );
     }
     // fetch reports a refused or dropped connection as a TypeError with the socket's error as its cause.
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     if (err instanceof TypeError && cause) {
-      return new ForgeRequestError(`${where}: cannot reach the forge (${cause.code ?? cause.message ?? err.message}); a retry will ask again`, 0, true, 'unavailable');
+      return new ForgeRequestError(
+        `${where}: cannot reach the forge (${cause.code ?? cause.message ?? err.message}); a retry will ask again`,
+        0,
+        true,
+        'unavailable',
+      );
     }
     return undefined;
   }

@@ -29,7 +29,8 @@ export class RateLimitPacer {
   async waitForTurn(where: string): Promise<void> {
     const { waitMs, why } = this.nextTurn();
     if (waitMs <= 0) return;
-    if (waitMs > this.options.maxWaitMs) throw new ForgeRateLimitedError(this.options.host, waitMs, `${why}; ${where} was not sent`);
+    if (waitMs > this.options.maxWaitMs)
+      throw new ForgeRateLimitedError(this.options.host, waitMs, `${why}; ${where} was not sent`);
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 
@@ -41,7 +42,8 @@ export class RateLimitPacer {
     const resetAtMs = reset * 1000;
     // Answers can arrive out of order: an older window's count says nothing, and within a window the lowest is newest.
     if (!this.allowance || resetAtMs > this.allowance.resetAtMs) this.allowance = { remaining, resetAtMs };
-    else if (resetAtMs === this.allowance.resetAtMs) this.allowance.remaining = Math.min(this.allowance.remaining, remaining);
+    else if (resetAtMs === this.allowance.resetAtMs)
+      this.allowance.remaining = Math.min(this.allowance.remaining, remaining);
   }
 
   /** The forge asked to slow down: no request of this client goes out before `retryAfterMs` has passed. */

@@ -46,7 +46,13 @@ export class LocalForge implements Forge {
     const existing = this.read(file);
     if (existing) {
       // A re-run brings the body and head up to date; state is the reviewers' business.
-      const updated = { ...existing, title: draft.title, body: draft.body, headCommit: draft.headCommit, updatedAt: new Date().toISOString() };
+      const updated = {
+        ...existing,
+        title: draft.title,
+        body: draft.body,
+        headCommit: draft.headCommit,
+        updatedAt: new Date().toISOString(),
+      };
       this.write(file, updated);
       return publicView(updated);
     }
@@ -87,7 +93,8 @@ export class LocalForge implements Forge {
     const records: ChangeRequest[] = [];
     for (const file of walk(filter.repo ? path.join(this.root, filter.repo) : this.root)) {
       const stored = this.read(file);
-      if (!stored || (filter.repo && stored.repo !== filter.repo) || (filter.state && stored.state !== filter.state)) continue;
+      if (!stored || (filter.repo && stored.repo !== filter.repo) || (filter.state && stored.state !== filter.state))
+        continue;
       records.push(publicView(stored));
     }
     return records.sort((a, b) => a.repo.localeCompare(b.repo) || a.number - b.number);
@@ -110,7 +117,12 @@ export class LocalForge implements Forge {
     for (const file of walk(path.join(this.root, repo))) {
       const stored = this.read(file);
       if (stored?.repo !== repo || stored.number !== number) continue;
-      if (stored.state === 'merged' && state !== 'merged') throw new ForgeRequestError(`change request #${number} in ${repo} is merged; it cannot be ${state === 'open' ? 'reopened' : state}`, 422, false);
+      if (stored.state === 'merged' && state !== 'merged')
+        throw new ForgeRequestError(
+          `change request #${number} in ${repo} is merged; it cannot be ${state === 'open' ? 'reopened' : state}`,
+          422,
+          false,
+        );
       const updated = { ...stored, state, updatedAt: new Date().toISOString() };
       this.write(file, updated);
       return publicView(updated);
@@ -126,7 +138,10 @@ export class LocalForge implements Forge {
   private claimNumber(repo: string, branch: string): number {
     const dir = path.join(this.root, repo, NUMBERS_DIR);
     fs.mkdirSync(dir, { recursive: true });
-    const claims = fs.readdirSync(dir).filter((name) => /^\d+$/.test(name)).map(Number);
+    const claims = fs
+      .readdirSync(dir)
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
     const claimant = (number: number) => fs.readFileSync(path.join(dir, String(number)), 'utf8');
     const mine = claims.find((n) => claimant(n) === branch);
     if (mine !== undefined) return mine;

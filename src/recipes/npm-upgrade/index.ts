@@ -54,39 +54,64 @@ class Upgrade {
       const spec = (manifest[section] as Record<string, unknown> | undefined)?.[this.step.package];
       return typeof spec === 'string' ? [{ section, spec }] : [];
     });
-    if (declared.length === 0) return this.fail(`${this.step.package} is not in package.json's ${DEPENDENCY_SECTIONS.join(', ')}; npm-upgrade moves a dependency the repository already has`);
-    const pm = detectPackageManager({ packageManagerField: manifest.packageManager, files: repo.files, yarnLockIsBerry: repo.yarnLockIsBerry });
+    if (declared.length === 0)
+      return this.fail(
+        `${this.step.package} is not in package.json's ${DEPENDENCY_SECTIONS.join(', ')}; npm-upgrade moves a dependency the repository already has`,
+      );
+    const pm = detectPackageManager({
+      packageManagerField: manifest.packageManager,
+      files: repo.files,
+      yarnLockIsBerry: repo.yarnLockIsBerry,
+    });
     if (pm instanceof Error) return this.fail(pm.message);
-    if (!repo.tools[pm.name]) return this.fail(`the repository uses ${pm.name} (${pm.source}), and this sandbox has no \`${pm.name}\` on PATH to update it with`);
+    if (!repo.tools[pm.name])
+      return this.fail(
+        `the repository uses ${pm.name} (${pm.source}), and this sandbox has no \`${pm.name}\` on PATH to update it with`,
+      );
 
-    const resolved = isExactVersion(this.step.version) ? this.step.version.replace(/^=\s*/, '') : await this.resolve(declared, pm);
+    const resolved = isExactVersion(this.step.version)
+      ? this.step.version.replace(/^=\s*/, '')
+      : await this.resolve(declared, pm);
     if (resolved instanceof Error) return this.fail(resolved.message);
     const planned: (DeclaredSpec & { next: string })[] = [];
     for (const d of declared) {
       const next = nextSpec(d.spec, resolved, this.step.rangeStrategy);
-      if (next instanceof Error) return this.fail(`${d.section}.${this.step.package} is ${JSON.stringify(d.spec)}: ${next.message}`);
+      if (next instanceof Error)
+        return this.fail(`${d.section}.${this.step.package} is ${JSON.stringify(d.spec)}: ${next.message}`);
       planned.push({ ...d, next });
     }
     const strategy = this.step.rangeStrategy ? `, rangeStrategy ${this.step.rangeStrategy}` : '';
     if (planned.every((p) => p.next === p.spec)) {
       const restored = this.resolvedByInstall ? await this.files.restore() : undefined;
       if (restored) return this.fail(restored.message);
-      return this.outcome(true, `${this.step.package} ${declared.map((d) => d.spec).join(', ')} already admits ${resolved}${strategy}; nothing changed`);
+      return this.outcome(
+        true,
+        `${this.step.package} ${declared.map((d) => d.spec).join(', ')} already admits ${resolved}${strategy}; nothing changed`,
+      );
     }
     const inFile = (d: DeclaredSpec) => (this.resolvedByInstall ? this.step.version : d.spec);
-    const edits = planned.filter((p) => inFile(p) !== p.next).map((p) => ({ section: p.section, from: inFile(p), to: p.next }));
+    const edits = planned
+      .filter((p) => inFile(p) !== p.next)
+      .map((p) => ({ section: p.section, from: inFile(p), to: p.next }));
     if (edits.length > 0) {
       const failed = (await this.files.edit(edits)) ?? (await this.install(pm));
       if (failed) return this.fail(failed.message);
     }
-    const moves = planned.map((p) => `${p.section} ${p.spec === p.next ? `${p.spec} (kept)` : `${p.spec} → ${p.next}`}`);
-    return this.outcome(true, `${this.step.package} ${resolved}: ${moves.join(', ')} (${pm.name}, ${pm.lockfile ?? 'no lockfile'}${strategy})`);
+    const moves = planned.map(
+      (p) => `${p.section} ${p.spec === p.next ? `${p.spec} (kept)` : `${p.spec} → ${p.next}`}`,
+    );
+    return this.outcome(
+      true,
+      `${this.step.package} ${resolved}: ${moves.join(', ')} (${pm.name}, ${pm.lockfile ?? 'no lockfile'}${strategy})`,
+    );
   }
 
   /** Writes the step's range in place of each spec, installs, and reads the version the package manager chose. */
   private async resolve(declared: DeclaredSpec[], pm: PackageManager): Promise<string | Error> {
     const failed =
-      (await this.files.backup()) ?? (await this.files.edit(declared.map(({ section, spec }) => ({ section, from: spec, to: this.step.version })))) ?? (await this.install(pm));
+      (await this.files.backup()) ??
+      (await this.files.edit(declared.map(({ section, spec }) => ({ section, from: spec, to: this.step.version })))) ??
+      (await this.install(pm));
     if (failed) return failed;
     this.resolvedByInstall = true;
     return this.files.installedVersion();
@@ -98,7 +123,9 @@ class Upgrade {
     this.commands.push(command);
     this.results.push(result);
     if (result.exitCode === 0) return undefined;
-    return new Error(`\`${command}\` exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}: ${result.output.trim().slice(-500)}`);
+    return new Error(
+      `\`${command}\` exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}: ${result.output.trim().slice(-500)}`,
+    );
   }
 
   private fail(detail: string): RecipeOutcome {

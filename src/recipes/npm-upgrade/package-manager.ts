@@ -35,7 +35,10 @@ export function detectPackageManager(repo: RepositoryFiles): PackageManager | Er
   const declared = repo.packageManagerField;
   if (declared !== undefined) {
     const m = typeof declared === 'string' ? /^(npm|pnpm|yarn)@(\d+)[^\s]*$/.exec(declared) : null;
-    if (!m) return new Error(`package.json's packageManager is ${JSON.stringify(declared)}; expected npm@<version>, pnpm@<version> or yarn@<version>`);
+    if (!m)
+      return new Error(
+        `package.json's packageManager is ${JSON.stringify(declared)}; expected npm@<version>, pnpm@<version> or yarn@<version>`,
+      );
     const name = m[1] as PackageManagerName;
     const lockfile = LOCKFILES.find((l) => l.manager === name && repo.files.includes(l.file))?.file;
     return withBerry({ name, source: `packageManager ${declared}`, lockfile }, repo, Number(m[2]) >= 2);
@@ -63,6 +66,8 @@ export function lockfileUpdateCommand(pm: PackageManager): string {
       // pnpm freezes the lockfile when CI is set; this install exists to change it.
       return 'pnpm install --ignore-scripts --no-frozen-lockfile';
     case 'yarn':
-      return pm.yarnBerry ? 'yarn install --mode=skip-build --no-immutable' : 'yarn install --ignore-scripts --non-interactive';
+      return pm.yarnBerry
+        ? 'yarn install --mode=skip-build --no-immutable'
+        : 'yarn install --ignore-scripts --non-interactive';
   }
 }

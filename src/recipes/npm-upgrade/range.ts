@@ -8,7 +8,11 @@ import semver from 'semver';
 
 export type RangeStrategy = 'pin' | 'bump' | 'replace';
 
-type Style = { kind: 'any' } | { kind: 'exact' } | { kind: 'operator'; operator: '^' | '~' | '>='; written: number } | { kind: 'x'; written: number; wildcards: string[] };
+type Style =
+  | { kind: 'any' }
+  | { kind: 'exact' }
+  | { kind: 'operator'; operator: '^' | '~' | '>='; written: number }
+  | { kind: 'x'; written: number; wildcards: string[] };
 
 const OPERATOR_RANGE = /^(\^|~|>=)\s*v?(\d+(?:\.\d+){0,2})(?:-[0-9A-Za-z.-]+)?$/;
 const X_RANGE = /^v?(\d+(?:\.\d+){0,1})((?:\.[xX*]){0,2})$/;
@@ -25,11 +29,17 @@ export function nextSpec(current: string, resolved: string, strategy?: RangeStra
   const admitted = semver.validRange(current) !== null && semver.satisfies(version, current);
   if (strategy === 'replace' && admitted) return current;
   const style = styleOf(current);
-  if (!style) return new Error(`"${current}" has no single range style to keep (exact, ^, ~, >= or an x-range); set rangeStrategy to pin, or to replace while it admits the new version`);
+  if (!style)
+    return new Error(
+      `"${current}" has no single range style to keep (exact, ^, ~, >= or an x-range); set rangeStrategy to pin, or to replace while it admits the new version`,
+    );
   if (style.kind === 'any') return current;
   if (style.kind === 'exact') return version.version;
   // A prerelease only means something with all three parts.
-  const parts = (written: number) => (version.prerelease.length > 0 ? version.version : [version.major, version.minor, version.patch].slice(0, written).join('.'));
+  const parts = (written: number) =>
+    version.prerelease.length > 0
+      ? version.version
+      : [version.major, version.minor, version.patch].slice(0, written).join('.');
   if (style.kind === 'x') return [parts(style.written), ...style.wildcards].join('.');
   return `${style.operator}${parts(style.written)}`;
 }

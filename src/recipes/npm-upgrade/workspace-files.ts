@@ -83,17 +83,23 @@ export class WorkspaceFiles {
 
   async backup(): Promise<Error | undefined> {
     const output = await this.run({ op: 'backup', files: this.installed, backup: BACKUP_DIR });
-    return output instanceof Error ? new Error(`could not keep a copy of package.json and the lockfile: ${output.message}`) : undefined;
+    return output instanceof Error
+      ? new Error(`could not keep a copy of package.json and the lockfile: ${output.message}`)
+      : undefined;
   }
 
   async restore(): Promise<Error | undefined> {
     const output = await this.run({ op: 'restore', files: this.installed, backup: BACKUP_DIR });
-    return output instanceof Error ? new Error(`could not put package.json and the lockfile back: ${output.message}`) : undefined;
+    return output instanceof Error
+      ? new Error(`could not put package.json and the lockfile back: ${output.message}`)
+      : undefined;
   }
 
   async installedVersion(): Promise<string | Error> {
     const output = await this.run({ op: 'installed', name: this.packageName });
-    return output instanceof Error ? new Error(`could not read the installed version of ${this.packageName} from node_modules (${output.message})`) : JSON.parse(output);
+    return output instanceof Error
+      ? new Error(`could not read the installed version of ${this.packageName} from node_modules (${output.message})`)
+      : JSON.parse(output);
   }
 
   async edit(edits: SpecEdit[]): Promise<Error | undefined> {

@@ -45,9 +45,15 @@ function shellQuote(text: string): string {
 export const replaceRecipe: Recipe<ReplaceStep> = {
   name: 'replace',
   async apply(step, ctx) {
-    const args = { patterns: step.files.map((g) => globToRegExp(g).source), find: step.find, replace: step.replace, regex: step.regex };
+    const args = {
+      patterns: step.files.map((g) => globToRegExp(g).source),
+      find: step.find,
+      replace: step.replace,
+      regex: step.regex,
+    };
     const result = await ctx.exec(`node -e ${shellQuote(PROGRAM)} ${shellQuote(JSON.stringify(args))}`);
-    if (result.exitCode !== 0) return { ok: false, detail: `replacement failed: ${result.output.slice(-500)}`, commands: [], results: [result] };
+    if (result.exitCode !== 0)
+      return { ok: false, detail: `replacement failed: ${result.output.slice(-500)}`, commands: [], results: [result] };
     return { ok: true, detail: describeChanged(result.output), commands: [], results: [result] };
   },
 };
