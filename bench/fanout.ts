@@ -1,0 +1,136 @@
+/**
+ * The control plane against its floor, on the stack's Temporal server, back to back in one run:
+ *   node --require tsx/cjs bench/fanout.ts [targets=1000] [window=100]
+ * (a) bare Temporal: bench/workflows/fanout.ts, a parent with one child per target in a sliding window, each child
+ *     one activity on a control queue and one on an execution queue;
+ * (b) Regatta: a preview campaign of the same size and window, every run `changed`, the execution plane scripted (no
+ *     sandbox), on real control activities (policy decision).
+ * Prints both times, the median events per run, and `ratio regatta / bare: R`.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createControlActivities } from '../activities/control';
+import { loadConfig } from '../src/config';
+import { connectTemporalClient } from '../src/client/connection';
+import type { Target } from '../src/contracts';
+import { connectWorker } from '../src/workers/control-worker';
+import { startHarness } from '../test/support/harness';
+import { scriptedExecution } from '../test/support/scripted-execution';
+import type { FanoutParent } from './workflows/fanout';
+
+const [targets, window] = [Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 100)];
+if (!Number.isInteger(targets) || targets < 1 || !Number.isInteger(window) || window < 1) {
+  throw new Error(
+    `usage: bench/fanout.ts [targets] [window]; got targets "${process.argv[2]}", window "${process.argv[3]}": expected positive integers`,
+  );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+/** History lengths of a sample of the children a run started, by workflow id prefix. */
+async function eventsPerChild(
+  client: Awaited<ReturnType<typeof connectTemporalClient>>,
+  query: string,
+): Promise<number> {
+  const lengths: number[] = [];
+  for await (const execution of client.workflow.list({ query, pageSize: 50 })) {
+    lengths.push(execution.historyLength);
+    if (lengths.length >= 50) break;
+  }
+  return median(lengths);
+}
+
+async function bare(): Promise<{ ms: number; events: number }> {
+  const config = loadConfig();
+  const unique = randomUUID().slice(0, 8);
+  const queues = { control: `bench-control-${unique}`, execution: `bench-execution-${unique}` };
+  const connection = await connectWorker(config.temporal);
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, 'workflows', 'fanout.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const activities = { decide: async (t: number) => t, execute: async (t: number) => t };
+  const workers = await Promise.all([
+    Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: queues.control,
+      workflowBundle: { code },
+      activities,
+    }),
+    Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: queues.execution, activities }),
+  ]);
+  const running = workers.map((w) => w.run());
+  const client = await connectTemporalClient(config.temporal);
+  const started = Date.now();
+  const workflowId = `bench-fanout-${unique}`;
+  await client.workflow.execute<typeof FanoutParent>('FanoutParent', {
+    workflowId,
+    taskQueue: queues.control,
+    args: [{ targets, window, queues }],
+  });
+  const ms = Date.now() - started;
+  const events = await eventsPerChild(client, `WorkflowType = 'FanoutChild' AND TaskQueue = '${queues.control}'`);
+  workers.forEach((w) => w.shutdown());
+  await Promise.all(running);
+  await connection.close();
+  return { ms, events };
+}
+
+async function regatta(): Promise<{ ms: number; events: number }> {
+  const harness = await startHarness({
+    controlActivities: createControlActivities({}),
+    executionActivities: scriptedExecution(() => ({ outcome: 'changed' })).activities,
+  });
+  try {
+    const fleet: Target[] = Array.from({ length: targets }, (_, i) => ({
+      repo: `bench/svc-${i}`,
+      url: `http://127.0.0.1:9/bench/svc-${i}.git`,
+      ref: 'main',
+    }));
+    const id = `bench-${harness.unique}`;
+    const started = Date.now();
+    await harness.client.startCampaign({
+      id,
+      title: 'bench',
+      targets: fleet,
+      steps: [{ recipe: 'command', run: 'true' }],
+      preview: true,
+      maxConcurrentRuns: window,
+    });
+    await harness.client.campaignResult(id);
+    const ms = Date.now() - started;
+    const events = await eventsPerChild(
+      harness.client.temporal,
+      `WorkflowType = 'RunWorkflow' AND CampaignId = '${id}'`,
+    );
+    return { ms, events };
+  } finally {
+    await harness.shutdown();
+  }
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const floor = await bare();
+  console.log(
+    `bare Temporal fan-out: ${targets} children, window ${window}: ${(floor.ms / 1000).toFixed(1)} s, median ${floor.events} events per child`,
+  );
+  const ours = await regatta();
+  console.log(
+    `Regatta preview campaign: ${targets} runs, window ${window}: ${(ours.ms / 1000).toFixed(1)} s, median ${ours.events} events per run`,
+  );
+  console.log(`ratio regatta / bare: ${(ours.ms / floor.ms).toFixed(2)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
