@@ -67,6 +67,8 @@ describe('the registry mirror', () => {
     const url = await tarballUrl(mirror, '2.0.0');
     expect(url.startsWith(mirror.url)).toBe(true);
     const first = Buffer.from(await (await fetch(url)).arrayBuffer());
+    // Verdaccio stores a first-time tarball just after it answers; a request before that would still go upstream.
+    await eventually(async () => fs.existsSync(storedTarball(mirror, '2.0.0')), Boolean, 10_000);
     const second = Buffer.from(await (await fetch(url)).arrayBuffer());
     expect(second.equals(first)).toBe(true);
     const meta = (await (await fetch(`${upstream.url}${encodeURIComponent(LOGGER_PACKAGE)}`)).json()) as {
