@@ -110,10 +110,16 @@ function matches(body: Buffer, expected: NonNullable<ReturnType<typeof expectedI
  * Least-recently-served eviction over the stored tarballs. The guard sets atime on every serve, which carries the
  * order across restarts; within one process the order of serves is kept in memory as well, because a filesystem's
  * timestamps may be too coarse (whole seconds, say) to tell two serves apart.
+ *
+ * Sizes are kept per file (one scan, then one stat per serve), so a tarball already seen is never counted twice.
+ * A serve is ordered when it is answered (`serving`), not when Verdaccio has finished storing it, and a tarball whose
+ * serve is still settling is never evicted: a slow store of one tarball cannot make a later one look older.
  */
 export class TarballCache {
-  private total?: number;
+  private sizes?: Map<string, number>;
+  private total = 0;
   private readonly served = new Map<string, number>();
+  private readonly settling = new Map<string, number>();
   private serves = 0;
 
   constructor(
@@ -121,48 +127,74 @@ export class TarballCache {
     private readonly maxBytes: number,
   ) {}
 
-  /** Marks a tarball as just served and, when it is new, counts it (waiting a little for Verdaccio to store it). */
-  async settle(name: string, file: string, addedBytes: number): Promise<string[]> {
-    for (let waited = 0; !this.has(name, file) && waited < 5_000; waited += 50)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    this.touch(name, file);
-    return addedBytes > 0 ? this.added(addedBytes, path.join(this.storage, name, file)) : [];
-  }
-
-  touch(name: string, file: string): void {
+  /** Orders a serve as it is answered; `settle` follows once the tarball is stored. */
+  serving(name: string, file: string): void {
     const full = path.join(this.storage, name, file);
     this.served.delete(full);
     this.served.set(full, ++this.serves);
+    this.settling.set(full, (this.settling.get(full) ?? 0) + 1);
+  }
+
+  /**
+   * Once Verdaccio has stored the tarball (it finishes a first-time tarball after answering; waited for a little):
+   * marks it served, counts it, and evicts down to 90% of the bound when the bound is exceeded. Returns what was evicted.
+   */
+  async settle(name: string, file: string): Promise<string[]> {
+    const full = path.join(this.storage, name, file);
+    if (!this.settling.has(full)) this.serving(name, file);
+    try {
+      for (let waited = 0; !this.has(name, file) && waited < 5_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      this.touch(full);
+      return this.evictOver(full);
+    } finally {
+      const left = (this.settling.get(full) ?? 1) - 1;
+      if (left > 0) this.settling.set(full, left);
+      else this.settling.delete(full);
+    }
+  }
+
+  private touch(full: string): void {
     try {
       const stat = fs.statSync(full);
       fs.utimesSync(full, new Date(), stat.mtime);
+      this.count(full, stat.size);
     } catch {
       // Verdaccio may still be writing it; the next serve touches it.
     }
   }
 
+  private count(full: string, size: number | undefined): void {
+    if (!this.sizes) {
+      this.sizes = new Map(this.scan().map((f) => [f.path, f.size]));
+      this.total = [...this.sizes.values()].reduce((sum, n) => sum + n, 0);
+    }
+    this.total -= this.sizes.get(full) ?? 0;
+    if (size === undefined) this.sizes.delete(full);
+    else {
+      this.sizes.set(full, size);
+      this.total += size;
+    }
+  }
+
   /**
-   * Called after a tarball was added: evicts down to 90% of the bound when it is exceeded, least recently served first
-   * (tarballs not served since this process started come first, by atime), never the tarball just added.
+   * Least recently served first (tarballs not served since this process started come first, by atime); never the
+   * tarball just settled, nor one whose serve is still settling.
    */
-  added(bytes: number, justAdded?: string): string[] {
-    // The first count is a scan, which already holds the new file.
-    this.total = this.total === undefined ? this.scan().reduce((sum, f) => sum + f.size, 0) : this.total + bytes;
+  private evictOver(justAdded: string): string[] {
     if (this.total <= this.maxBytes) return [];
     const files = this.scan().sort(
       (a, b) => (this.served.get(a.path) ?? 0) - (this.served.get(b.path) ?? 0) || a.atimeMs - b.atimeMs,
     );
-    let total = files.reduce((sum, f) => sum + f.size, 0);
     const evicted: string[] = [];
     for (const f of files) {
-      if (total <= this.maxBytes * 0.9) break;
-      if (f.path === justAdded) continue;
+      if (this.total <= this.maxBytes * 0.9) break;
+      if (f.path === justAdded || this.settling.has(f.path)) continue;
       fs.rmSync(f.path, { force: true });
       this.served.delete(f.path);
-      total -= f.size;
+      this.count(f.path, undefined);
       evicted.push(path.relative(this.storage, f.path));
     }
-    this.total = total;
     return evicted;
   }
 
@@ -171,8 +203,9 @@ export class TarballCache {
   }
 
   remove(name: string, file: string): void {
-    fs.rmSync(path.join(this.storage, name, file), { force: true });
-    this.total = undefined;
+    const full = path.join(this.storage, name, file);
+    fs.rmSync(full, { force: true });
+    if (this.sizes) this.count(full, undefined);
   }
 
   private scan(): Array<{ path: string; size: number; atimeMs: number }> {
@@ -240,7 +273,6 @@ export async function startMirrorGuard(options: {
     tarball: { name: string; file: string },
   ) => {
     for (let round = 1; round <= 2; round++) {
-      const cachedBefore = cache.has(tarball.name, tarball.file);
       const answer = await forward(req, true);
       if (answer.status !== 200 || req.method === 'HEAD') return send(res, answer.status, answer.headers, answer.body);
       const expected = expectedIntegrity(options.storage, tarball.name, tarball.file);
@@ -251,9 +283,10 @@ export async function startMirrorGuard(options: {
           `${tarball.name}/${tarball.file}: no integrity in the mirror's metadata to check it against`,
         );
       if (matches(answer.body!, expected)) {
+        cache.serving(tarball.name, tarball.file);
         send(res, 200, answer.headers, answer.body);
         // Verdaccio finishes writing a first-time tarball after it answered; account for it once it is there.
-        void cache.settle(tarball.name, tarball.file, cachedBefore ? 0 : answer.body!.length).then((evicted) => {
+        void cache.settle(tarball.name, tarball.file).then((evicted) => {
           if (evicted.length > 0) log(`evicted ${evicted.length} least recently used tarball(s)`);
         });
         return;
@@ -270,6 +303,33 @@ export async function startMirrorGuard(options: {
     );
   };
 
+  // Several runs asking at once for a tarball not yet cached: the first fetches it upstream, the rest wait until it is
+  // stored and are served from the cache (Verdaccio alone would fetch it upstream once per request).
+  const firstFetches = new Map<string, Promise<void>>();
+  const singleFlight = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    tarball: { name: string; file: string },
+  ) => {
+    const key = `${tarball.name}/${tarball.file}`;
+    const inFlight = firstFetches.get(key);
+    if (inFlight) await inFlight;
+    if (req.method !== 'GET' || cache.has(tarball.name, tarball.file) || firstFetches.has(key))
+      return serveTarball(req, res, tarball);
+    const first = (async () => {
+      await serveTarball(req, res, tarball);
+      for (let waited = 0; !cache.has(tarball.name, tarball.file) && waited < 5_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    })();
+    const done = first.catch(() => undefined);
+    firstFetches.set(key, done);
+    try {
+      await first;
+    } finally {
+      firstFetches.delete(key);
+    }
+  };
+
   const server = http.createServer((req, res) => {
     const refusal = registryWriteRefusal(req.method, req.url ?? '/');
     if (refusal) {
@@ -278,7 +338,7 @@ export async function startMirrorGuard(options: {
     }
     const tarball = tarballRequest(req.url ?? '/');
     const work = tarball
-      ? serveTarball(req, res, tarball)
+      ? singleFlight(req, res, tarball)
       : forward(req, false).then((answer) => {
           res.writeHead(answer.status, answer.headers);
           answer.stream!.pipe(res);

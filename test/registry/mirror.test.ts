@@ -78,6 +78,17 @@ describe('the registry mirror', () => {
     expect(upstream.tarballRequests().filter((r) => r.endsWith('logger-2.0.0.tgz'))).toHaveLength(1);
   });
 
+  it('fetches a first-time tarball upstream once when several ask for it at once', async () => {
+    const url = await tarballUrl(mirror, '1.0.0');
+    const asked = () => upstream.tarballRequests().filter((r) => r.endsWith('logger-1.0.0.tgz')).length;
+    const before = asked();
+    const bodies = await Promise.all(
+      Array.from({ length: 6 }, async () => Buffer.from(await (await fetch(url)).arrayBuffer())),
+    );
+    expect(bodies.every((body) => body.length > 0 && body.equals(bodies[0]!))).toBe(true);
+    expect(asked() - before).toBe(1);
+  });
+
   it('never serves a corrupt cached tarball: it is detected, fetched again and served intact', async () => {
     const url = await tarballUrl(mirror, '2.0.0');
     const good = Buffer.from(await (await fetch(url)).arrayBuffer());

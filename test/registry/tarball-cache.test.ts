@@ -30,15 +30,15 @@ it('evicts the least recently served tarball when every timestamp is the same se
   const cache = new TarballCache(storage, 25 * KIB);
   store('a', 'a-1.0.0.tgz', 10 * KIB);
   store('b', 'b-1.0.0.tgz', 10 * KIB);
-  await cache.settle('b', 'b-1.0.0.tgz', 10 * KIB);
-  await cache.settle('a', 'a-1.0.0.tgz', 10 * KIB);
+  await cache.settle('b', 'b-1.0.0.tgz');
+  await cache.settle('a', 'a-1.0.0.tgz');
   // Served again: b is now more recent than a.
-  await cache.settle('b', 'b-1.0.0.tgz', 0);
+  await cache.settle('b', 'b-1.0.0.tgz');
   for (const full of [path.join(storage, 'a', 'a-1.0.0.tgz'), path.join(storage, 'b', 'b-1.0.0.tgz')])
     fs.utimesSync(full, new Date('2026-12-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));
 
   store('c', 'c-1.0.0.tgz', 10 * KIB);
-  const evicted = await cache.settle('c', 'c-1.0.0.tgz', 10 * KIB);
+  const evicted = await cache.settle('c', 'c-1.0.0.tgz');
 
   expect(evicted).toEqual([path.join('a', 'a-1.0.0.tgz')]);
   expect([stored('a', 'a-1.0.0.tgz'), stored('b', 'b-1.0.0.tgz'), stored('c', 'c-1.0.0.tgz')]).toEqual([
@@ -51,9 +51,9 @@ it('evicts the least recently served tarball when every timestamp is the same se
 it('never evicts the tarball it has just added, even when it alone is over the bound', async () => {
   const cache = new TarballCache(storage, 15 * KIB);
   store('a', 'a-1.0.0.tgz', 10 * KIB);
-  await cache.settle('a', 'a-1.0.0.tgz', 10 * KIB);
+  await cache.settle('a', 'a-1.0.0.tgz');
   store('big', 'big-1.0.0.tgz', 20 * KIB);
-  const evicted = await cache.settle('big', 'big-1.0.0.tgz', 20 * KIB);
+  const evicted = await cache.settle('big', 'big-1.0.0.tgz');
 
   expect(evicted).toEqual([path.join('a', 'a-1.0.0.tgz')]);
   expect(stored('big', 'big-1.0.0.tgz')).toBe(true);
@@ -69,7 +69,30 @@ it('orders tarballs not served since the process started by their atime, before 
   );
   const cache = new TarballCache(storage, 25 * KIB);
   store('new', 'new-1.0.0.tgz', 10 * KIB);
-  const evicted = await cache.settle('new', 'new-1.0.0.tgz', 10 * KIB);
+  const evicted = await cache.settle('new', 'new-1.0.0.tgz');
 
   expect(evicted).toEqual([path.join('older', 'older-1.0.0.tgz')]);
+});
+
+it('orders serves as they are answered: a tarball stored slowly cannot make a later one look older', async () => {
+  const cache = new TarballCache(storage, 15 * KIB);
+  // a is served, and its store settles late: only after b has been served and stored.
+  store('a', 'a-1.0.0.tgz', 10 * KIB);
+  cache.serving('a', 'a-1.0.0.tgz');
+  store('b', 'b-1.0.0.tgz', 10 * KIB);
+  cache.serving('b', 'b-1.0.0.tgz');
+
+  // a settles first, while b is still settling: b is the most recent serve and is not evicted.
+  expect(await cache.settle('a', 'a-1.0.0.tgz')).toEqual([]);
+  expect(await cache.settle('b', 'b-1.0.0.tgz')).toEqual([path.join('a', 'a-1.0.0.tgz')]);
+  expect([stored('a', 'a-1.0.0.tgz'), stored('b', 'b-1.0.0.tgz')]).toEqual([false, true]);
+});
+
+it('counts a tarball served many times once', async () => {
+  const cache = new TarballCache(storage, 25 * KIB);
+  store('a', 'a-1.0.0.tgz', 10 * KIB);
+  store('b', 'b-1.0.0.tgz', 10 * KIB);
+  for (let i = 0; i < 5; i++) expect(await cache.settle('a', 'a-1.0.0.tgz')).toEqual([]);
+  expect(await cache.settle('b', 'b-1.0.0.tgz')).toEqual([]);
+  expect([stored('a', 'a-1.0.0.tgz'), stored('b', 'b-1.0.0.tgz')]).toEqual([true, true]);
 });
