@@ -146,6 +146,11 @@ async function cancelRuns(ledger: CampaignLedger, reason: string): Promise<void>
   }
 }
 
+/** Campaigns started before a window of runs started in one workflow task replay awaiting each start. */
+const CONCURRENT_RUN_STARTS_PATCH = 'concurrent-run-starts';
+/** Campaigns started before a run's publishing report was its permit request replay requests without it. */
+const PERMIT_BY_REPORT_PATCH = 'permit-by-report';
+
 /** Campaigns started before published changes were stored in pages replay carrying them whole. */
 const PUBLISHED_PAGES_PATCH = 'published-pages';
 
@@ -177,7 +182,7 @@ async function admitAndSettle(
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
   });
   let done = false;
-  const permits = grantPublishPermits(ledger, () => done, onHeld);
+  const permits = grantPublishPermits(ledger, () => done, onHeld, patched(PERMITS_IN_ONE_TASK_PATCH));
   const published = storePublishedPages(input, ledger, pages, () => done);
   // A cancelled campaign ends in the admission loop; the other loops' cancellation is then not an unhandled rejection.
   permits.catch(() => undefined);
@@ -185,8 +190,14 @@ async function admitAndSettle(
 
   const historyLimit = input.historyLimit ?? 10_000;
   const shouldContinue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
+  // Starts are not awaited one by one: a window of runs starts in one workflow task. A start that fails (not a run that
+  // exists already, which admit records) fails the campaign, as an awaited start did.
+  const concurrentStarts = patched(CONCURRENT_RUN_STARTS_PATCH);
+  const starting = new Set<Promise<void>>();
+  let startFailure: unknown;
+  const failedStart = () => startFailure !== undefined;
 
-  while (!shouldContinue()) {
+  while (!shouldContinue() && !failedStart()) {
     const target = ledger.nextTarget();
     if (!target) {
       const page = ledger.nextPage();
@@ -199,18 +210,27 @@ async function admitAndSettle(
         ledger.admissionBlocker(target) === undefined ||
         stopForBudget(ledger, target) ||
         ledger.nextTarget() !== target ||
-        shouldContinue(),
+        shouldContinue() ||
+        failedStart(),
     );
-    if (ledger.nextTarget() !== target || shouldContinue()) continue;
+    if (ledger.nextTarget() !== target || shouldContinue() || failedStart()) continue;
     if (stopForBudget(ledger, target)) {
       ledger.skipRemaining(
         `budget: $${ledger.leftUsd().toFixed(2)} left cannot cover another run's cap of $${input.spec.runBudgetUsd}`,
       );
       break;
     }
-    await admit(input, ledger, target);
+    if (concurrentStarts) {
+      const start = admit(input, ledger, target).then(
+        () => void starting.delete(start),
+        (err: unknown) => void (startFailure ??= err),
+      );
+      starting.add(start);
+    } else await admit(input, ledger, target);
     refreshDetails();
   }
+  await Promise.all(starting);
+  if (failedStart()) throw startFailure;
 
   // Before continuing as new, let executing runs finish: their stream of reports would keep rejecting the continue-as-new.
   await condition(
@@ -299,6 +319,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     toolchain: spec.toolchain,
     agent: { task: spec.agent.task ?? spec.title, mode: spec.agent.mode },
     changeKey: spec.changeKey ?? spec.id,
+    ...(patched(PERMIT_BY_REPORT_PATCH) ? { permitByReport: true } : {}),
     paths: spec.paths,
     preview: spec.preview,
     approvalTimeoutMs: spec.approvalTimeoutMs,
@@ -340,15 +361,32 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
   }
 }
 
+/** Campaigns started before permits were granted several to a task replay granting one per signal's delivery. */
+const PERMITS_IN_ONE_TASK_PATCH = 'permits-in-one-task';
+
 async function grantPublishPermits(
   ledger: CampaignLedger,
   done: () => boolean,
   onHeld: (until?: number) => void,
+  inOneTask: boolean,
 ): Promise<void> {
   while (!done()) {
     await condition(() => done() || ledger.state.permitQueue.length > 0);
     if (done()) return;
-    const next = ledger.nextPermit(Date.now());
+    let next = ledger.nextPermit(Date.now());
+    if (next.grant && inOneTask) {
+      // Every permit the gate allows now goes out in this task; a run that ended meanwhile simply does not use its own.
+      const grants: Promise<void>[] = [];
+      for (; next.grant; next = ledger.nextPermit(Date.now()))
+        grants.push(
+          getExternalWorkflowHandle(next.grant.runId)
+            .signal(publishPermitGrantedSignal)
+            .catch(() => undefined),
+        );
+      onHeld(undefined);
+      await Promise.all(grants);
+      continue;
+    }
     if (next.grant) {
       await getExternalWorkflowHandle(next.grant.runId).signal(publishPermitGrantedSignal);
       onHeld(undefined);

@@ -22,6 +22,8 @@ import type { RunJournal } from './run-journal';
 
 /** Runs started before the engine wait replay the single call they were recorded with. */
 const ENGINE_WAIT_PATCH = 'docker-engine-wait';
+/** Runs started before the first execution went unreported to the campaign replay the report they sent. */
+const QUIET_FIRST_EXECUTION_PATCH = 'quiet-first-execution';
 const DEFAULT_ENGINE_WAIT_MS = 10 * 60_000;
 const ENGINE_RETRY_FIRST_MS = 5_000;
 const ENGINE_RETRY_MAX_MS = 60_000;
@@ -42,9 +44,13 @@ export async function execute(
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
     summary: `execute ${request.target.repo} in a sandbox (${spec.network} network)`,
   };
+  // The campaign counts a run admitted and not yet settled the same whether it is pending or executing, so the first
+  // execution is not reported to it (one signal fewer per run); a re-execution is, because the campaign reserves again.
+  const quiet = why === undefined && patched(QUIET_FIRST_EXECUTION_PATCH);
   await run.transition(
     'executing',
     `on ${request.queues.execution}, policy ${spec.policy.version}${why ? `, ${why}` : ''}`,
+    { quiet },
   );
   if (!patched(ENGINE_WAIT_PATCH)) {
     try {

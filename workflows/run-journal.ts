@@ -12,6 +12,7 @@ import type {
   Failure,
   PolicyDecision,
   RunEvent,
+  RunReport,
   RunRequest,
   RunState,
   RunSummary,
@@ -35,12 +36,20 @@ export class RunJournal {
     this.events.push({ at: new Date().toISOString(), to: 'pending', note: `requested by ${request.requestedBy}` });
   }
 
-  async transition(to: RunState, note?: string): Promise<void> {
+  /**
+   * Records the transition and reports it to the campaign, unless `quiet` (the campaign does not need it). True when the
+   * campaign received the report; false when it was not sent, or the campaign has closed.
+   */
+  async transition(
+    to: RunState,
+    note?: string,
+    report: { quiet?: boolean; permitHost?: string } = {},
+  ): Promise<boolean> {
     this.events.push({ at: new Date().toISOString(), from: this.state, to, note });
     this.state = to;
     upsertSearchAttributes([{ key: RunStateKey, value: to }]);
     setCurrentDetails(`**${to}**${note ? ` — ${note}` : ''}`);
-    await this.reportToCampaign();
+    return report.quiet ? false : this.reportToCampaign(report.permitHost);
   }
 
   async fail(failure: Failure): Promise<void> {
@@ -62,10 +71,10 @@ export class RunJournal {
   }
 
   /** Campaigns learn about runs by signal, so they can continue-as-new without holding child handles. */
-  private async reportToCampaign(): Promise<void> {
+  private async reportToCampaign(permitHost?: string): Promise<boolean> {
     const parent = workflowInfo().parent;
-    if (!parent) return;
-    const report = {
+    if (!parent) return false;
+    const report: RunReport = {
       runId: this.request.runId,
       repo: this.request.target.repo,
       url: this.request.target.url,
@@ -74,14 +83,17 @@ export class RunJournal {
       failure: this.failure,
       costUsd: this.priorCostUsd + (this.result?.cost.usd ?? 0),
       changeRequestUrl: this.changeRequest?.url,
+      ...(permitHost ? { permitHost } : {}),
     };
     try {
       // Reported even while the run is being cancelled, so the campaign's counts stay true.
       await CancellationScope.nonCancellable(() =>
         getExternalWorkflowHandle(parent.workflowId).signal(runReportSignal, report),
       );
+      return true;
     } catch {
       // The campaign has closed (a publish retried after it finished): the run's own record still holds the truth.
+      return false;
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   sleep,
   upsertMemo,
   workflowInfo,
@@ -48,6 +49,8 @@ interface RunContext {
   run: RunJournal;
   inbox: RunInbox;
   control: ControlActivities;
+  /** The policy decision is pure and fast: a local activity, one marker in the history instead of a task round trip. */
+  local: Pick<ControlActivities, 'decidePolicy'>;
   /** Publishing heartbeats: a control worker that dies mid-publish loses it in seconds, not at the 5-minute limit. */
   publishing: ControlActivities;
   /** One attempt: a control plane without a governor fails fast, and publishing falls back to the campaign's own rate. */
@@ -66,6 +69,7 @@ export async function RunWorkflow(request: RunRequest): Promise<RunSummary> {
       startToCloseTimeout: '5 minutes',
       retry,
     }),
+    local: proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '1 minute', retry }),
     publishing: proxyActivities<ControlActivities>({
       taskQueue: request.queues.control,
       startToCloseTimeout: '5 minutes',
@@ -105,7 +109,8 @@ async function lifecycle(ctx: RunContext): Promise<void> {
 
 /** Step 1: the policy decides whether, and how, the run may execute. */
 async function decide(ctx: RunContext): Promise<PolicyDecision | undefined> {
-  const decision = (ctx.run.decision = await ctx.control.decidePolicy(ctx.request));
+  const { decidePolicy } = patched(LOCAL_POLICY_DECISION_PATCH) ? ctx.local : ctx.control;
+  const decision = (ctx.run.decision = await decidePolicy(ctx.request));
   if (decision.verdict !== 'deny') return decision;
   await ctx.run.transition('policy_denied', decision.reason);
   return undefined;
@@ -181,9 +186,16 @@ async function approveForPublishing(
 async function publish(ctx: RunContext, result: ExecutionResult): Promise<void> {
   const { run, request, inbox, governor } = ctx;
   for (;;) {
-    await run.transition('publishing', run.approvedBy ? `approved by ${run.approvedBy}` : undefined);
+    const note = run.approvedBy ? `approved by ${run.approvedBy}` : undefined;
     inbox.permitGranted = false;
-    await awaitPublishPermit(request, () => inbox.permitGranted);
+    if (request.permitByReport && workflowInfo().parent) {
+      // The report is the permit request; a campaign that has closed grants nothing, and sets no rate any more.
+      if (await run.transition('publishing', note, { permitHost: forgeHost(request) }))
+        await condition(() => inbox.permitGranted);
+    } else {
+      await run.transition('publishing', note);
+      await awaitPublishPermit(request, () => inbox.permitGranted);
+    }
     inbox.globalPermitGranted = false;
     if (
       await askGovernor(() => governor.requestGlobalPublishPermit({ host: forgeHost(request), runId: request.runId }))
@@ -228,6 +240,9 @@ async function awaitApproval(ctx: RunContext, why: string): Promise<boolean> {
   run.approvedBy = decision.by;
   return true;
 }
+
+/** Runs recorded before the policy decision was a local activity replay the activity task they scheduled. */
+const LOCAL_POLICY_DECISION_PATCH = 'local-policy-decision';
 
 /** Runs recorded before an approved scope request re-executed the run replay the old check of the unfinished result. */
 const SCOPE_APPROVAL_REEXECUTES_PATCH = 'scope-approval-reexecutes';

@@ -42,12 +42,14 @@ export async function FanoutParent(input: FanoutInput): Promise<number> {
       continue;
     }
     const target = next++;
-    const child = await startChild(FanoutChild, {
+    // Not awaited one by one: a window of children starts in one workflow task, as a campaign's runs do.
+    const done: Promise<unknown> = startChild(FanoutChild, {
       workflowId: `${workflowInfo().workflowId}/${target}`,
       args: [{ target, queues: input.queues }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-    });
-    const done = child.result().finally(() => running.delete(done));
+    })
+      .then((child) => child.result())
+      .finally(() => running.delete(done));
     running.add(done);
   }
   await Promise.all(running);

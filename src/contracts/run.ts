@@ -58,6 +58,11 @@ export const RunRequest = z.strictObject({
   runBudgetUsd: UsdAmount.optional(),
   /** Absent in requests made before the limit existed; such a run waits for an execution worker without end. */
   executionStartTimeoutMs: z.number().int().positive().optional(),
+  /**
+   * The run's `publishing` report is its request for a publish permit (one signal, not two). Set by campaigns that grant
+   * permits that way; absent in older requests, whose runs ask by a signal of its own.
+   */
+  permitByReport: z.boolean().optional(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;
@@ -92,5 +97,7 @@ export const RunReport = z.strictObject({
   failure: Failure.optional(),
   costUsd: UsdAmount,
   changeRequestUrl: z.string().optional(),
+  /** On a `publishing` report of a run whose request says `permitByReport`: the forge host it asks a permit for. */
+  permitHost: z.string().optional(),
 });
 export type RunReport = z.infer<typeof RunReport>;

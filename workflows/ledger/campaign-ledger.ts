@@ -244,7 +244,10 @@ export class CampaignLedger {
     this.reportListeners.set(runId, listener);
   }
 
-  record(report: RunReport): void {
+  record(withPermit: RunReport): void {
+    const { permitHost, ...report } = withPermit;
+    // A `publishing` report may be the run's permit request too; it queues whatever the ledger makes of the report.
+    if (permitHost && report.state === 'publishing') this.queuePermit({ runId: report.runId, host: permitHost });
     const listener = this.reportListeners.get(report.runId);
     if (listener?.(report)) this.reportListeners.delete(report.runId);
     const previous = this.s.runs[report.runId];
