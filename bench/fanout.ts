@@ -10,13 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { createControlActivities } from '../activities/control';
 import { loadConfig } from '../src/config';
 import { connectTemporalClient } from '../src/client/connection';
-import type { Target } from '../src/contracts';
 import { connectWorker } from '../src/workers/control-worker';
-import { startHarness } from '../test/support/harness';
-import { scriptedExecution } from '../test/support/scripted-execution';
+import { eventsPerChild, previewCampaign } from './preview-campaign';
 import type { FanoutParent } from './workflows/fanout';
 
 const [targets, window] = [Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 100)];
@@ -24,24 +21,6 @@ if (!Number.isInteger(targets) || targets < 1 || !Number.isInteger(window) || wi
   throw new Error(
     `usage: bench/fanout.ts [targets] [window]; got targets "${process.argv[2]}", window "${process.argv[3]}": expected positive integers`,
   );
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
-
-/** History lengths of a sample of the children a run started, by workflow id prefix. */
-async function eventsPerChild(
-  client: Awaited<ReturnType<typeof connectTemporalClient>>,
-  query: string,
-): Promise<number> {
-  const lengths: number[] = [];
-  for await (const execution of client.workflow.list({ query, pageSize: 50 })) {
-    lengths.push(execution.historyLength);
-    if (lengths.length >= 50) break;
-  }
-  return median(lengths);
 }
 
 async function bare(): Promise<{ ms: number; events: number }> {
@@ -81,46 +60,13 @@ async function bare(): Promise<{ ms: number; events: number }> {
   return { ms, events };
 }
 
-async function regatta(): Promise<{ ms: number; events: number }> {
-  const harness = await startHarness({
-    controlActivities: createControlActivities({}),
-    executionActivities: scriptedExecution(() => ({ outcome: 'changed' })).activities,
-  });
-  try {
-    const fleet: Target[] = Array.from({ length: targets }, (_, i) => ({
-      repo: `bench/svc-${i}`,
-      url: `http://127.0.0.1:9/bench/svc-${i}.git`,
-      ref: 'main',
-    }));
-    const id = `bench-${harness.unique}`;
-    const started = Date.now();
-    await harness.client.startCampaign({
-      id,
-      title: 'bench',
-      targets: fleet,
-      steps: [{ recipe: 'command', run: 'true' }],
-      preview: true,
-      maxConcurrentRuns: window,
-    });
-    await harness.client.campaignResult(id);
-    const ms = Date.now() - started;
-    const events = await eventsPerChild(
-      harness.client.temporal,
-      `WorkflowType = 'RunWorkflow' AND CampaignId = '${id}'`,
-    );
-    return { ms, events };
-  } finally {
-    await harness.shutdown();
-  }
-}
-
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const floor = await bare();
   console.log(
     `bare Temporal fan-out: ${targets} children, window ${window}: ${(floor.ms / 1000).toFixed(1)} s, median ${floor.events} events per child`,
   );
-  const ours = await regatta();
+  const ours = await previewCampaign(targets, window);
   console.log(
     `Regatta preview campaign: ${targets} runs, window ${window}: ${(ours.ms / 1000).toFixed(1)} s, median ${ours.events} events per run`,
   );

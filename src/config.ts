@@ -15,6 +15,13 @@ function packageRoot(from: string): string {
 
 export const PROJECT_ROOT = packageRoot(__dirname);
 
+function positiveInteger(what: string) {
+  return z
+    .string()
+    .regex(/^[1-9]\d*$/, `expected a positive integer: ${what}`)
+    .transform(Number);
+}
+
 const Env = z.object({
   REGATTA_HOME: z.string().min(1).default(path.join(PROJECT_ROOT, '.regatta')),
   TEMPORAL_ADDRESS: z
@@ -45,6 +52,10 @@ const Env = z.object({
   REGATTA_S3_ENDPOINT: z.url().optional(),
   REGATTA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   REGATTA_GIT_PORT: z.coerce.number().int().min(1).max(65535).default(8480),
+  REGATTA_WORKFLOW_TASK_SLOTS: positiveInteger('workflow tasks the control worker runs at once').optional(),
+  REGATTA_WORKFLOW_POLLERS: positiveInteger('concurrent workflow task polls of the control worker').optional(),
+  REGATTA_CACHED_WORKFLOWS: positiveInteger('workflows the control worker keeps in its sticky cache').optional(),
+  REGATTA_CONTROL_ACTIVITY_SLOTS: positiveInteger('control activities the control worker runs at once').optional(),
   REGATTA_EXECUTION_SLOTS: z
     .string()
     .regex(/^[1-9]\d*$/, 'expected a positive integer: how many runs this execution worker takes at once')
@@ -71,8 +82,17 @@ export interface RegattaConfig {
   commitAuthor: { name: string; email: string };
   /** The policy bundle the control plane decides with; the default bundle when absent. */
   policyFile?: string;
+  /** The control worker's task slots, pollers and sticky cache; each absent one is the Temporal SDK's default. */
+  controlTuning: ControlTuning;
   /** Runs an execution worker takes at once; derived from its engine's host when absent (src/workers/execution-slots.ts). */
   executionSlots?: number;
+}
+
+export interface ControlTuning {
+  workflowTaskSlots?: number;
+  workflowPollers?: number;
+  cachedWorkflows?: number;
+  activitySlots?: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig {
@@ -88,6 +108,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
       uiUrl: e.TEMPORAL_UI_URL,
     },
     queues: { control: e.REGATTA_CONTROL_QUEUE, execution: e.REGATTA_EXECUTION_QUEUE },
+    controlTuning: {
+      workflowTaskSlots: e.REGATTA_WORKFLOW_TASK_SLOTS,
+      workflowPollers: e.REGATTA_WORKFLOW_POLLERS,
+      cachedWorkflows: e.REGATTA_CACHED_WORKFLOWS,
+      activitySlots: e.REGATTA_CONTROL_ACTIVITY_SLOTS,
+    },
     sandboxImage: e.REGATTA_SANDBOX_IMAGE,
     artifactDir: e.REGATTA_ARTIFACT_DIR ?? path.join(e.REGATTA_HOME, 'artifacts'),
     artifactStore: artifactStoreConfig(e),

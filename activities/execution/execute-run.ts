@@ -22,6 +22,7 @@ import {
   type ExecutionResult,
   type ExecutionSpec,
   type Failure,
+  type PhaseDurations,
   type VerificationReport,
 } from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
@@ -131,6 +132,15 @@ class Attempt {
   /** commandsRun when the guard last took the tree's patch: equal to it means that patch is still the tree's. */
   private guardPatchAt = -1;
   private toolchain?: PreparedToolchain;
+  private readonly durations: PhaseDurations = {
+    cloneMs: 0,
+    toolchainMs: 0,
+    sandboxStartMs: 0,
+    stepsMs: 0,
+    agentMs: 0,
+    verifyMs: 0,
+    evidenceMs: 0,
+  };
 
   constructor(
     private readonly deps: ExecutionDeps,
@@ -167,6 +177,16 @@ class Attempt {
     }
   }
 
+  /** Runs one phase's work and adds its time to that phase, whether it succeeds or not. */
+  private async timed<T>(phase: keyof PhaseDurations, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.durations[phase] += Math.round(performance.now() - started);
+    }
+  }
+
   private beat(): void {
     this.ctx.heartbeat({ phase: this.phase, step: this.step, events: this.log.events.length });
   }
@@ -192,10 +212,14 @@ class Attempt {
       `${this.ctx.info.activityId}.${this.attempt}`,
     );
     this.enter('cloning');
-    const cloned = await cloneWithRetries(
-      { url: this.spec.repo.url, ref: this.spec.repo.ref, dir: this.workspace.tree, gitdir: this.workspace.gitdir },
-      this.deps.cloneRetryDelaysMs,
-      () => this.beat(),
+    const checkout = {
+      url: this.spec.repo.url,
+      ref: this.spec.repo.ref,
+      dir: this.workspace.tree,
+      gitdir: this.workspace.gitdir,
+    };
+    const cloned = await this.timed('cloneMs', () =>
+      cloneWithRetries(checkout, this.deps.cloneRetryDelaysMs, () => this.beat()),
     );
     if (!cloned.ok) {
       this.log.emit({ kind: 'workspace', name: 'clone', allowed: true, detail: cloned.message });
@@ -211,9 +235,9 @@ class Attempt {
 
     this.enter('preparing toolchain');
     try {
-      this.toolchain = await (this.deps.toolchains ?? hostToolchains()).prepare(
-        this.workspace.tree,
-        this.spec.toolchain,
+      const tree = this.workspace.tree;
+      this.toolchain = await this.timed('toolchainMs', () =>
+        (this.deps.toolchains ?? hostToolchains()).prepare(tree, this.spec.toolchain),
       );
     } catch (err) {
       if (!(err instanceof ToolchainError)) throw err;
@@ -228,33 +252,17 @@ class Attempt {
     });
 
     this.enter('starting sandbox');
-    const user = this.workspace.handToSandbox(SANDBOX_USER);
-    // Earlier attempts of this run (a lost lease, an engine that died under them) must not outlive it; attempt numbers
-    // restart when the workflow retries after an engine fault, so every container of the run goes, whatever its number.
-    await reapContainers(this.deps.docker, { runId: this.spec.runId });
-    this.sandboxNetwork = await this.network();
-    const trust = sandboxTrust(this.deps.caBundle ?? { source: 'none' });
-    this.sandbox = await Sandbox.start(this.deps.docker, {
-      image: this.deps.image,
-      workspaceDir: this.workspace.tree,
-      runId: this.spec.runId,
-      attempt: this.attempt,
-      user,
-      limits: this.spec.limits,
-      network: this.sandboxNetwork,
-      mounts: [...trust.mounts, ...this.toolchain.mounts],
-      env: { ...trust.env, ...this.toolchain.env },
-      expiresAt: this.startedAtMs + this.spec.limits.runTimeoutMs + CONTAINER_EXPIRY_GRACE_MS,
-    });
-    this.sandboxAddress = await this.sandbox.address();
+    await this.timed('sandboxStartMs', () => this.startSandbox());
 
     for (const [index, step] of this.spec.steps.entries()) {
       const name = step.name ?? `${index + 1}: ${step.recipe}`;
       this.enter('step', name);
-      const outcome = await applyStep(step, {
-        exec: (command) => this.exec(command),
-        emit: (event) => this.log.emit(event),
-      });
+      const outcome = await this.timed('stepsMs', () =>
+        applyStep(step, {
+          exec: (command) => this.exec(command),
+          emit: (event) => this.log.emit(event),
+        }),
+      );
       for (const result of outcome.results) this.log.command('command', name, result);
       this.log.commands.push(...outcome.commands);
       this.log.emit({ kind: 'step', name, allowed: true, exitCode: outcome.ok ? 0 : 1, detail: outcome.detail });
@@ -277,40 +285,43 @@ class Attempt {
 
     this.enter('verifying');
     const runVerifier = () => this.runVerification(baseCommit);
-    let verification = await runVerifier();
+    let verification = await this.timed('verifyMs', runVerifier);
     this.log.commands.push(...this.spec.verify.commands);
     if (this.guard?.violations.length) return this.finish(this.verificationFailure(), baseCommit, verification);
 
     // Recipe first, agent on the residue: only when verification fails (or the campaign asks), and only with a model.
     const agent = this.spec.agent;
-    if (agent && this.deps.model && (agent.mode === 'always' || verification.verdict === 'failed')) {
+    const model = this.deps.model;
+    if (agent && model && (agent.mode === 'always' || verification.verdict === 'failed')) {
       this.enter('agent');
-      const outcome = await runAgent({
-        task: agent.task,
-        workspaceDir: this.workspace!.tree,
-        policy: {
-          ...agent,
-          allowedPaths: [...this.spec.allowedPaths, ...(this.spec.approvedScope?.paths ?? [])],
-          forbiddenPaths: this.spec.forbiddenPaths,
-          approvedPaths: this.spec.approvedScope?.paths,
-          maxDurationMs: this.spec.limits.runTimeoutMs,
-        },
-        runCommand: (command, timeoutMs) => this.exec(command, timeoutMs),
-        verify: runVerifier,
-        model: this.deps.model,
-        initialVerification: verification,
-        commandTimeoutMs: this.spec.limits.commandTimeoutMs,
-        signal: this.ctx.cancellationSignal,
-        onEvent: (event, progress) => {
-          this.log.emit(event);
-          this.ctx.heartbeat({ phase: 'agent', toolCalls: progress.toolCalls, costUsd: progress.cost.usd });
-        },
-      });
+      const outcome = await this.timed('agentMs', () =>
+        runAgent({
+          task: agent.task,
+          workspaceDir: this.workspace!.tree,
+          policy: {
+            ...agent,
+            allowedPaths: [...this.spec.allowedPaths, ...(this.spec.approvedScope?.paths ?? [])],
+            forbiddenPaths: this.spec.forbiddenPaths,
+            approvedPaths: this.spec.approvedScope?.paths,
+            maxDurationMs: this.spec.limits.runTimeoutMs,
+          },
+          runCommand: (command, timeoutMs) => this.exec(command, timeoutMs),
+          verify: runVerifier,
+          model,
+          initialVerification: verification,
+          commandTimeoutMs: this.spec.limits.commandTimeoutMs,
+          signal: this.ctx.cancellationSignal,
+          onEvent: (event, progress) => {
+            this.log.emit(event);
+            this.ctx.heartbeat({ phase: 'agent', toolCalls: progress.toolCalls, costUsd: progress.cost.usd });
+          },
+        }),
+      );
       this.agent = outcome;
       this.log.commands.push(...outcome.commands);
       if (outcome.outcome === 'failed') return this.finish(outcome.failure, baseCommit, verification);
       this.enter('verifying');
-      verification = await runVerifier();
+      verification = await this.timed('verifyMs', runVerifier);
     }
     const stopped = this.verificationFailure();
     if (stopped) return this.finish(stopped, baseCommit, verification);
@@ -325,6 +336,29 @@ class Attempt {
         verification,
       );
     return this.finish(undefined, baseCommit, verification);
+  }
+
+  /** The run's container, on the workspace and toolchain the attempt prepared, after any earlier attempt's is gone. */
+  private async startSandbox(): Promise<void> {
+    const user = this.workspace!.handToSandbox(SANDBOX_USER);
+    // Earlier attempts of this run (a lost lease, an engine that died under them) must not outlive it; attempt numbers
+    // restart when the workflow retries after an engine fault, so every container of the run goes, whatever its number.
+    await reapContainers(this.deps.docker, { runId: this.spec.runId });
+    this.sandboxNetwork = await this.network();
+    const trust = sandboxTrust(this.deps.caBundle ?? { source: 'none' });
+    this.sandbox = await Sandbox.start(this.deps.docker, {
+      image: this.deps.image,
+      workspaceDir: this.workspace!.tree,
+      runId: this.spec.runId,
+      attempt: this.attempt,
+      user,
+      limits: this.spec.limits,
+      network: this.sandboxNetwork,
+      mounts: [...trust.mounts, ...this.toolchain!.mounts],
+      env: { ...trust.env, ...this.toolchain!.env },
+      expiresAt: this.startedAtMs + this.spec.limits.runTimeoutMs + CONTAINER_EXPIRY_GRACE_MS,
+    });
+    this.sandboxAddress = await this.sandbox.address();
   }
 
   /** One verifier run, with the tree's patch taken before and after it: verification may not change what is published. */
@@ -429,6 +463,7 @@ class Attempt {
     verification: VerificationReport = { verdict: 'skipped', commands: [] },
   ): Promise<ExecutionResult> {
     this.phase = 'collecting evidence';
+    const collecting = performance.now();
     this.beat();
     // Nothing in the tree may change while the host reads it.
     await this.removeSandbox();
@@ -480,6 +515,7 @@ class Attempt {
     const manifest = { runId: this.spec.runId, attempt: this.attempt, artifacts: [...artifacts] };
     // The manifest cannot list its own hash; the result's copy lists it beside the others.
     const manifestRef = await this.store('manifest.json', JSON.stringify(manifest, null, 2), 'manifest');
+    this.durations.evidenceMs += Math.round(performance.now() - collecting);
 
     return {
       runId: this.spec.runId,
@@ -495,6 +531,7 @@ class Attempt {
       cost: this.agent?.cost ?? { promptTokens: 0, completionTokens: 0, usd: 0 },
       scopeRequest: this.agent?.scopeRequest,
       manifest: { ...manifest, artifacts: [...artifacts, manifestRef] },
+      durations: { ...this.durations },
       worker: { identity: this.deps.identity ?? `execution@${os.hostname()}/${process.pid}`, hostname: os.hostname() },
       startedAt: this.startedAt,
       finishedAt: new Date().toISOString(),

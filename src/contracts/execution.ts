@@ -207,6 +207,19 @@ export const CostReport = z.strictObject({
 });
 export type CostReport = z.infer<typeof CostReport>;
 
+/** Where an attempt's time went, phase by phase, in milliseconds (what none of them covers is the workspace's set-up). */
+export const PhaseDurations = z.strictObject({
+  cloneMs: z.number().nonnegative(),
+  toolchainMs: z.number().nonnegative(),
+  sandboxStartMs: z.number().nonnegative(),
+  stepsMs: z.number().nonnegative(),
+  agentMs: z.number().nonnegative(),
+  verifyMs: z.number().nonnegative(),
+  /** Stopping the sandbox, the patch, its checks and storing the artifacts. */
+  evidenceMs: z.number().nonnegative(),
+});
+export type PhaseDurations = z.infer<typeof PhaseDurations>;
+
 /** The evidence an execution attempt hands back to the control plane. */
 export const ExecutionResult = z.strictObject({
   runId: z.string().min(1),
@@ -230,6 +243,8 @@ export const ExecutionResult = z.strictObject({
     .optional(),
   cost: CostReport,
   manifest: ArtifactManifest,
+  /** Time per phase (absent in results of workers older than phase timings). */
+  durations: PhaseDurations.optional(),
   worker: z.strictObject({ identity: z.string(), hostname: z.string() }),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),

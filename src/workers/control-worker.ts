@@ -1,6 +1,6 @@
 /** The control-plane worker: Regatta's workflows and control activities, never repository code. */
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import type { RegattaConfig } from '../config';
+import type { ControlTuning, RegattaConfig } from '../config';
 
 // Resolves to workflows/index.ts from source and to the compiled index.js from a build.
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -17,6 +17,8 @@ export interface ControlWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
   activities: object;
+  /** Task slots, pollers and sticky cache (REGATTA_WORKFLOW_TASK_SLOTS and the like); the SDK's defaults otherwise. */
+  tuning?: ControlTuning;
 }
 
 export async function createControlWorker(options: ControlWorkerOptions): Promise<Worker> {
@@ -24,8 +26,19 @@ export async function createControlWorker(options: ControlWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    identity: options.identity,
+    // The SDK refuses an identity given as undefined; absent, it makes one (pid@host).
+    ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: options.activities,
+    ...tuningOptions(options.tuning ?? {}),
   });
+}
+
+function tuningOptions(tuning: ControlTuning) {
+  return {
+    ...(tuning.workflowTaskSlots ? { maxConcurrentWorkflowTaskExecutions: tuning.workflowTaskSlots } : {}),
+    ...(tuning.workflowPollers ? { maxConcurrentWorkflowTaskPolls: tuning.workflowPollers } : {}),
+    ...(tuning.cachedWorkflows ? { maxCachedWorkflows: tuning.cachedWorkflows } : {}),
+    ...(tuning.activitySlots ? { maxConcurrentActivityTaskExecutions: tuning.activitySlots } : {}),
+  };
 }

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.queues.control,
+    tuning: config.controlTuning,
     identity: `control@${os.hostname()}/${process.pid}`,
     activities: createControlActivities({
       ...controlDeps(config),

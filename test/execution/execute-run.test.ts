@@ -190,6 +190,30 @@ describe('executeRun', () => {
     expect(log).toContain('token is [REDACTED]');
   });
 
+  it('reports how long cloning, the toolchain, the sandbox, the steps, verification and the evidence each took', async () => {
+    const spec = specFor(
+      fixture.repoUrl,
+      [command("sleep 1 && sed -i 's/oldName/newName/g' src/label.js src/index.js")],
+      {
+        verify: { commands: ['sleep 1 && node test.js'] },
+      },
+    );
+    const { result } = await runExecuteRun(fixture.deps, spec);
+    expect(result.outcome).toBe('changed');
+    const durations = result.durations!;
+    expect(durations.cloneMs).toBeGreaterThan(0);
+    expect(durations.sandboxStartMs).toBeGreaterThan(0);
+    expect(durations.stepsMs).toBeGreaterThanOrEqual(1000);
+    expect(durations.verifyMs).toBeGreaterThanOrEqual(1000);
+    expect(durations.agentMs).toBe(0);
+    expect(durations.toolchainMs).toBeGreaterThanOrEqual(0);
+    expect(durations.evidenceMs).toBeGreaterThan(0);
+    const attemptMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
+    const phasesMs = Object.values(durations).reduce((sum, ms) => sum + ms, 0);
+    // Each phase is rounded to the millisecond on its own.
+    expect(phasesMs).toBeLessThanOrEqual(attemptMs + Object.keys(durations).length);
+  });
+
   it('reports failed and flaky verification beside the patch, leaving the decision to the control plane', async () => {
     const spec = specFor(fixture.repoUrl, [command("sed -i 's/oldName/newName/' src/label.js")], {
       verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }', 'node test.js'] },

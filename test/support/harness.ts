@@ -60,6 +60,7 @@ export async function startHarness(options: HarnessOptions): Promise<RegattaHarn
     taskQueue: queues.control,
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities: options.controlActivities,
+    tuning: config.controlTuning,
     identity: `test-control-${unique}`,
   });
   run(control);
