@@ -1,11 +1,12 @@
 /**
  * The control plane against its floor, on the stack's Temporal server, back to back in one run:
- *   node --require tsx/cjs bench/fanout.ts [targets=1000] [window=100]
+ *   node --require tsx/cjs bench/fanout.ts [targets=1000] [window=100] [rounds=1]
  * (a) bare Temporal: bench/workflows/fanout.ts, a parent with one child per target in a sliding window, each child
  *     one activity on a control queue and one on an execution queue;
  * (b) Regatta: a preview campaign of the same size and window, every run `changed`, the execution plane scripted (no
  *     sandbox), on real control activities (policy decision).
- * Prints both times, the median events per run, and `ratio regatta / bare: R`.
+ * Prints both times, the median events per run, and `ratio regatta / bare: R` per round, alternating the two;
+ * with several rounds, the median ratio and its range.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -16,10 +17,10 @@ import { connectWorker } from '../src/workers/control-worker';
 import { eventsPerChild, previewCampaign } from './preview-campaign';
 import type { FanoutParent } from './workflows/fanout';
 
-const [targets, window] = [Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 100)];
-if (!Number.isInteger(targets) || targets < 1 || !Number.isInteger(window) || window < 1) {
+const [targets, window, rounds] = [1000, 100, 1].map((fallback, i) => Number(process.argv[i + 2] ?? fallback));
+if (![targets, window, rounds].every((n) => Number.isInteger(n) && n >= 1)) {
   throw new Error(
-    `usage: bench/fanout.ts [targets] [window]; got targets "${process.argv[2]}", window "${process.argv[3]}": expected positive integers`,
+    `usage: bench/fanout.ts [targets] [window] [rounds]; got ${JSON.stringify(process.argv.slice(2))}: expected positive integers`,
   );
 }
 
@@ -62,15 +63,25 @@ async function bare(): Promise<{ ms: number; events: number }> {
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const floor = await bare();
-  console.log(
-    `bare Temporal fan-out: ${targets} children, window ${window}: ${(floor.ms / 1000).toFixed(1)} s, median ${floor.events} events per child`,
-  );
-  const ours = await previewCampaign(targets, window);
-  console.log(
-    `Regatta preview campaign: ${targets} runs, window ${window}: ${(ours.ms / 1000).toFixed(1)} s, median ${ours.events} events per run`,
-  );
-  console.log(`ratio regatta / bare: ${(ours.ms / floor.ms).toFixed(2)}`);
+  // Rounds alternate bare and Regatta, so a machine that gets busier or quieter over the run weighs on both alike.
+  const ratios: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const floor = await bare();
+    console.log(
+      `round ${round}: bare Temporal fan-out: ${targets} children, window ${window}: ${(floor.ms / 1000).toFixed(1)} s, median ${floor.events} events per child`,
+    );
+    const ours = await previewCampaign(targets, window);
+    console.log(
+      `round ${round}: Regatta preview campaign: ${targets} runs, window ${window}: ${(ours.ms / 1000).toFixed(1)} s, median ${ours.events} events per run`,
+    );
+    ratios.push(ours.ms / floor.ms);
+    console.log(`round ${round}: ratio regatta / bare: ${ratios.at(-1)!.toFixed(2)}`);
+  }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  if (rounds > 1)
+    console.log(
+      `ratio regatta / bare over ${rounds} rounds: median ${sorted[Math.floor(rounds / 2)]!.toFixed(2)}, range ${sorted[0]!.toFixed(2)}-${sorted.at(-1)!.toFixed(2)}`,
+    );
 }
 
 main().then(

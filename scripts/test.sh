@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing (npm packages, host tools), checks formatting, lint and types, then runs the suite on the real local
-# stack (jest's global setup brings it up), then the fault tests of test/faults/. Extra arguments go to one jest run
+# stack (jest's global setup brings it up), then the fault tests of test/faults/, then the cluster suite (test:cluster). Extra arguments go to one jest run
 # instead, e.g. `npm test -- test/compose.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +21,8 @@ npx tsc --noEmit -p tsconfig.json
 status=0
 "${jest[@]}" --testPathIgnorePatterns '/test/faults/' || status=$?
 "${jest[@]}" test/faults || status=$?
+# The end-to-end paths once more, and the faults only a cluster has, on a real Temporal cluster (PostgreSQL and four
+# services: `npm run test:cluster`, whose global setup brings it up); it is stopped afterwards, its data kept.
+npm run test:cluster || status=$?
+npx regatta dev down --cluster >/dev/null 2>&1 || true
 exit "$status"

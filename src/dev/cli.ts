@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { action, emit, EXIT, table, type OutputOptions } from '../cli/output';
 import { loadConfig } from '../config';
 import { describeExecutionSlots } from '../workers/execution-slots';
+import { clusterStatus, ensureCluster, stopCluster, type ClusterStatus } from './cluster';
 import { ensureStack, stackStatus, stopStack, type StackStatus } from './stack';
 import { executionWorkerSlots, workerServiceName } from './workers';
 
@@ -18,13 +19,27 @@ export function registerDevCommands(program: Command): void {
     .command('up')
     .description('bring the local stack up (idempotent: reuses what already runs)')
     .option('--no-workers', 'do not start the control and execution worker processes')
+    .option('--cluster', 'bring up the real Temporal cluster (PostgreSQL and four services) instead of the stack')
     .option('--json', 'machine-readable output')
     .action(
-      action(async (opts: { workers: boolean } & OutputOptions) => {
+      action(async (opts: { workers: boolean; cluster?: boolean } & OutputOptions) => {
         const started = Date.now();
         const log = (message: string) => {
           if (!opts.json) process.stderr.write(`• ${message}\n`);
         };
+        if (opts.cluster) {
+          const home = loadConfig().home;
+          const info = await ensureCluster(home, log);
+          const status = await clusterStatus(home);
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          emit(
+            opts,
+            { info, status },
+            () =>
+              `${describeClusterStatus(status)}\n\ncluster up in ${seconds}s\nTemporal frontend: ${info.address}${info.uiUrl ? `\nWeb UI: ${info.uiUrl}` : ''}`,
+          );
+          return status.healthy ? EXIT.ok : EXIT.failure;
+        }
         const info = await ensureStack({ workers: opts.workers, log });
         const status = withExecutionSlots(await stackStatus());
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -41,9 +56,15 @@ export function registerDevCommands(program: Command): void {
   dev
     .command('status')
     .description("report each component's health")
+    .option('--cluster', "report the real Temporal cluster's services and database instead")
     .option('--json', 'machine-readable output')
     .action(
-      action(async (opts: OutputOptions) => {
+      action(async (opts: { cluster?: boolean } & OutputOptions) => {
+        if (opts.cluster) {
+          const status = await clusterStatus(loadConfig().home);
+          emit(opts, status, () => describeClusterStatus(status));
+          return status.healthy ? EXIT.ok : EXIT.failure;
+        }
         const status = withExecutionSlots(await stackStatus());
         emit(opts, status, () => describeStatus(status));
         return status.healthy ? EXIT.ok : EXIT.failure;
@@ -53,10 +74,11 @@ export function registerDevCommands(program: Command): void {
   dev
     .command('down')
     .description('stop the services `dev up` started (data in the home directory is kept)')
+    .option('--cluster', 'stop only the real Temporal cluster (its database files are kept)')
     .option('--json', 'machine-readable output')
     .action(
-      action(async (opts: OutputOptions) => {
-        const stopped = await stopStack();
+      action(async (opts: { cluster?: boolean } & OutputOptions) => {
+        const stopped = opts.cluster ? await stopCluster(loadConfig().home) : await stopStack();
         emit(opts, { stopped }, () =>
           stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing of ours was running',
         );
@@ -85,4 +107,15 @@ export function describeStatus(status: StackStatus): string {
     detail: c.error && !c.healthy ? `${c.detail} — ${c.error}` : c.detail,
   }));
   return `${table(rows, ['component', 'health', 'detail'])}\n\n${status.healthy ? 'stack healthy' : 'stack NOT healthy'}`;
+}
+
+export function describeClusterStatus(status: ClusterStatus): string {
+  const rows = status.components.map((c) => ({
+    component: c.name,
+    health: c.healthy ? 'ok' : 'DOWN',
+    pid: c.pid ? String(c.pid) : '-',
+    rss: c.rssMb !== undefined ? `${c.rssMb} MiB` : '-',
+    detail: c.detail,
+  }));
+  return `${table(rows, ['component', 'health', 'pid', 'rss', 'detail'])}\n\n${status.healthy ? 'cluster healthy' : 'cluster NOT healthy'}`;
 }

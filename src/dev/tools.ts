@@ -18,6 +18,8 @@ export interface GoTool {
   /** The module whose version `go version -m` reports on its `mod` line. */
   module: string;
   version: string;
+  /** A directory under the Go bin dir of its own, for binaries whose names would clash (`server`). */
+  binSubdir?: string;
 }
 
 export const GO_TOOLS = {
@@ -37,6 +39,34 @@ export const GO_TOOLS = {
 } as const satisfies Record<string, GoTool>;
 
 export type GoToolName = keyof typeof GO_TOOLS;
+
+/**
+ * The real Temporal cluster's Go binaries (`regatta dev up --cluster`), built only when the cluster is asked
+ * for. v1.30.4 and the UI server's v2.55.0 are the newest tags whose go.mod this machine's Go 1.26 accepts.
+ */
+export const CLUSTER_GO_TOOLS = {
+  server: {
+    binary: 'server',
+    installPath: 'go.temporal.io/server/cmd/server',
+    module: 'go.temporal.io/server',
+    version: 'v1.30.4',
+    binSubdir: 'regatta-cluster/server',
+  },
+  sql: {
+    binary: 'sql',
+    installPath: 'go.temporal.io/server/cmd/tools/sql',
+    module: 'go.temporal.io/server',
+    version: 'v1.30.4',
+    binSubdir: 'regatta-cluster/sql',
+  },
+  ui: {
+    binary: 'server',
+    installPath: 'github.com/temporalio/ui-server/v2/cmd/server',
+    module: 'github.com/temporalio/ui-server/v2',
+    version: 'v2.55.0',
+    binSubdir: 'regatta-cluster/ui',
+  },
+} as const satisfies Record<string, GoTool>;
 
 export interface InstalledTools {
   temporal: string;
@@ -112,8 +142,20 @@ export async function installedModuleVersion(binary: string, module: string): Pr
   return modLine?.trim().split(/\s+/)[2];
 }
 
+export async function goToolBinary(tool: GoTool): Promise<string> {
+  return path.join(await goBinDir(), tool.binSubdir ?? '', tool.binary);
+}
+
+/** The directory `go` keeps downloaded modules in (a module's schema and config files are read from there). */
+export async function goModuleDir(module: string, version: string): Promise<string> {
+  const cache = (await runChecked('go', ['env', 'GOMODCACHE'])).stdout.trim();
+  const dir = path.join(cache, `${module}@${version}`);
+  if (!fs.existsSync(dir)) await runChecked('go', ['mod', 'download', `${module}@${version}`], { cwd: os.tmpdir() });
+  return dir;
+}
+
 export async function ensureGoTool(tool: GoTool, log: ProgressLog = quiet): Promise<string> {
-  const binary = path.join(await goBinDir(), tool.binary);
+  const binary = await goToolBinary(tool);
   const hasGo = await commandSucceeds('go', ['version']);
   if (!hasGo) {
     if (fs.existsSync(binary)) return binary;
