@@ -1,6 +1,6 @@
 /** The policy bundle format: rules as data, validated with zod before anything evaluates them. */
 import { z } from 'zod';
-import { DecisionSettings, TaskType } from '../src/contracts';
+import { DecisionSettings, PatchAuditPolicy, TaskType } from '../src/contracts';
 
 export { DecisionSettings };
 
@@ -32,6 +32,8 @@ export const PolicyBundle = z.strictObject({
   description: z.string().optional(),
   defaults: DecisionSettings,
   rules: z.array(PolicyRule),
+  /** One effect per patch-audit finding kind, and the judge; the defaults (DEFAULT_AUDIT_RULES) where absent. */
+  patchAudit: PatchAuditPolicy.optional(),
 });
 export type PolicyBundle = z.infer<typeof PolicyBundle>;
 

@@ -2,7 +2,7 @@
  * The policy evaluator: a pure, deterministic function of (bundle, subject). Rules apply top to bottom;
  * the most severe effect wins (deny > needs_approval > allow) and a later rule's `set` overrides an earlier one's.
  */
-import type { FiredRule, PolicyDecision } from '../src/contracts';
+import { PatchAuditPolicy, type FiredRule, type PolicyDecision } from '../src/contracts';
 import type { DecisionSettings, PolicyBundle, PolicyRule, PolicySubject, RuleMatch } from './bundle';
 import { describeRefusedCommand, type CommandPolicy } from './command-policy';
 import { globToRegExp, matchesAny } from '../src/text/glob';
@@ -56,6 +56,7 @@ export function evaluatePolicy(
     approvalBeforePr: settings.approvalBeforePr || verdict === 'needs_approval',
     bundle: { name: bundle.name, version: bundle.version, hash: bundleHash },
     firedRules: allFired,
+    patchAudit: bundle.patchAudit ?? PatchAuditPolicy.parse({}),
   };
 }
 

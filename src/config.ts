@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ContractViolationError, parseContract } from './contracts/validate';
+import { EGRESS_NETWORK } from './sandbox/egress';
 import { DEFAULT_TASK_QUEUES } from './temporal/ids';
 
 /** The checkout (or installed package) root, whether this file runs from src/ or from a build in dist/. */
@@ -14,6 +15,9 @@ function packageRoot(from: string): string {
 }
 
 export const PROJECT_ROOT = packageRoot(__dirname);
+
+/** 2 GiB of repository mirrors per execution host unless REGATTA_GIT_CACHE_BYTES says otherwise. */
+export const DEFAULT_GIT_CACHE_BYTES = 2 * 1024 ** 3;
 
 function positiveInteger(what: string) {
   return z
@@ -35,6 +39,10 @@ const Env = z.object({
   REGATTA_CONTROL_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.control),
   REGATTA_EXECUTION_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.execution),
   REGATTA_SANDBOX_IMAGE: z.string().min(1).default('regatta-sandbox:dev'),
+  REGATTA_SANDBOX_NETWORK: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Docker network name (letters, digits, _ . -)')
+    .default(EGRESS_NETWORK),
   REGATTA_ARTIFACT_DIR: z.string().min(1).optional(),
   REGATTA_POLICY_FILE: z.string().min(1).optional(),
   REGATTA_COMMIT_AUTHOR: z
@@ -52,6 +60,7 @@ const Env = z.object({
   REGATTA_S3_ENDPOINT: z.url().optional(),
   REGATTA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   REGATTA_GIT_PORT: z.coerce.number().int().min(1).max(65535).default(8480),
+  REGATTA_GIT_CACHE_BYTES: positiveInteger("bytes the execution host's git cache of repositories may hold").optional(),
   REGATTA_WORKFLOW_TASK_SLOTS: positiveInteger('workflow tasks the control worker runs at once').optional(),
   REGATTA_WORKFLOW_POLLERS: positiveInteger('concurrent workflow task polls of the control worker').optional(),
   REGATTA_CACHED_WORKFLOWS: positiveInteger('workflows the control worker keeps in its sticky cache').optional(),
@@ -69,11 +78,15 @@ export interface RegattaConfig {
   temporal: { address: string; namespace: string; apiKey?: string; tls: boolean; uiUrl: string };
   queues: { control: string; execution: string };
   sandboxImage: string;
+  /** The internal Docker network this execution host's `registry_only` sandboxes sit on, its egress proxy at its gateway. */
+  sandboxNetwork: string;
   artifactDir: string;
   /** Where evidence goes: a local directory (default) or S3; S3 credentials come from the AWS SDK's usual chain. */
   artifactStore:
     { kind: 'local' } | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle?: boolean };
   gitPort: number;
+  /** The bound on the execution host's cache of repository mirrors (`<home>/git-cache`); least recently used go first. */
+  gitCacheBytes: number;
   /** Where change requests go; the github token stays in the control plane. */
   forge: { kind: 'local' } | { kind: 'github'; apiUrl: string; token: string };
   /** The fleet-wide governor: change requests per forge host per window, across all campaigns. */
@@ -115,9 +128,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
       activitySlots: e.REGATTA_CONTROL_ACTIVITY_SLOTS,
     },
     sandboxImage: e.REGATTA_SANDBOX_IMAGE,
+    sandboxNetwork: e.REGATTA_SANDBOX_NETWORK,
     artifactDir: e.REGATTA_ARTIFACT_DIR ?? path.join(e.REGATTA_HOME, 'artifacts'),
     artifactStore: artifactStoreConfig(e),
     gitPort: e.REGATTA_GIT_PORT,
+    gitCacheBytes: e.REGATTA_GIT_CACHE_BYTES ?? DEFAULT_GIT_CACHE_BYTES,
     policyFile: e.REGATTA_POLICY_FILE,
     commitAuthor: parseAuthor(e.REGATTA_COMMIT_AUTHOR),
     forge: forgeConfig(e),

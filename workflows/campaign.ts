@@ -320,6 +320,7 @@ async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger, targe
     agent: { task: spec.agent.task ?? spec.title, mode: spec.agent.mode },
     changeKey: spec.changeKey ?? spec.id,
     ...(patched(PERMIT_BY_REPORT_PATCH) ? { permitByReport: true } : {}),
+    ...(spec.judge ? { judge: true } : {}),
     paths: spec.paths,
     preview: spec.preview,
     approvalTimeoutMs: spec.approvalTimeoutMs,

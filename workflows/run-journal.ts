@@ -10,6 +10,7 @@ import type {
   ChangeRequest,
   ExecutionResult,
   Failure,
+  PatchAuditResult,
   PolicyDecision,
   RunEvent,
   RunReport,
@@ -29,6 +30,8 @@ export class RunJournal {
   specHash?: string;
   changeRequest?: ChangeRequest;
   approvedBy?: string;
+  /** The patch audit's result, once the run has been audited before publishing. */
+  audit?: PatchAuditResult;
   /** What executions before the current one cost (a run re-executed after an approved scope request). */
   priorCostUsd = 0;
 

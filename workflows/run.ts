@@ -19,6 +19,7 @@ import {
 import type {
   ExecutionResult,
   ExecutionSpec,
+  PatchAuditResult,
   PolicyDecision,
   PublishOutcome,
   PublishRequest,
@@ -28,6 +29,7 @@ import type {
 import { hashSpec } from '../src/contracts/hash';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import { changeBranch } from '../src/temporal/ids';
+import { describeFindings } from '../src/verification/findings';
 import type { ControlActivities, GovernorActivities } from './activity-types';
 import { publishHeldSignal, publishPermitRequestedSignal } from './definitions';
 import {
@@ -103,7 +105,7 @@ async function lifecycle(ctx: RunContext): Promise<void> {
   const executed = await executeWithinScope(ctx, decision);
   if (!executed) return;
   if (!(await acceptEvidence(ctx.run, decision, executed.spec, executed.result, ctx.control))) return;
-  if (!(await approveForPublishing(ctx, decision, executed.result))) return;
+  if (!(await approveForPublishing(ctx, decision, executed.spec, executed.result))) return;
   await publish(ctx, executed.result);
 }
 
@@ -164,10 +166,14 @@ async function executeWithinScope(
   return { spec: widened, result: again };
 }
 
-/** Step 4: a preview or a result without publishable evidence ends here; policy may ask a human first. */
+/**
+ * Step 4: a preview or a result without publishable evidence ends here; the patch audit may block the run or ask a
+ * human, and policy may ask a human first.
+ */
 async function approveForPublishing(
   ctx: RunContext,
   decision: PolicyDecision,
+  spec: ExecutionSpec,
   result: ExecutionResult,
 ): Promise<boolean> {
   if (ctx.request.preview) {
@@ -179,8 +185,68 @@ async function approveForPublishing(
     await ctx.run.transition('changed', `not published: ${missing}`);
     return false;
   }
+  if (patched(PATCH_AUDIT_PATCH) && !(await auditBeforePublishing(ctx, decision, spec, result))) return false;
   return !decision.approvalBeforePr || ctx.run.approvedBy !== undefined || awaitApproval(ctx, decision.reason);
 }
+
+/**
+ * The patch audit: findings (and the judge's veto) go through policy; `block` fails the run naming them,
+ * `needs_approval` waits for a human. The result is evidence: in the memo, and in the change request's body.
+ */
+async function auditBeforePublishing(
+  ctx: RunContext,
+  decision: PolicyDecision,
+  spec: ExecutionSpec,
+  result: ExecutionResult,
+): Promise<boolean> {
+  const { run, request } = ctx;
+  let audit: PatchAuditResult;
+  try {
+    audit = await ctx.control.auditPatch({
+      runId: request.runId,
+      taskType: request.taskType,
+      patch: result.manifest.artifacts.find((a) => a.type === 'patch')!,
+      policy: decision.patchAudit,
+      approvedPaths: spec.approvedScope?.paths ?? [],
+      intent: { title: request.title, task: request.agent.task },
+      judge: request.judge,
+    });
+  } catch (err) {
+    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+    await run.fail({ kind: 'infra', message: `the patch audit failed: ${err.cause?.message ?? err.message}` });
+    return false;
+  }
+  run.audit = audit;
+  upsertMemo({
+    patchAudit: {
+      verdict: audit.verdict,
+      findings: audit.findings.slice(0, LISTED_FINDINGS).map((f) => `${f.effect} ${describeFindings([f])}`),
+      findingCount: audit.findings.length,
+      ...(audit.judge ? { judge: `${audit.judge.verdict}: ${audit.judge.reasons.join('; ')}` } : {}),
+      ...(audit.uri ? { record: audit.uri } : {}),
+    },
+  });
+  const concerns = auditConcerns(audit, audit.verdict);
+  if (audit.verdict === 'block') {
+    await run.fail({ kind: 'verification', message: `the patch audit blocked publishing: ${concerns}` });
+    return false;
+  }
+  if (audit.verdict === 'needs_approval') return awaitApproval(ctx, `the patch audit asks for a review: ${concerns}`);
+  return true;
+}
+
+/** The findings (and the judge's say) with the given effect, as one line a failure or an approval request names. */
+function auditConcerns(audit: PatchAuditResult, effect: PatchAuditResult['verdict']): string {
+  const judge =
+    audit.judge?.effect === effect ? [`judge ${audit.judge.verdict}: ${audit.judge.reasons.join('; ')}`] : [];
+  const findings = audit.findings.filter((f) => f.effect === effect);
+  const more = findings.length > LISTED_FINDINGS ? [`and ${findings.length - LISTED_FINDINGS} more`] : [];
+  const listed = findings.length ? [describeFindings(findings.slice(0, LISTED_FINDINGS))] : [];
+  return [...listed, ...more, ...judge].join('; ');
+}
+
+/** A failure, an approval request and the memo name this many findings; the audit's record keeps them all. */
+const LISTED_FINDINGS = 10;
 
 /** Step 5: publish under the campaign's and the fleet's limits; a failed publish waits for a retry by update. */
 async function publish(ctx: RunContext, result: ExecutionResult): Promise<void> {
@@ -240,6 +306,9 @@ async function awaitApproval(ctx: RunContext, why: string): Promise<boolean> {
   run.approvedBy = decision.by;
   return true;
 }
+
+/** Runs recorded before the patch audit publish without auditing their patch. */
+const PATCH_AUDIT_PATCH = 'patch-audit';
 
 /** Runs recorded before the policy decision was a local activity replay the activity task they scheduled. */
 const LOCAL_POLICY_DECISION_PATCH = 'local-policy-decision';
@@ -371,6 +440,7 @@ function publishRequestFor(request: RunRequest, run: RunJournal, result: Executi
       specHash: result.specHash,
       artifacts: result.manifest.artifacts,
       approvedBy: run.approvedBy,
+      ...(run.audit ? { audit: run.audit } : {}),
     },
   };
 }

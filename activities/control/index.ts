@@ -6,6 +6,8 @@ import { readTargetPage, readTrackedChanges, storeTrackedChanges } from '../../s
 import { loadConfig } from '../../src/config';
 import type { ChangeRequest, ChangeRequestSummary, Target, TargetPageRef, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
+import type { ModelProvider } from '../../src/agent/model-provider';
+import { createAuditPatch } from './audit-patch';
 import { checkCommands } from './check-commands';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
 import { createGovernorActivities, type GovernorDeps } from './governor';
@@ -21,6 +23,8 @@ export interface ControlActivityDeps {
   publish?: PublishDeps;
   /** The fleet-wide publish governor; without it, only each campaign's own rate applies. */
   governor?: GovernorDeps;
+  /** The patch audit's judge model, read when policy or a campaign asks for the judge. */
+  judgeModel?(): ModelProvider | undefined;
 }
 
 export function createControlActivities(deps: ControlActivityDeps) {
@@ -35,6 +39,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
   return {
     decidePolicy: createDecidePolicy(deps.policyFile, recorder),
     checkCommands,
+    auditPatch: createAuditPatch({ artifacts: configuredStore(deps.artifacts), judgeModel: deps.judgeModel }),
     ...pageActivities(deps.artifacts),
     ...(deps.publish ? publishingActivities(deps.publish) : {}),
     ...(deps.governor ? createGovernorActivities(deps.governor) : {}),
@@ -46,8 +51,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
  * tracker; the configured store holds them where the deps name none.
  */
 function pageActivities(artifacts: ArtifactStore | undefined) {
-  let fallback: ArtifactStore | undefined;
-  const store = () => artifacts ?? (fallback ??= artifactStoreFor(loadConfig()));
+  const store = configuredStore(artifacts);
   return {
     readTargetPage: (ref: TargetPageRef): Promise<Target[]> => readTargetPage(store(), ref),
     storeTrackedChanges: (input: {
@@ -57,6 +61,12 @@ function pageActivities(artifacts: ArtifactStore | undefined) {
     }): Promise<TargetPageRef> => storeTrackedChanges(store(), input.campaignId, input.page, input.changes),
     readTrackedChanges: (ref: TargetPageRef): Promise<TrackedChange[]> => readTrackedChanges(store(), ref),
   };
+}
+
+/** The deps' store, or the configured one, made when first needed. */
+function configuredStore(artifacts: ArtifactStore | undefined): () => ArtifactStore {
+  let fallback: ArtifactStore | undefined;
+  return () => artifacts ?? (fallback ??= artifactStoreFor(loadConfig()));
 }
 
 function publishingActivities(publish: PublishDeps) {

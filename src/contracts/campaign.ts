@@ -20,6 +20,8 @@ export const CampaignSpec = z.strictObject({
   agent: z
     .strictObject({ task: z.string().min(1).optional(), mode: AgentMode.default('on_failure') })
     .default({ mode: 'on_failure' }),
+  /** Ask a model to judge every patch against this campaign's title and task before publishing (the patch audit's judge). */
+  judge: z.boolean().optional(),
   /** Paths the campaign asks to change; policy narrows them. Empty means "wherever policy allows". */
   paths: z.array(z.string().min(1)).default([]),
   preview: z.boolean().default(false),

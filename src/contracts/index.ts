@@ -5,6 +5,7 @@
  */
 export * from './common';
 export * from './policy';
+export * from './audit';
 export * from './execution';
 export * from './run';
 export * from './campaign';

@@ -1,5 +1,6 @@
 /** What a policy decides for one run, and the vocabulary it grants in: autonomy, network, agent tools. */
 import { z } from 'zod';
+import { PatchAuditPolicy } from './audit';
 import { UsdAmount } from './common';
 
 export const NETWORK_PROFILES = ['none', 'registry_only', 'full'] as const;
@@ -62,5 +63,7 @@ export const PolicyDecision = DecisionSettings.extend({
   allowedPaths: z.array(z.string().min(1)),
   bundle: z.strictObject({ name: z.string().min(1), version: z.string().min(1), hash: z.string().min(1) }),
   firedRules: z.array(FiredRule),
+  /** What the patch audit's findings do to the run; absent in decisions made before the audit existed (defaults apply). */
+  patchAudit: PatchAuditPolicy.optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;

@@ -1,6 +1,7 @@
 /** Publishing a run's change as a change request, and watching the published changes for the burndown. */
 import { z } from 'zod';
 import { HttpUrl, RepoCheckout, RepoName, Slug } from './common';
+import { PatchAuditResult } from './audit';
 import { ArtifactRef, CostReport, ToolchainUse, VerificationReport } from './execution';
 import { Autonomy } from './policy';
 
@@ -42,6 +43,8 @@ export const PublishRequest = z.strictObject({
     artifacts: z.array(ArtifactRef),
     approvedBy: z.string().optional(),
     runUiUrl: z.string().optional(),
+    /** The patch audit's findings and the judge's verdict; absent in requests made before the audit existed. */
+    audit: PatchAuditResult.optional(),
   }),
   /** Reopen a change request that reviewers closed without merging; otherwise it stays closed (closed_unmerged). */
   reopenClosed: z.boolean().optional(),

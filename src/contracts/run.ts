@@ -63,6 +63,8 @@ export const RunRequest = z.strictObject({
    * permits that way; absent in older requests, whose runs ask by a signal of its own.
    */
   permitByReport: z.boolean().optional(),
+  /** The campaign asks the patch audit's judge to compare the diff with its intent, whatever the bundle says. */
+  judge: z.boolean().optional(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;

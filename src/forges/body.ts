@@ -33,6 +33,7 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     `### Files changed (${evidence.touchedFiles.length})`,
     ...files,
     '',
+    ...auditSection(evidence.audit),
     '### Provenance',
     `- policy: ${evidence.policy.name}@${evidence.policy.version} (\`${evidence.policy.hash.slice(0, 12)}\`)`,
     `- execution spec: \`${evidence.specHash}\``,
@@ -49,6 +50,29 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
   return body.length <= MAX_BODY_CHARS
     ? body
     : `${body.slice(0, MAX_BODY_CHARS)}\n\n_(cut at ${MAX_BODY_CHARS} characters; the full evidence is in the artifacts)_`;
+}
+
+/** What the patch audit found, and what policy made of each finding; absent for requests made before the audit. */
+function auditSection(audit: PublishRequest['evidence']['audit']): string[] {
+  if (!audit) return [];
+  const findings = audit.findings.map(
+    (f) => `| ${f.kind} | \`${cell(f.file)}\`${f.line ? `:${f.line}` : ''} | ${cell(f.reason)} | ${f.effect ?? ''} |`,
+  );
+  const judge = audit.judge
+    ? [`Judge${audit.judge.model ? ` (${audit.judge.model})` : ''}: ${audit.judge.verdict}, ${audit.judge.effect}`]
+        .concat(audit.judge.reasons.map((r) => `- ${r}`))
+        .concat([''])
+    : [];
+  return [
+    '### Patch audit',
+    ...(findings.length
+      ? ['| finding | where | why | policy |', '|---|---|---|---|', ...findings, '']
+      : [
+          'The patch audit found nothing: no test deleted, skipped or weakened, no test configuration, CI or lockfile edit.',
+          '',
+        ]),
+    ...judge,
+  ];
 }
 
 /** "node 22.23.5 (.nvmrc `22`), npm 11.6.2 (default)": what the sandbox ran, and what chose each version. */

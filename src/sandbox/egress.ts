@@ -149,33 +149,34 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
   };
 }
 
-/** The internal network (created once) and its gateway address on the host. */
-export async function ensureEgressNetwork(docker: Docker): Promise<{ name: string; gateway: string }> {
-  const existing = (await docker.listNetworks({ filters: { name: [EGRESS_NETWORK] } })).find(
-    (n) => n.Name === EGRESS_NETWORK,
-  );
+/** The internal network (created once) and its gateway address on the host; each execution host may name its own. */
+export async function ensureEgressNetwork(
+  docker: Docker,
+  name = EGRESS_NETWORK,
+): Promise<{ name: string; gateway: string }> {
+  const existing = (await docker.listNetworks({ filters: { name: [name] } })).find((n) => n.Name === name);
   if (!existing) {
     await docker
-      .createNetwork({ Name: EGRESS_NETWORK, Internal: true, Driver: 'bridge', Labels: { 'regatta.managed': 'true' } })
+      .createNetwork({ Name: name, Internal: true, Driver: 'bridge', Labels: { 'regatta.managed': 'true' } })
       .catch((err: { statusCode?: number }) => {
         if (err.statusCode !== 409) throw err;
       });
   }
-  const info = await docker.getNetwork(EGRESS_NETWORK).inspect();
+  const info = await docker.getNetwork(name).inspect();
   const gateway = info.IPAM?.Config?.[0]?.Gateway as string | undefined;
-  if (!gateway)
-    throw new Error(`the Docker network ${EGRESS_NETWORK} has no gateway address for the egress proxy to listen on`);
-  return { name: EGRESS_NETWORK, gateway };
+  if (!gateway) throw new Error(`the Docker network ${name} has no gateway address for the egress proxy to listen on`);
+  return { name, gateway };
 }
 
-/** The `networkFor` an execution worker gives executeRun: one proxy per worker, started on first use. */
+/** The `networkFor` an execution worker gives executeRun: one proxy per worker, started on first use, on `networkName`. */
 export function networkProfiles(
   docker: Docker,
   options: EgressOptions,
+  networkName = EGRESS_NETWORK,
 ): { networkFor(profile: ExecutionSpec['network']): Promise<SandboxNetwork>; close(): Promise<void> } {
   let proxy: Promise<{ network: string; proxy: EgressProxy }> | undefined;
   const start = async () => {
-    const network = await ensureEgressNetwork(docker);
+    const network = await ensureEgressNetwork(docker, networkName);
     return { network: network.name, proxy: await startEgressProxy(network.gateway, allowedDestinations(options)) };
   };
   return {

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const docker = dockerClient();
   const identity = `execution@${os.hostname()}/${process.pid}`;
   const connection = await connectWorker(config.temporal);
-  const network = networkProfiles(docker, sandboxRegistry());
+  const network = networkProfiles(docker, sandboxRegistry(), config.sandboxNetwork);
   const slots = executionSlots(config.executionSlots, await engineHostCapacity(docker));
   let polling = false;
   pruneDeadWorkerStates(config.home);

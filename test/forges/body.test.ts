@@ -78,4 +78,33 @@ describe('change request body', () => {
     expect(body).toContain('| `npm test \\| tee out.txt` | passed |');
     expect(body.length).toBeLessThanOrEqual(MAX_BODY_CHARS + 100);
   });
+
+  it("lists the patch audit's findings with what policy made of each, and the judge's verdict and reasons", () => {
+    const base = request(['package-lock.json']);
+    const audit = {
+      verdict: 'needs_approval' as const,
+      findings: [
+        {
+          kind: 'lockfile_changed' as const,
+          file: 'package-lock.json',
+          line: 1,
+          reason: 'lockfile changed, and the task (refactor) is not a dependency upgrade',
+          effect: 'needs_approval' as const,
+        },
+      ],
+      judge: { verdict: 'approve' as const, reasons: ['in scope'], model: 'judge-1', effect: 'allow' as const },
+    };
+    const body = changeRequestBody({ ...base, evidence: { ...base.evidence, audit } }, 'http://ui/run');
+    expect(body).toContain(
+      '### Patch audit\n| finding | where | why | policy |\n|---|---|---|---|\n' +
+        '| lockfile_changed | `package-lock.json`:1 | lockfile changed, and the task (refactor) is not a dependency upgrade | needs_approval |\n',
+    );
+    expect(body).toContain('Judge (judge-1): approve, allow\n- in scope\n');
+    const clean = changeRequestBody(
+      { ...base, evidence: { ...base.evidence, audit: { verdict: 'allow', findings: [] } } },
+      'http://ui/run',
+    );
+    expect(clean).toContain('### Patch audit\nThe patch audit found nothing');
+    expect(changeRequestBody(base, 'http://ui/run')).not.toContain('### Patch audit');
+  });
 });
