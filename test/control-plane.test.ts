@@ -255,14 +255,16 @@ describe('control plane', () => {
   }, 120_000);
 
   it(
-    'completes a 5,000-target preview campaign through continue-as-new',
+    // 2,000 targets are four pages and several times the history a campaign keeps before continuing as new; the
+    // 5,000-target figure against bare Temporal is bench/fanout.ts's, not a test's.
+    'completes a 2,000-target preview campaign through continue-as-new',
     async () => {
       script = () => ({ outcome: 'no_changes' });
-      const spec = campaign('fleet-5000', fleet(5000), { maxConcurrentRuns: 100 });
+      const spec = campaign('fleet-2000', fleet(2000), { maxConcurrentRuns: 100 });
       const started = Date.now();
       const result = await runToEnd(spec);
       const wallSeconds = (Date.now() - started) / 1000;
-      expect(result.counts).toEqual({ no_changes: 5000 });
+      expect(result.counts).toEqual({ no_changes: 2000 });
       expect(result.detail).toBe('counts_only');
       const histories: number[] = [];
       for await (const run of harness.client.temporal.workflow.list({
@@ -272,7 +274,7 @@ describe('control plane', () => {
       }
       expect(histories.length).toBeGreaterThan(1);
       console.log(
-        `5,000-target preview campaign: ${wallSeconds.toFixed(0)} s wall, ${histories.length} campaign runs, largest history ${Math.max(...histories)} events`,
+        `2,000-target preview campaign: ${wallSeconds.toFixed(0)} s wall, ${histories.length} campaign runs, largest history ${Math.max(...histories)} events`,
       );
       expect(Math.max(...histories)).toBeLessThan(20_000);
     },

@@ -5,7 +5,7 @@
  * runs less, CI pipeline edits, and lockfile edits in a task that is not a dependency upgrade.
  */
 import type { PatchFinding, TaskType } from '../contracts';
-import { readDiffFiles, type DiffFile, type DiffLine } from './diff-files';
+import { readDiff, type DiffFile, type DiffLine } from '../patch/parse';
 
 export { describeFindings } from './findings';
 
@@ -84,7 +84,7 @@ export function isTestFile(path: string): boolean {
 
 /** Every finding in `diff`, in file order; `taskType` decides whether lockfile edits were asked for. */
 export function auditPatch(diff: string, taskType: TaskType): PatchFinding[] {
-  const files = readDiffFiles(diff);
+  const files = readDiff(diff);
   return [
     ...testsDeletedOrMoved(files),
     ...files.flatMap((file) => {
