@@ -32,6 +32,7 @@ const PHASES = [
   ['clone', 'cloneMs'],
   ['toolchain', 'toolchainMs'],
   ['sandbox start', 'sandboxStartMs'],
+  ['baseline', 'baselineMs'],
   ['steps', 'stepsMs'],
   ['verification', 'verifyMs'],
   ['evidence', 'evidenceMs'],

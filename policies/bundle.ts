@@ -1,6 +1,6 @@
 /** The policy bundle format: rules as data, validated with zod before anything evaluates them. */
 import { z } from 'zod';
-import { DecisionSettings, PatchAuditPolicy, TaskType } from '../src/contracts';
+import { AutomergePolicy, DecisionSettings, PatchAuditPolicy, TaskType } from '../src/contracts';
 
 export { DecisionSettings };
 
@@ -34,6 +34,8 @@ export const PolicyBundle = z.strictObject({
   rules: z.array(PolicyRule),
   /** One effect per patch-audit finding kind, and the judge; the defaults (DEFAULT_AUDIT_RULES) where absent. */
   patchAudit: PatchAuditPolicy.optional(),
+  /** Whether campaigns that ask for automerge get it, how, and after how many approvals; absent: allowed, no approvals. */
+  automerge: AutomergePolicy.optional(),
 });
 export type PolicyBundle = z.infer<typeof PolicyBundle>;
 

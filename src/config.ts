@@ -54,6 +54,8 @@ const Env = z.object({
   GITHUB_TOKEN: z.string().min(1).optional(),
   REGATTA_PUBLISH_MAX: z.coerce.number().int().min(1).default(60),
   REGATTA_PUBLISH_WINDOW_MS: z.coerce.number().int().min(1000).default(3600_000),
+  /** What an hour of sandbox time costs (USD), counted into the cost of a change request beside model spend. */
+  REGATTA_SANDBOX_PRICE_PER_HOUR: z.coerce.number().nonnegative().default(0),
   REGATTA_ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
   REGATTA_S3_BUCKET: z.string().min(3).optional(),
   REGATTA_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -91,6 +93,8 @@ export interface RegattaConfig {
   forge: { kind: 'local' } | { kind: 'github'; apiUrl: string; token: string };
   /** The fleet-wide governor: change requests per forge host per window, across all campaigns. */
   publishGovernor: { max: number; windowMs: number };
+  /** USD per hour of sandbox time, for the cost of a change request (`REGATTA_SANDBOX_PRICE_PER_HOUR`). */
+  sandboxPricePerHour: number;
   /** Author and committer of the commits Regatta publishes. */
   commitAuthor: { name: string; email: string };
   /** The policy bundle the control plane decides with; the default bundle when absent. */
@@ -137,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegattaConfig 
     commitAuthor: parseAuthor(e.REGATTA_COMMIT_AUTHOR),
     forge: forgeConfig(e),
     publishGovernor: { max: e.REGATTA_PUBLISH_MAX, windowMs: e.REGATTA_PUBLISH_WINDOW_MS },
+    sandboxPricePerHour: e.REGATTA_SANDBOX_PRICE_PER_HOUR,
     executionSlots: e.REGATTA_EXECUTION_SLOTS,
   };
 }

@@ -22,6 +22,22 @@ export type TrackingActivities = Pick<
   'changeRequestStates' | 'changeRequestSummaries' | 'readTrackedChanges'
 >;
 
+/** What a campaign's rollout measures between waves, on the control worker. */
+export type WaveGateActivities = Pick<ControlActivities, 'measureWaveGate'>;
+
+/** What the change lifecycle does to each tracked change request, on the control worker. */
+export type LifecycleActivities = Pick<
+  ControlActivities,
+  | 'changeBaseOf'
+  | 'inspectChangeBranches'
+  | 'rebaseChangeRequest'
+  | 'reexecutionRequest'
+  | 'automergeChangeRequest'
+  | 'closeSupersededChangeRequests'
+  | 'findReverts'
+  | 'changeRequestStates'
+>;
+
 /** What a desired-state firing asks the forge, on the control worker. */
 export type ForgeQueries = Pick<ControlActivities, 'reposWithOpenChangeRequest'>;
 

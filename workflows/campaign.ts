@@ -49,7 +49,18 @@ import {
   type RunApprovalRequest,
 } from './definitions';
 import { ChangeTrackerWorkflow } from './change-tracker';
+import { lifecycleSettingsOf } from './change-lifecycle';
 import { RunWorkflow } from './run';
+import {
+  campaignOutcomes,
+  describeRollout,
+  handleWaveDecisions,
+  holdAtGates,
+  startRollout,
+  withRollout,
+  type WaveRollout,
+  type WaveState,
+} from './waves';
 
 export type { CampaignProgress } from './definitions';
 
@@ -58,6 +69,8 @@ export interface CampaignWorkflowInput extends CampaignInput {
   ledger?: LedgerState;
   /** Continue-as-new after this many history events even if the server has not suggested it yet. */
   historyLimit?: number;
+  /** The rollout's waves carried across continue-as-new; absent on the first run. */
+  waves?: WaveState;
 }
 
 /** Campaigns started before failure signatures kept the failing command and error line replay the coarse ones. */
@@ -65,26 +78,35 @@ const BREAKER_SIGNATURE_PATCH = 'breaker-signature';
 /** Campaigns started before a late report of an ended run was ignored replay counting it again. */
 const COUNTS_RUNS_ONCE_PATCH = 'ledger-counts-once';
 
+/** Campaigns started before rollouts in waves had none (a spec could not name one). */
+const WAVES_PATCH = 'waves';
+
 export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignResult> {
-  const ledger = new CampaignLedger(input.spec, input.ledger ?? newLedger(input.targetPages), {
+  const rollout = input.spec.rollout && patched(WAVES_PATCH) ? startRollout(input) : undefined;
+  const spec = rollout?.spec ?? input.spec;
+  const ledger = new CampaignLedger(spec, input.ledger ?? newLedger(input.targetPages), {
     preciseSignatures: patched(BREAKER_SIGNATURE_PATCH),
     countsRunsOnce: patched(COUNTS_RUNS_ONCE_PATCH),
   });
   let heldUntil: number | undefined;
+  const waves = rollout?.rollout;
+  const progress = () => withRollout(ledger, waves, ledger.progress(heldUntil));
   const refreshDetails = () => {
-    const p = ledger.progress(heldUntil);
+    const p = progress();
     const counts = Object.entries(p.counts)
       .map(([state, n]) => `${state} ${n}`)
       .join(', ');
     setCurrentDetails(
       `${p.admitted}/${p.total} admitted, ${p.inFlight} in flight — ${counts}` +
+        (p.rollout ? `\n\n${describeRollout(p)}` : '') +
         (p.pausedReason ? `\n\n**${p.pausedReason}**` : ''),
     );
   };
 
-  setHandler(campaignProgressQuery, () => ledger.progress(heldUntil));
+  setHandler(campaignProgressQuery, progress);
   setHandler(runReportSignal, (report) => {
     ledger.record(report);
+    waves?.record(report, Date.now());
     refreshDetails();
   });
   setHandler(publishPermitRequestedSignal, (request) => {
@@ -94,7 +116,11 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     ledger.holdHost(host, untilMs, reason);
   });
   setHandler(pauseCampaignSignal, ({ reason }) => ledger.pause(reason));
-  setHandler(resumeCampaignSignal, () => ledger.resume());
+  setHandler(resumeCampaignSignal, () => {
+    ledger.resume();
+    waves?.resume();
+  });
+  if (waves) handleWaveDecisions(waves, ledger, refreshDetails);
   const deciding = new Map<string, string>();
   setHandler(approveRunUpdate, (request) => decideApproval(ledger, deciding, request, true), {
     validator: (r) => assertAwaitingApproval(ledger, deciding, r),
@@ -109,7 +135,7 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   });
 
   try {
-    return await admitAndSettle(input, ledger, refreshDetails, (until) => {
+    return await admitAndSettle(input, ledger, waves, refreshDetails, (until) => {
       heldUntil = until;
       refreshDetails();
     });
@@ -173,6 +199,7 @@ async function storePublishedPages(
 async function admitAndSettle(
   input: CampaignWorkflowInput,
   ledger: CampaignLedger,
+  waves: WaveRollout | undefined,
   refreshDetails: () => void,
   onHeld: (until?: number) => void,
 ): Promise<CampaignResult> {
@@ -187,6 +214,17 @@ async function admitAndSettle(
   // A cancelled campaign ends in the admission loop; the other loops' cancellation is then not an unhandled rejection.
   permits.catch(() => undefined);
   published.catch(() => undefined);
+  const admittedCount = () => ledger.progress().admitted;
+  const gates = waves
+    ? holdAtGates(
+        waves,
+        { admitted: admittedCount, unsettled: () => ledger.unsettledCount(), done: () => done },
+        input.queues,
+        refreshDetails,
+      )
+    : Promise.resolve();
+  gates.catch(() => undefined);
+  const blocker = (target: Target) => ledger.admissionBlocker(target) ?? waves?.admissionBlocker(admittedCount());
 
   const historyLimit = input.historyLimit ?? 10_000;
   const shouldContinue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
@@ -207,7 +245,7 @@ async function admitAndSettle(
     }
     await condition(
       () =>
-        ledger.admissionBlocker(target) === undefined ||
+        blocker(target) === undefined ||
         stopForBudget(ledger, target) ||
         ledger.nextTarget() !== target ||
         shouldContinue() ||
@@ -220,6 +258,7 @@ async function admitAndSettle(
       );
       break;
     }
+    waves?.admitted(target);
     if (concurrentStarts) {
       const start = admit(input, ledger, target).then(
         () => void starting.delete(start),
@@ -240,6 +279,7 @@ async function admitAndSettle(
   done = true;
   await permits;
   await published;
+  await gates;
   if (ledger.hasMoreTargets() || ledger.unsettledCount() > 0) {
     await condition(allHandlersFinished);
     const next = ledger.carryOver();
@@ -249,12 +289,14 @@ async function admitAndSettle(
       targetPages: undefined,
       spec: next.spec,
       ledger: next.state,
+      ...(waves ? { waves: waves.state } : {}),
     });
   }
   await condition(allHandlersFinished);
 
   const runs = [...Object.values(ledger.state.runs), ...ledger.state.recentFailures];
   const counts = ledger.progress().counts;
+  const rolledOut = waves ? await campaignOutcomes(waves, input.queues, admittedCount(), 0) : undefined;
   if (ledger.state.published.length > 0 || ledger.state.publishedPages?.length)
     await startChangeTracker(input, counts, ledger.state.published, ledger.state.publishedPages);
   return {
@@ -264,6 +306,7 @@ async function admitAndSettle(
     counts,
     spentUsd: ledger.state.spentUsd,
     stoppedReason: ledger.state.stoppedReason,
+    ...rolledOut,
   };
 }
 
@@ -289,6 +332,7 @@ async function startChangeTracker(
         queues: input.queues,
         pollMs: spec.tracking.pollMs,
         untilMs: Date.now() + spec.tracking.forMs,
+        lifecycle: lifecycleSettingsOf(spec),
       },
     ],
     typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],

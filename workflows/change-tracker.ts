@@ -16,13 +16,20 @@ import {
 import type {
   Burndown,
   CampaignResult,
+  ChangeRequest,
   ChangeRequestSummary,
   TargetPageRef,
   TaskQueues,
   TrackedChange,
 } from '../src/contracts';
 import type { TrackingActivities } from './activity-types';
-import { burndownQuery } from './definitions';
+import {
+  ChangeLifecycleRunner,
+  newLifecycleState,
+  type LifecycleSettings,
+  type LifecycleState,
+} from './change-lifecycle';
+import { burndownQuery, publishPermitRequestedSignal, runReportSignal } from './definitions';
 
 type Counts = CampaignResult['counts'];
 
@@ -39,6 +46,10 @@ export interface ChangeTrackerInput {
   changePages?: TargetPageRef[];
   /** What the latest poll found in each stored page, counted (a page's changes are not kept between polls). */
   pageTallies?: PageTally[];
+  /** Keep each change request alive until it merges (rebase, automerge, supersede, revert watch); poll only when absent. */
+  lifecycle?: LifecycleSettings;
+  /** The lifecycle's state carried across continue-as-new. */
+  lifecycleState?: LifecycleState;
 }
 
 /** The burndown's counts for one stored page of change requests. */
@@ -81,6 +92,24 @@ async function pollInBatches(
   return latest;
 }
 
+/** Trackers started before change requests were kept alive until they merge replay polling only. */
+const CHANGE_LIFECYCLE_PATCH = 'change-lifecycle';
+
+/** One poll with the lifecycle: whole change requests (head, merge commit), then the lifecycle acts on them. */
+async function pollWithLifecycle(
+  activities: TrackingActivities,
+  changes: TrackedChange[],
+  lifecycle: ChangeLifecycleRunner,
+): Promise<Record<string, ChangeRequestSummary | null>> {
+  const full: Record<string, ChangeRequest | null> = {};
+  for (let i = 0; i < changes.length; i += TRACKER_BATCH)
+    Object.assign(full, await activities.changeRequestStates(changes.slice(i, i + TRACKER_BATCH)));
+  await lifecycle.step(changes, full);
+  return Object.fromEntries(
+    Object.entries(full).map(([repo, cr]) => [repo, cr && { state: cr.state, checks: cr.checks, url: cr.url }]),
+  );
+}
+
 export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<Burndown> {
   const activities = proxyActivities<TrackingActivities>({
     taskQueue: input.queues.control,
@@ -89,23 +118,42 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
   let latest = input.latest ?? {};
   let pageTallies = input.pageTallies ?? [];
   let checkedAt: string | undefined;
-  const burndown = () => computeBurndown(input, latest, checkedAt, pageTallies);
+  const lifecycle =
+    input.lifecycle && patched(CHANGE_LIFECYCLE_PATCH)
+      ? new ChangeLifecycleRunner(
+          input.campaignId,
+          input.lifecycle,
+          input.queues,
+          input.lifecycleState ?? newLifecycleState(),
+        )
+      : undefined;
+  const burndown = () => computeBurndown(input, latest, checkedAt, pageTallies, lifecycle?.state);
   setHandler(burndownQuery, burndown);
+  if (lifecycle) {
+    // Runs executed again on a moved base are this tracker's children: they report to it and ask it for permits.
+    setHandler(runReportSignal, (report) => lifecycle.onRunReport(report));
+    setHandler(publishPermitRequestedSignal, (request) => lifecycle.onPermitRequested(request));
+  }
 
   for (;;) {
-    latest = patched(TRACKER_BATCHES_PATCH)
-      ? await pollInBatches(activities, input.changes)
-      : await activities.changeRequestStates(input.changes);
+    if (lifecycle) latest = await pollWithLifecycle(activities, input.changes, lifecycle);
+    else
+      latest = patched(TRACKER_BATCHES_PATCH)
+        ? await pollInBatches(activities, input.changes)
+        : await activities.changeRequestStates(input.changes);
     if (input.changePages?.length) pageTallies = await pollPages(activities, input.changePages);
     checkedAt = new Date().toISOString();
     const b = burndown();
     setCurrentDetails(
-      `done ${b.done}, open ${b.open} (${b.checksFailing} with failing checks), pending ${b.pending}, failed ${b.failed}`,
+      `done ${b.done}, open ${b.open} (${b.checksFailing} with failing checks), pending ${b.pending}, failed ${b.failed}` +
+        (lifecycle
+          ? `; merged ${b.merged}, reverted ${b.reverted}, rebased ${b.rebased}, re-executed ${b.reexecuted}`
+          : ''),
     );
     const allClosed =
       input.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open') &&
       pageTallies.every((t) => t.open === 0);
-    if (allClosed || Date.now() >= input.untilMs) return b;
+    if ((allClosed && !lifecycle?.watching(Date.now())) || Date.now() >= input.untilMs) return b;
     await sleep(input.pollMs);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
@@ -113,6 +161,7 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
         ...input,
         latest,
         ...(pageTallies.length ? { pageTallies } : {}),
+        ...(lifecycle ? { lifecycleState: lifecycle.state } : {}),
       });
     }
   }
@@ -124,24 +173,56 @@ export function computeBurndown(
   latest: Record<string, ChangeRequestSummary | null>,
   checkedAt?: string,
   pageTallies: readonly PageTally[] = [],
+  lifecycle?: LifecycleState,
 ): Burndown {
   const paged = (key: keyof PageTally) => pageTallies.reduce((n, t) => n + t[key], 0);
   const { counts } = input;
   const changes = input.changes.map((c) => {
     const cr = latest[c.repo];
-    return { repo: c.repo, state: cr ? cr.state : ('missing' as const), checks: cr?.checks, url: cr?.url };
+    const life = lifecycle?.changes[c.repo];
+    return {
+      repo: c.repo,
+      state: cr ? cr.state : ('missing' as const),
+      checks: cr?.checks,
+      url: cr?.url,
+      ...(life ? lifecycleView(life) : {}),
+    };
   });
   const merged = changes.filter((c) => c.state === 'merged').length;
   const closed = changes.filter((c) => c.state === 'closed' || c.state === 'missing').length;
   const open = changes.filter((c) => c.state === 'open');
+  const lives = Object.values(lifecycle?.changes ?? {});
+  // A reverted merge is not done: it counts as reverted.
+  const reverted = changes.filter((c) => c.state === 'merged' && c.revertedBy).length;
   return {
     campaignId: input.campaignId,
-    done: merged + paged('merged') + (counts.no_changes ?? 0),
+    done: merged - reverted + paged('merged') + (counts.no_changes ?? 0),
     open: open.length + paged('open'),
     checksFailing: open.filter((c) => c.checks === 'failing').length + paged('checksFailing'),
     pending: (counts.pending ?? 0) + (counts.executing ?? 0) + (counts.needs_approval ?? 0) + (counts.publishing ?? 0),
     failed: closed + paged('closed') + (counts.failed ?? 0) + (counts.publish_failed ?? 0),
+    ...(lifecycle
+      ? {
+          merged: merged + paged('merged'),
+          closed: closed + paged('closed'),
+          reverted,
+          rebased: lives.reduce((n, l) => n + l.rebases, 0),
+          reexecuted: lives.reduce((n, l) => n + l.reexecutions, 0),
+          superseded: lives.filter((l) => l.supersededBy).length,
+        }
+      : {}),
     changes,
     checkedAt,
+  };
+}
+
+/** What a change's lifecycle adds to its line in the burndown. */
+function lifecycleView(life: LifecycleState['changes'][string]) {
+  return {
+    ...(life.mergeCommit ? { mergeCommit: life.mergeCommit } : {}),
+    ...(life.revertedBy ? { revertedBy: life.revertedBy, revertedAt: life.revertedAt } : {}),
+    ...(life.supersededBy ? { supersededBy: life.supersededBy } : {}),
+    ...(life.rebases ? { rebases: life.rebases } : {}),
+    ...(life.note ? { note: life.note } : {}),
   };
 }

@@ -1,6 +1,14 @@
 /** Signals, queries and updates of Regatta's workflows: shared by workflows, client and CLI. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Burndown, ChangeRequest, RunReport, RunState, RunSummary } from '../src/contracts';
+import type {
+  Burndown,
+  ChangeOutcomes,
+  ChangeRequest,
+  RolloutProgress,
+  RunReport,
+  RunState,
+  RunSummary,
+} from '../src/contracts';
 
 export interface ApprovalDecision {
   approved: boolean;
@@ -26,6 +34,15 @@ export interface CampaignProgress {
   stoppedReason?: string;
   publishing: { grantedInWindow: number; max: number; windowMs: number; heldUntil?: string; heldReason?: string };
   continuedAsNew: number;
+  /** Where a campaign with a rollout is: its waves, the gate's last figures, who moved it on by hand. */
+  rollout?: RolloutProgress;
+  /** Change requests opened, merged, reverted; merge rate, time to merge, cost per change: the campaign's and per wave. */
+  outcomes?: ChangeOutcomes;
+}
+
+export interface WaveDecisionRequest {
+  by: string;
+  reason?: string;
 }
 
 export interface GovernorState {
@@ -54,6 +71,10 @@ export const resumeCampaignSignal = defineSignal<[]>('resumeCampaign');
 export const cancelCampaignUpdate = defineUpdate<CampaignProgress, [{ by: string; reason?: string }]>('cancelCampaign');
 export const approveRunUpdate = defineUpdate<RunReport, [RunApprovalRequest]>('approveRun');
 export const rejectRunUpdate = defineUpdate<RunReport, [RunApprovalRequest]>('rejectRun');
+/** Starts the next wave now, whatever its gate says; recorded with who and why. */
+export const advanceWaveUpdate = defineUpdate<RolloutProgress, [WaveDecisionRequest]>('advanceWave');
+/** Stops the rollout after the current wave: targets not yet admitted are skipped; recorded with who and why. */
+export const abortWaveUpdate = defineUpdate<RolloutProgress, [WaveDecisionRequest]>('abortWave');
 
 // Change tracker workflow
 export const burndownQuery = defineQuery<Burndown>('burndown');
@@ -64,4 +85,4 @@ export const governorHoldSignal = defineSignal<[{ untilMs: number }]>('governorH
 export const governorPermitGrantedSignal = defineSignal<[]>('governorPermitGranted');
 export const governorStateQuery = defineQuery<GovernorState>('governorState');
 
-export type { ChangeRequest };
+export type { ChangeRequest, RolloutProgress };

@@ -2,6 +2,7 @@
 import {
   CancellationScope,
   getExternalWorkflowHandle,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -20,6 +21,9 @@ import type {
 } from '../src/contracts';
 import { RunStateKey } from '../src/temporal/search-attributes';
 import { runReportSignal } from './definitions';
+
+/** Runs started before reports carried sandbox time replay reporting without it. */
+const SANDBOX_TIME_PATCH = 'run-sandbox-time';
 
 export class RunJournal {
   readonly events: RunEvent[] = [];
@@ -73,6 +77,12 @@ export class RunJournal {
     };
   }
 
+  /** How long the latest execution's sandbox ran, for the cost of a change request; runs before the patch report none. */
+  private sandboxTime(): { sandboxMs?: number } {
+    if (!this.result || !patched(SANDBOX_TIME_PATCH)) return {};
+    return { sandboxMs: Math.max(0, Date.parse(this.result.finishedAt) - Date.parse(this.result.startedAt)) };
+  }
+
   /** Campaigns learn about runs by signal, so they can continue-as-new without holding child handles. */
   private async reportToCampaign(permitHost?: string): Promise<boolean> {
     const parent = workflowInfo().parent;
@@ -87,6 +97,7 @@ export class RunJournal {
       costUsd: this.priorCostUsd + (this.result?.cost.usd ?? 0),
       changeRequestUrl: this.changeRequest?.url,
       ...(permitHost ? { permitHost } : {}),
+      ...this.sandboxTime(),
     };
     try {
       // Reported even while the run is being cancelled, so the campaign's counts stay true.

@@ -29,6 +29,7 @@ import type {
 import { hashSpec } from '../src/contracts/hash';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import { changeBranch } from '../src/temporal/ids';
+import { describePreExisting } from '../src/verification/baseline';
 import { describeFindings } from '../src/verification/findings';
 import type { ControlActivities, GovernorActivities } from './activity-types';
 import { publishHeldSignal, publishPermitRequestedSignal } from './definitions';
@@ -252,7 +253,9 @@ const LISTED_FINDINGS = 10;
 async function publish(ctx: RunContext, result: ExecutionResult): Promise<void> {
   const { run, request, inbox, governor } = ctx;
   for (;;) {
-    const note = run.approvedBy ? `approved by ${run.approvedBy}` : undefined;
+    const onBase = result.verification.baseline && patched(BASELINE_PATCH) && describePreExisting(result.verification);
+    const note =
+      [run.approvedBy ? `approved by ${run.approvedBy}` : '', onBase || ''].filter(Boolean).join('; ') || undefined;
     inbox.permitGranted = false;
     if (request.permitByReport && workflowInfo().parent) {
       // The report is the permit request; a campaign that has closed grants nothing, and sets no rate any more.
@@ -307,6 +310,9 @@ async function awaitApproval(ctx: RunContext, why: string): Promise<boolean> {
   return true;
 }
 
+/** Runs recorded before the baseline keep their memo and publishing note without it. */
+const BASELINE_PATCH = 'verification-baseline';
+
 /** Runs recorded before the patch audit publish without auditing their patch. */
 const PATCH_AUDIT_PATCH = 'patch-audit';
 
@@ -349,6 +355,13 @@ async function acceptEvidence(
     attempt: result.attempt,
     artifacts: Object.fromEntries(result.manifest.artifacts.map((a) => [a.name, a.uri])),
   });
+  const baseline = result.verification.baseline;
+  if (baseline && patched(BASELINE_PATCH)) {
+    const { preExisting, baselineFindings } = result.verification;
+    upsertMemo({
+      verificationBaseline: { ...baseline, preExisting: preExisting ?? [], findings: baselineFindings ?? [] },
+    });
+  }
   if (result.specHash !== run.specHash) {
     await run.fail({
       kind: 'policy',

@@ -78,9 +78,11 @@ async function classifyFleet(input: ScheduledCampaignInput) {
     startToCloseTimeout: '5 minutes',
   });
 
+  // An ecosystem is named only by schedules that have one, so older firings ask the survey exactly what they did.
+  const asked = { package: desired.package, ...(desired.ecosystem ? { ecosystem: desired.ecosystem } : {}) };
   const survey = patched(SURVEY_BATCHES_PATCH)
-    ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, package: desired.package }))
-    : await surveyDependency({ targets, package: desired.package });
+    ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, ...asked }))
+    : await surveyDependency({ targets, ...asked });
   const byRepo = new Map(survey.map((entry) => [entry.repo, entry]));
   const compliant: string[] = [];
   const notApplicable: string[] = [];

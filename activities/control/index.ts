@@ -7,10 +7,13 @@ import { loadConfig } from '../../src/config';
 import type { ChangeRequest, ChangeRequestSummary, Target, TargetPageRef, TrackedChange } from '../../src/contracts';
 import type { Forge } from '../../src/forges/types';
 import type { ModelProvider } from '../../src/agent/model-provider';
+import type { Client } from '@temporalio/client';
 import { createAuditPatch } from './audit-patch';
+import { createLifecycleActivities } from './change-lifecycle';
 import { checkCommands } from './check-commands';
 import { createDecidePolicy, type DecisionRecorder } from './decide-policy';
 import { createGovernorActivities, type GovernorDeps } from './governor';
+import { createMeasureWaveGate } from './measure-wave';
 import { createPublishChangeRequest, readingForge, type PublishDeps } from './publish';
 import { mapInResumableBatches } from '../../src/temporal/resumable-batches';
 
@@ -25,6 +28,8 @@ export interface ControlActivityDeps {
   governor?: GovernorDeps;
   /** The patch audit's judge model, read when policy or a campaign asks for the judge. */
   judgeModel?(): ModelProvider | undefined;
+  /** Reads runs' recorded requests for the change lifecycle (rebase, re-execution); the governor's client when absent. */
+  client?(): Client | undefined;
 }
 
 export function createControlActivities(deps: ControlActivityDeps) {
@@ -42,6 +47,13 @@ export function createControlActivities(deps: ControlActivityDeps) {
     auditPatch: createAuditPatch({ artifacts: configuredStore(deps.artifacts), judgeModel: deps.judgeModel }),
     ...pageActivities(deps.artifacts),
     ...(deps.publish ? publishingActivities(deps.publish) : {}),
+    ...(deps.publish
+      ? createLifecycleActivities({
+          publish: deps.publish,
+          policyFile: deps.policyFile,
+          client: () => deps.client?.() ?? deps.governor?.client,
+        })
+      : {}),
     ...(deps.governor ? createGovernorActivities(deps.governor) : {}),
   };
 }
@@ -72,6 +84,7 @@ function configuredStore(artifacts: ArtifactStore | undefined): () => ArtifactSt
 function publishingActivities(publish: PublishDeps) {
   return {
     publishChangeRequest: createPublishChangeRequest(publish),
+    measureWaveGate: createMeasureWaveGate(publish.forge),
     /** Which of these repositories already have an open change request on the branch (for desired-state firings). */
     async reposWithOpenChangeRequest(input: { targets: Target[]; branch: string }): Promise<string[]> {
       const open = await mapInResumableBatches(input.targets, async (target) => {

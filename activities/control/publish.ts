@@ -131,7 +131,7 @@ async function publish(deps: PublishDeps, request: PublishRequest): Promise<Publ
 }
 
 /** The patch, read back and checked against the hash the execution plane recorded, then parsed; or why not. */
-async function readPatch(artifacts: ArtifactStore, request: PublishRequest): Promise<FilePatch[] | Failed> {
+export async function readPatch(artifacts: ArtifactStore, request: PublishRequest): Promise<FilePatch[] | Failed> {
   const patch = await artifacts.get(request.patch.uri);
   const sha256 = createHash('sha256').update(patch).digest('hex');
   if (sha256 !== request.patch.sha256) {

@@ -32,7 +32,8 @@ export async function cloneWithRetries(
 /** The server answered and said no: retrying will not change its mind. */
 function isPermanent(err: unknown): boolean {
   const e = err as { code?: string; data?: { statusCode?: number } };
-  if (e.code === 'NotFoundError') return true;
+  // No such ref, or a tree the checkout refuses (a `..` or `.git` entry): the same answer every time.
+  if (e.code === 'NotFoundError' || e.code === 'UnsafeTreeError') return true;
   const status = e.data?.statusCode;
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }

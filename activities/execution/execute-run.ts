@@ -1,5 +1,5 @@
 /**
- * executeRun (execution plane): clone → toolchain → sandbox → recipe steps → verification → patch → artifacts → evidence.
+ * executeRun (execution plane): clone → toolchain → sandbox → baseline → recipe steps → verification → patch → artifacts → evidence.
  * It decides nothing: it does what the ExecutionSpec allows and hands back evidence for the control plane to judge.
  *
  * What fails how:
@@ -27,7 +27,6 @@ import {
 } from '../../src/contracts';
 import { hashSpec } from '../../src/contracts/hash';
 import { parseContract } from '../../src/contracts/validate';
-import { secretKinds, secretValues } from '../../src/artifacts/redact';
 import { runArtifactKey, type ArtifactStore } from '../../src/artifacts/store';
 import { computePatch } from '../../src/git/workspace';
 import { applyStep } from '../../src/recipes';
@@ -50,7 +49,16 @@ import {
 } from '../../src/toolchains';
 import { runAgent, type AgentRunResult } from '../../src/agent/loop';
 import type { ModelProvider } from '../../src/agent/model-provider';
+import {
+  baselineWanted,
+  describeBaseline,
+  failsAsOnBase,
+  obtainBaseline,
+  withBaseline,
+  type BaselineOutcome,
+} from './baseline';
 import { cloneWithRetries } from './clone';
+import { checkPatch } from './patch-checks';
 import { collectJUnitReports, withJUnitCounts } from './junit';
 import { RunLog } from './run-log';
 import { TreeGuard } from './tree-guard';
@@ -90,18 +98,6 @@ export function createExecutionActivities(deps: ExecutionDeps): ExecutionActivit
   };
 }
 
-/** Secrets a patch would carry into a repository: the worker's own secret values anywhere, token shapes on added lines. */
-function secretsAddedBy(patch: string): string[] {
-  const added = patch
-    .split('\n')
-    .filter((line) => line.startsWith('+') && !line.startsWith('+++ '))
-    .join('\n');
-  const kinds = new Set(secretKinds(added));
-  if (secretValues().some((secret) => patch.includes(secret)))
-    kinds.add("a secret value from the worker's environment");
-  return [...kinds];
-}
-
 /** Thrown inside an attempt when its run deadline has passed; the attempt turns it into `failed`/`timeout` evidence. */
 class RunDeadlinePassedError extends Error {}
 
@@ -132,6 +128,8 @@ class Attempt {
   /** commandsRun when the guard last took the tree's patch: equal to it means that patch is still the tree's. */
   private guardPatchAt = -1;
   private toolchain?: PreparedToolchain;
+  /** The verify plan's result on the untouched base, when the run wants one. */
+  private baseline?: BaselineOutcome;
   private readonly durations: PhaseDurations = {
     cloneMs: 0,
     toolchainMs: 0,
@@ -147,6 +145,7 @@ class Attempt {
     private readonly spec: ExecutionSpec,
   ) {
     this.specHash = hashSpec(spec);
+    if (baselineWanted(spec, deps.model !== undefined)) this.durations.baselineMs = 0;
   }
 
   async run(): Promise<ExecutionResult> {
@@ -253,6 +252,7 @@ class Attempt {
 
     this.enter('starting sandbox');
     await this.timed('sandboxStartMs', () => this.startSandbox());
+    if (this.durations.baselineMs !== undefined) await this.timed('baselineMs', () => this.runBaseline(baseCommit));
 
     for (const [index, step] of this.spec.steps.entries()) {
       const name = step.name ?? `${index + 1}: ${step.recipe}`;
@@ -361,6 +361,24 @@ class Attempt {
     this.sandboxAddress = await this.sandbox.address();
   }
 
+  /** The verify commands on the base tree, before any step touches it, or their result cached for this base. */
+  private async runBaseline(baseCommit: string): Promise<void> {
+    this.enter('baseline');
+    this.baseline = await obtainBaseline({
+      artifacts: this.deps.artifacts,
+      repoUrl: this.spec.repo.url,
+      commit: baseCommit,
+      commands: this.spec.verify.commands,
+      toolchain: this.toolchain?.tools,
+      network: this.spec.network,
+      tree: this.workspace!.tree,
+      gitdir: this.workspace!.gitdir,
+      exec: (command) => this.exec(command),
+      onCommand: (result) => this.log.command('verifier', `baseline: ${result.command}`, result),
+    });
+    this.log.emit({ kind: 'verifier', name: 'baseline', allowed: true, detail: describeBaseline(this.baseline) });
+  }
+
   /** One verifier run, with the tree's patch taken before and after it: verification may not change what is published. */
   private async runVerification(baseCommit: string): Promise<VerificationReport> {
     this.guard ??= new TreeGuard(
@@ -378,6 +396,7 @@ class Attempt {
         this.log.command('verifier', result.command, result);
         if (result.timedOut) this.verifierStopped = result.command;
       },
+      (command) => failsAsOnBase(this.baseline, command),
     );
     for (const change of await this.guard.after()) {
       const detail = change.generated
@@ -386,7 +405,7 @@ class Attempt {
       this.log.emit({ kind: 'verifier', name: change.path, allowed: change.generated, detail });
     }
     this.guardPatchAt = this.commandsRun;
-    return report;
+    return withBaseline(report, this.baseline, this.spec.verify.commands.length, this.workspace!.tree);
   }
 
   /** Why the last verification cannot stand beyond its verdict: it changed the tree, or its time limit stopped a command. */
@@ -469,7 +488,8 @@ class Attempt {
     await this.removeSandbox();
     this.recordEgressRefusals();
     if (this.ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
-    if (verification.commands.length > 0 && this.workspace) {
+    // A report compared with the baseline has its JUnit counts already.
+    if (verification.commands.length > 0 && this.workspace && !verification.baseline) {
       const junit = collectJUnitReports(this.workspace.tree);
       if (junit.length > 0) verification = withJUnitCounts({ ...verification, junit });
     }
@@ -480,32 +500,12 @@ class Attempt {
       const current =
         reusable ?? (await computePatch(this.workspace.tree, { gitdir: this.workspace.gitdir, base: baseCommit }));
       // What verification wrote in generated paths is not published: the patch is the tree the steps and the agent left.
-      const patch = this.guard ? this.guard.publishable(current) : current;
-      touchedFiles = patch.touchedFiles;
-      this.log.emit({
-        kind: 'patch',
-        name: 'patch',
-        allowed: patch.refused.length === 0,
-        detail: `${touchedFiles.length} file(s) changed`,
-      });
-      for (const refused of patch.refused)
-        this.log.emit({ kind: 'patch', name: refused.path, allowed: false, detail: refused.reason });
-      const secrets = secretsAddedBy(patch.patch);
-      if (patch.refused.length > 0) {
-        failure = {
-          kind: 'policy',
-          message: `changes that cannot be carried: ${patch.refused.map((r) => `${r.path} (${r.reason})`).join('; ')}`,
-        };
-      } else if (secrets.length > 0) {
-        this.log.emit({ kind: 'patch', name: 'secret scan', allowed: false, detail: secrets.join(', ') });
-        failure = {
-          kind: 'policy',
-          message: `the patch adds what looks like a secret (${secrets.join(', ')}); it was not stored`,
-        };
-      } else if (touchedFiles.length > 0) {
-        // Stored byte for byte: it holds no secret (checked above), and a redacted patch would not apply.
-        artifacts.push(await this.store('patch.diff', Buffer.from(patch.patch, 'utf8'), 'patch'));
-      }
+      const checked = checkPatch(this.guard ? this.guard.publishable(current) : current, this.log);
+      touchedFiles = checked.touchedFiles;
+      failure = checked.failure;
+      // Stored byte for byte: it holds no secret (checked), and a redacted patch would not apply.
+      if (checked.storable)
+        artifacts.push(await this.store('patch.diff', Buffer.from(checked.storable, 'utf8'), 'patch'));
     }
     artifacts.push(await this.store('steps.log', this.log.text(), 'log'));
     artifacts.push(await this.store('verification.json', JSON.stringify(verification, null, 2), 'verification'));

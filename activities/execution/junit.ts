@@ -50,16 +50,30 @@ function summarise(file: string, relative: string): JUnitSummary | undefined {
     if (tags.length === 0) return undefined;
     const count = (name: string) =>
       tags.reduce((sum, attrs) => sum + Number(new RegExp(`\\b${name}="(\\d+)"`).exec(attrs)?.[1] ?? 0), 0);
+    const failedTests = failingCases(xml);
     return {
       file: relative,
       tests: count('tests'),
       failures: count('failures'),
       errors: count('errors'),
       skipped: count('skipped'),
+      ...(failedTests.length > 0 ? { failedTests } : {}),
     };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** `classname.name` of every <testcase> holding a <failure> or an <error>. */
+function failingCases(xml: string): string[] {
+  const cases = xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g);
+  return [...cases].flatMap((c) => {
+    if (!c[3] || !/<(failure|error)\b/.test(c[3])) return [];
+    const attr = (name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(c[1])?.[1];
+    const name = attr('name');
+    const classname = attr('classname');
+    return name ? [classname ? `${classname}.${name}` : name] : [];
+  });
 }
 
 /** JUnit totals count as the tests of the last command that printed no TAP: XML cannot say which command wrote it. */
@@ -77,5 +91,7 @@ export function withJUnitCounts(report: VerificationReport): VerificationReport 
     skipped: sum('skipped'),
     todo: 0,
   };
+  const failedTests = junit.flatMap((j) => j.failedTests ?? []);
+  if (failedTests.length > 0) tests.failedTests = failedTests;
   return withSummary({ ...report, commands: [...report.commands.slice(0, -1), { ...last, tests }] });
 }

@@ -1,11 +1,12 @@
 /**
- * What a verifier command's output says beyond its exit code: the test counts it printed (TAP) and, for `npm test`
+ * What a verifier command's output says beyond its exit code: the test counts it printed (TAP, `go test -json`) and, for `npm test`
  * and `npm run x`, the lifecycle script that was running when it failed. npm prints `> pkg@1.0.0 posttest` and
  * `> <command>` before each script it runs, so the last such header before a non-zero exit names the failing one.
  */
 import type { VerificationReport } from '../../src/contracts';
 import type { CommandResult } from '../../src/sandbox/driver';
 import { splitLines } from '../../src/text/lines';
+import { ecosystemTestCounts } from '../../src/ecosystems';
 import { parseTap } from './tap';
 
 type ReportedCommand = VerificationReport['commands'][number];
@@ -13,8 +14,10 @@ type ReportedCommand = VerificationReport['commands'][number];
 /** The optional fields of a reported command that its output gives. */
 export function testEvidence(result: CommandResult): Pick<ReportedCommand, 'tests' | 'failedScript'> {
   const tap = parseTap(result.output);
+  // Without TAP, an ecosystem's own format (`go test -json`).
+  const tests = tap ? { source: 'tap' as const, ...tap } : ecosystemTestCounts(result.output);
   const failedScript = result.exitCode !== 0 ? failedLifecycleScript(result.output) : undefined;
-  return { ...(tap ? { tests: { source: 'tap', ...tap } } : {}), ...(failedScript ? { failedScript } : {}) };
+  return { ...(tests ? { tests } : {}), ...(failedScript ? { failedScript } : {}) };
 }
 
 interface ScriptHeader {

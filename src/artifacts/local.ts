@@ -20,6 +20,10 @@ export class LocalArtifactStore implements ArtifactStore {
     return { name: artifactName(key), type, uri: pathToFileURL(file).href, sha256, size: bytes.length };
   }
 
+  uriFor(key: string): string {
+    return pathToFileURL(this.fileFor(key)).href;
+  }
+
   async get(uri: string): Promise<Buffer> {
     if (!uri.startsWith('file:')) throw new Error(`the local artifact store reads file:// URIs, got ${uri}`);
     const file = fileURLToPath(uri);

@@ -28,7 +28,11 @@ export class S3ArtifactStore implements ArtifactStore {
     await this.client.send(
       new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: bytes, Metadata: { sha256, type } }),
     );
-    return { name: artifactName(key), type, uri: `s3://${this.options.bucket}/${key}`, sha256, size: bytes.length };
+    return { name: artifactName(key), type, uri: this.uriFor(key), sha256, size: bytes.length };
+  }
+
+  uriFor(key: string): string {
+    return `s3://${this.options.bucket}/${key}`;
   }
 
   async get(uri: string): Promise<Buffer> {

@@ -9,6 +9,8 @@ export interface ArtifactStore {
   /** Stores `body` under `key`; text is redacted first. Returns the reference that workflows carry. */
   put(key: string, body: string | Buffer, type: ArtifactType): Promise<ArtifactRef>;
   get(uri: string): Promise<Buffer>;
+  /** The URI `put(key, …)` stores under, so an entry kept by key (a cached baseline) can be read back without a ref. */
+  uriFor(key: string): string;
 }
 
 /** `runs/<runId>/<attempt>/<name>`, with the run id's slashes kept as path segments that cannot climb. */

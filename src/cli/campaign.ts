@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import {
   DEFAULT_CAMPAIGN_LIST_LIMIT,
   RegattaClient,
+  type Burndown,
   type CampaignListing,
   type CampaignProgress,
   type CampaignResult,
@@ -10,6 +11,7 @@ import {
 import { loadCampaignSpecFile } from '../client/spec-file';
 import { ContractViolationError } from '../contracts/validate';
 import { action, bar, emit, EXIT, runReasons, table, type OutputOptions } from './output';
+import { describeOutcomes, describeRollout, registerWaveCommands } from './waves';
 
 export async function withClient<T>(
   use: (client: RegattaClient) => Promise<T>,
@@ -100,7 +102,9 @@ export function registerCampaignCommands(program: Command): void {
             const reasons = await runReasons(client, listed);
             const runs = listed.map((r) => ({ ...r, reason: reasons.get(r.runId) }));
             if (opts.watch && !opts.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
-            const burn = `burndown  done ${burndown.done}, open ${burndown.open} (${burndown.checksFailing} with failing checks), pending ${burndown.pending}, failed ${burndown.failed}`;
+            const burn =
+              `burndown  done ${burndown.done}, open ${burndown.open} (${burndown.checksFailing} with failing checks), pending ${burndown.pending}, failed ${burndown.failed}` +
+              lifecycleLine(burndown);
             emit(
               opts,
               { progress, burndown, runs },
@@ -135,6 +139,8 @@ export function registerCampaignCommands(program: Command): void {
         ),
       );
   }
+
+  registerWaveCommands(campaign);
 
   campaign
     .command('cancel <campaignId>')
@@ -195,6 +201,8 @@ export function describeProgress(p: CampaignProgress): string {
   ];
   if (p.pausedReason) lines.push(`paused    ${p.pausedReason}`);
   if (p.stoppedReason) lines.push(`stopped   ${p.stoppedReason}`);
+  if (p.rollout) lines.push(describeRollout(p.rollout));
+  if (p.outcomes) lines.push(describeOutcomes(p.outcomes));
   if (p.publishing.heldUntil)
     lines.push(
       `publishing held until ${p.publishing.heldUntil} (${p.publishing.grantedInWindow} of ${p.publishing.max} per ${p.publishing.windowMs / 1000} s used)`,
@@ -207,4 +215,10 @@ export function describeResult(runs: readonly (CampaignResult['runs'][number] & 
     runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.reason })),
     ['repo', 'state', 'reason'],
   );
+}
+
+/** The change lifecycle's counts, where the tracker keeps change requests alive (trackers started before it report none). */
+function lifecycleLine(burndown: Burndown): string {
+  if (burndown.merged === undefined) return '';
+  return `\nlifecycle merged ${burndown.merged}, closed ${burndown.closed ?? 0}, reverted ${burndown.reverted ?? 0}, rebased ${burndown.rebased ?? 0}, re-executed ${burndown.reexecuted ?? 0}, superseded ${burndown.superseded ?? 0}`;
 }

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerArtifactCommands } from './artifacts';
 import { registerCampaignCommands } from './campaign';
 import { registerChangeCommands } from './changes';
+import { registerReportCommands } from './report';
 import { registerRunCommands } from './runs';
 import { registerScheduleCommands } from './schedule';
 
@@ -27,6 +28,7 @@ for (const register of [
   registerScheduleCommands,
   registerArtifactCommands,
   registerChangeCommands,
+  registerReportCommands,
 ])
   register(program);
 

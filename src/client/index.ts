@@ -29,6 +29,8 @@ import type { CampaignWorkflow } from '../../workflows/campaign';
 import { computeBurndown } from '../../workflows/change-tracker';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../temporal/search-attributes';
 import {
+  abortWaveUpdate,
+  advanceWaveUpdate,
   approveRunUpdate,
   burndownQuery,
   campaignProgressQuery,
@@ -39,9 +41,12 @@ import {
   retryPublishUpdate,
   runStatusQuery,
   type CampaignProgress,
+  type RolloutProgress,
 } from '../../workflows/definitions';
 import { connectTemporalClient } from './connection';
 import { callerIdentity, withRequester } from './identity';
+import { pricedOutcomes } from '../rollout/figures';
+import { changeReport, type ChangeReport } from './report';
 import { RegattaSchedules } from './schedules';
 import {
   CampaignNotFoundError,
@@ -55,9 +60,14 @@ import { hashSpec } from '../contracts/hash';
 export * from './errors';
 export { callerIdentity } from './identity';
 export { RegattaSchedules, validateScheduleSpec, type ScheduleListing } from './schedules';
+export type { ChangeReport, ReportRow } from './report';
 export type { CampaignProgress };
 export type {
   Burndown,
+  ChangeOutcomes,
+  RolloutProgress,
+  WaveProgress,
+  WaveFigures,
   CampaignResult,
   CampaignSpec,
   CampaignSpecInput,
@@ -118,6 +128,8 @@ export interface RegattaClientOptions {
   artifacts?: ArtifactStore;
   /** Who starts campaigns and schedules through this client, over any spec's `requestedBy`; else the spec's, else the OS user. */
   requestedBy?: string;
+  /** USD per hour of sandbox time in the cost of a change request; `REGATTA_SANDBOX_PRICE_PER_HOUR` when absent. */
+  sandboxPricePerHour?: number;
 }
 
 const SPEC_HASH_MEMO = 'specHash';
@@ -208,11 +220,11 @@ export class RegattaClient {
   }
 
   async campaignResult(campaignId: string): Promise<CampaignResult> {
-    return this.withCampaign(campaignId, (handle) => handle.result() as Promise<CampaignResult>);
+    return this.priced(await this.withCampaign(campaignId, (handle) => handle.result() as Promise<CampaignResult>));
   }
 
   async campaignProgress(campaignId: string): Promise<CampaignProgress> {
-    return this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery));
+    return this.priced(await this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery)));
   }
 
   /** Progress as it changes, until every target is admitted and every run has settled. */
@@ -248,6 +260,46 @@ export class RegattaClient {
   async cancelCampaign(campaignId: string, by: string, reason?: string): Promise<CampaignProgress> {
     return this.withCampaign(campaignId, (handle) =>
       handle.executeUpdate(cancelCampaignUpdate, { args: [{ by, reason }] }),
+    );
+  }
+
+  /**
+   * What the change requests of every campaign started in [since, until) became, measured on the forge now: in all, by
+   * task type and by owner (see src/client/report.ts).
+   */
+  async changeReport(period: { since: Date; until?: Date; sandboxPricePerHour?: number }): Promise<ChangeReport> {
+    return changeReport(this, {
+      since: period.since,
+      until: period.until ?? new Date(),
+      sandboxPricePerHour: period.sandboxPricePerHour ?? this.sandboxPricePerHour(),
+    });
+  }
+
+  /** Outcomes with sandbox time at `REGATTA_SANDBOX_PRICE_PER_HOUR` added to model spend. */
+  private priced<T extends { rollout?: RolloutProgress; outcomes?: unknown }>(answer: T): T {
+    if (!answer.rollout) return answer;
+    return { ...answer, ...pricedOutcomes(answer.rollout, this.sandboxPricePerHour()) };
+  }
+
+  private sandboxPricePerHour(): number {
+    return this.options.sandboxPricePerHour ?? loadConfig().sandboxPricePerHour;
+  }
+
+  get queues(): { control: string; execution: string } {
+    return this.options.queues;
+  }
+
+  /** Starts the campaign's next wave now, whatever its gate says; recorded on the wave with who and why. */
+  async advanceWave(campaignId: string, by: string, reason?: string): Promise<RolloutProgress> {
+    return this.withCampaign(campaignId, (handle) =>
+      handle.executeUpdate(advanceWaveUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
+    );
+  }
+
+  /** Stops the rollout after the current wave: targets not yet admitted are skipped; recorded with who and why. */
+  async abortWave(campaignId: string, by: string, reason?: string): Promise<RolloutProgress> {
+    return this.withCampaign(campaignId, (handle) =>
+      handle.executeUpdate(abortWaveUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
     );
   }
 

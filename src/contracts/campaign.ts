@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { Sha256Digest, Slug, Target, TaskQueues, TaskType, UsdAmount } from './common';
 import { AgentMode, Step, ToolchainRequest, VerificationPlan } from './execution';
 import { RunReport } from './run';
+import { RebaseWhen } from './publishing';
+import { ChangeOutcomes, Rollout, RolloutProgress } from './rollout';
 
 export const CampaignSpec = z.strictObject({
   id: Slug,
@@ -73,6 +75,27 @@ export const CampaignSpec = z.strictObject({
   tracking: z
     .strictObject({ pollMs: z.number().int().min(100), forMs: z.number().int().min(0) })
     .default({ pollMs: 5 * 60_000, forMs: 14 * 24 * 3600_000 }),
+  /**
+   * When the tracker brings an open change request onto its moved base (Renovate's `rebaseWhen`): `conflicted`, once
+   * the patch no longer applies to it; `behind-base`, whenever the base moves; `never`.
+   */
+  rebaseWhen: RebaseWhen.default('conflicted'),
+  /** At most `max` rebases and re-executions per forge host in any `windowMs` (rebase storms flood CI). */
+  rebaseRate: z
+    .strictObject({ max: z.number().int().min(1), windowMs: z.number().int().min(1000) })
+    .default({ max: 20, windowMs: 3600_000 }),
+  /** Merge each change request through the forge once its checks pass and policy's approvals are in; policy may deny. */
+  automerge: z.boolean().default(false),
+  /** Change keys this campaign replaces: their open change requests are closed with a comment linking this one's. */
+  supersedes: z.array(Slug).default([]),
+  /** How long a merged change is watched for a commit reverting its merge commit. */
+  revertWatchMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600_000),
+  /** Waves admitted one after another, with a gate measured on the forge between them; all targets at once when absent. */
+  rollout: Rollout.optional(),
 });
 export type CampaignSpec = z.infer<typeof CampaignSpec>;
 export type CampaignSpecInput = z.input<typeof CampaignSpec>;
@@ -103,5 +126,9 @@ export const CampaignResult = z.strictObject({
   counts: z.record(z.string(), z.number().int().nonnegative()),
   spentUsd: UsdAmount,
   stoppedReason: z.string().optional(),
+  /** A campaign with a rollout: its waves, each gate's figures and who decided what. */
+  rollout: RolloutProgress.optional(),
+  /** A campaign with a rollout: its change requests' outcomes as the forge said when it ended. */
+  outcomes: ChangeOutcomes.optional(),
 });
 export type CampaignResult = z.infer<typeof CampaignResult>;

@@ -33,11 +33,68 @@ export const NpmUpgradeStep = z.strictObject({
   rangeStrategy: z.enum(['pin', 'bump', 'replace']).optional(),
 });
 
-export const Step = z.discriminatedUnion('recipe', [CommandStep, ReplaceStep, NpmUpgradeStep]);
+export const GoModulePath = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]*\.[a-z]+(\/[A-Za-z0-9._~-]+)+$/,
+    'expected a Go module path such as github.com/google/uuid',
+  );
+
+export const GoUpgradeStep = z.strictObject({
+  recipe: z.literal('go-upgrade'),
+  name: z.string().min(1).optional(),
+  module: GoModulePath,
+  /** What `go get module@version` takes: a semantic version, or `latest` / `patch` for go to resolve. */
+  version: z
+    .string()
+    .regex(
+      /^(v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?|latest|patch)$/,
+      'expected a version such as v1.6.0, latest or patch',
+    ),
+});
+
+/** A Maven dependency as `groupId:artifactId`. */
+export const MavenCoordinate = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$/, 'expected groupId:artifactId such as org.apache.commons:commons-lang3');
+
+export const MavenUpgradeStep = z.strictObject({
+  recipe: z.literal('maven-upgrade'),
+  name: z.string().min(1).optional(),
+  dependency: MavenCoordinate,
+  /** Written into pom.xml as it is: a Maven version such as 3.14.0 or 2.17.1-jre. */
+  version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]*$/, 'expected a Maven version such as 3.14.0'),
+});
+
+export const PythonPackageName = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'expected a Python package name such as semver');
+
+export const PythonUpgradeStep = z.strictObject({
+  recipe: z.literal('python-upgrade'),
+  name: z.string().min(1).optional(),
+  package: PythonPackageName,
+  /** The release the requirements move to; each specifier keeps its style (== pins it, >= and ~= start at it). */
+  version: z.string().regex(/^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$/, 'expected a release such as 3.0.4'),
+});
+
+export const Step = z.discriminatedUnion('recipe', [
+  CommandStep,
+  ReplaceStep,
+  NpmUpgradeStep,
+  GoUpgradeStep,
+  MavenUpgradeStep,
+  PythonUpgradeStep,
+]);
 export type Step = z.infer<typeof Step>;
 
 export const VerificationPlan = z.strictObject({
   commands: z.array(z.string().min(1)).default([]),
+  /**
+   * Run the commands on the untouched base too and compare (tests executed may not drop; failures the base already
+   * had are pre-existing). Absent: on for runs no agent works on (see activities/execution/baseline.ts).
+   */
+  baseline: z.boolean().optional(),
 });
 export type VerificationPlan = z.infer<typeof VerificationPlan>;
 
@@ -159,12 +216,14 @@ export type ArtifactManifest = z.infer<typeof ArtifactManifest>;
 
 /** Test counts from a verifier command's TAP output, or from the JUnit XML it left in the workspace. */
 export const TestCounts = z.strictObject({
-  source: z.enum(['tap', 'junit']),
+  source: z.enum(['tap', 'junit', 'go-test-json']),
   tests: z.number().int().nonnegative(),
   passed: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   skipped: z.number().int().nonnegative(),
   todo: z.number().int().nonnegative().optional(),
+  /** The failed tests by name, where the format names them (`go test -json`: package/TestName). */
+  failedTests: z.array(z.string()).optional(),
 });
 export type TestCounts = z.infer<typeof TestCounts>;
 
@@ -193,11 +252,50 @@ export const VerificationReport = z.strictObject({
         failures: z.number().int().nonnegative(),
         errors: z.number().int().nonnegative(),
         skipped: z.number().int().nonnegative(),
+        /** The failing test cases, `classname.name`. */
+        failedTests: z.array(z.string()).optional(),
       }),
     )
     .optional(),
+  /** The same commands on the base commit (absent: no baseline ran, or the result predates baselines). */
+  baseline: z
+    .strictObject({
+      commit: z.string().min(1),
+      testsRun: z.number().int().nonnegative(),
+      failed: z.number().int().nonnegative(),
+      cached: z.boolean(),
+      durationMs: z.number().nonnegative(),
+      /** The reports name no tests, so failures were compared by count. */
+      countsOnly: z.boolean().optional(),
+    })
+    .optional(),
+  /** Failures the base already had, still failing after the change: reported, not blamed on it (names, or counts). */
+  preExisting: z.array(z.string()).optional(),
+  /** What the comparison with the baseline found against the change ("lowers tests executed from 12 to 9"). */
+  baselineFindings: z.array(z.string()).optional(),
 });
 export type VerificationReport = z.infer<typeof VerificationReport>;
+
+/** One verify command as it ran on the base commit. */
+export const BaselineCommand = z.strictObject({
+  command: z.string().min(1),
+  exitCode: z.number().int(),
+  tests: TestCounts.optional(),
+});
+export type BaselineCommand = z.infer<typeof BaselineCommand>;
+
+/** The verify plan's run on a base commit, as cached under `baselines/`: checked with this schema when read back. */
+export const VerificationBaseline = z.strictObject({
+  baselineVersion: z.literal(1),
+  repo: z.string().min(1),
+  commit: z.string().min(1),
+  /** Hash of the verify commands and the toolchain they ran with. */
+  planHash: z.string().min(1),
+  commands: z.array(BaselineCommand),
+  durationMs: z.number().nonnegative(),
+  recordedAt: z.iso.datetime(),
+});
+export type VerificationBaseline = z.infer<typeof VerificationBaseline>;
 
 export const CostReport = z.strictObject({
   model: z.string().optional(),
@@ -217,6 +315,8 @@ export const PhaseDurations = z.strictObject({
   verifyMs: z.number().nonnegative(),
   /** Stopping the sandbox, the patch, its checks and storing the artifacts. */
   evidenceMs: z.number().nonnegative(),
+  /** The verify commands on the untouched base, or reading them from the cache (absent: no baseline). */
+  baselineMs: z.number().nonnegative().optional(),
 });
 export type PhaseDurations = z.infer<typeof PhaseDurations>;
 

@@ -9,5 +9,6 @@ export * from './audit';
 export * from './execution';
 export * from './run';
 export * from './campaign';
+export * from './rollout';
 export * from './publishing';
 export * from './schedule';

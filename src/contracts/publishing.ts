@@ -17,8 +17,27 @@ export const ChangeRequest = z.strictObject({
   headCommit: z.string().min(1),
   /** The forge's checks on the head commit, where the forge runs any. */
   checks: z.enum(['passing', 'failing', 'pending', 'none']).optional(),
+  /** When the forge opened, merged or closed it, where the forge says (the gate's soak time and time to merge). */
+  createdAt: z.iso.datetime().optional(),
+  mergedAt: z.iso.datetime().optional(),
+  closedAt: z.iso.datetime().optional(),
+  /** The commit the merge made on the base branch (what a revert names). */
+  mergeCommit: z.string().min(1).optional(),
 });
 export type ChangeRequest = z.infer<typeof ChangeRequest>;
+/** When an open change request is brought onto its moved base. */
+export const RebaseWhen = z.enum(['conflicted', 'behind-base', 'never']);
+export type RebaseWhen = z.infer<typeof RebaseWhen>;
+
+/** A policy bundle's say on merging change requests without a person (a campaign asks with `automerge: true`). */
+export const AutomergePolicy = z.strictObject({
+  enabled: z.boolean(),
+  method: z.enum(['merge', 'squash', 'rebase']).default('merge'),
+  /** Approving reviews the change request needs before it is merged. */
+  requireApprovals: z.number().int().min(0).default(0),
+});
+export type AutomergePolicy = z.infer<typeof AutomergePolicy>;
+
 /** What a burndown needs of a change request: a tracker of thousands keeps this much, not the whole record. */
 export type ChangeRequestSummary = Pick<ChangeRequest, 'state' | 'checks' | 'url'>;
 
@@ -87,12 +106,30 @@ export const Burndown = z.strictObject({
   pending: z.number().int().nonnegative(),
   /** Failed runs, failed publishes, and change requests closed without merging. */
   failed: z.number().int().nonnegative(),
+  /**
+   * The lifecycle's counts (trackers started before it report none): change requests merged and closed unmerged,
+   * merges reverted on the base, rebases pushed, runs executed again on a moved base, change requests superseded.
+   */
+  merged: z.number().int().nonnegative().optional(),
+  closed: z.number().int().nonnegative().optional(),
+  reverted: z.number().int().nonnegative().optional(),
+  rebased: z.number().int().nonnegative().optional(),
+  reexecuted: z.number().int().nonnegative().optional(),
+  superseded: z.number().int().nonnegative().optional(),
   changes: z.array(
     z.strictObject({
       repo: RepoName,
       state: z.enum(['open', 'merged', 'closed', 'missing']),
       checks: z.string().optional(),
       url: z.string().optional(),
+      mergeCommit: z.string().optional(),
+      revertedBy: z.string().optional(),
+      revertedAt: z.iso.datetime().optional(),
+      /** The change request (or campaign) that took this one's place. */
+      supersededBy: z.string().optional(),
+      rebases: z.number().int().nonnegative().optional(),
+      /** What the lifecycle last did or waits for, in a line (`re-executing on the moved base`, `automerge: checks pending`). */
+      note: z.string().optional(),
     }),
   ),
   checkedAt: z.iso.datetime().optional(),

@@ -101,5 +101,7 @@ export const RunReport = z.strictObject({
   changeRequestUrl: z.string().optional(),
   /** On a `publishing` report of a run whose request says `permitByReport`: the forge host it asks a permit for. */
   permitHost: z.string().optional(),
+  /** How long the latest execution's sandbox ran (ms), for the cost of a change request. */
+  sandboxMs: z.number().nonnegative().optional(),
 });
 export type RunReport = z.infer<typeof RunReport>;

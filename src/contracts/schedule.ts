@@ -2,13 +2,30 @@
 import { z } from 'zod';
 import { RepoName, Slug } from './common';
 import { CampaignResult, CampaignSpec } from './campaign';
-import { NpmUpgradeStep } from './execution';
+import { GoModulePath, MavenCoordinate, NpmUpgradeStep, PythonPackageName } from './execution';
+
+/** Package ecosystems a desired state can name (src/ecosystems); absent means npm, as before there were others. */
+export const EcosystemName = z.enum(['npm', 'go', 'maven', 'python']);
+
+const PACKAGE_NAME_BY_ECOSYSTEM = {
+  npm: NpmUpgradeStep.shape.package,
+  go: GoModulePath,
+  maven: MavenCoordinate,
+  python: PythonPackageName,
+} as const;
 
 /** A desired state a recurring campaign converges the fleet to, e.g. every repository on @acme/logger >= 2.1. */
-export const DesiredDependency = z.strictObject({
-  package: NpmUpgradeStep.shape.package,
-  atLeast: z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 2, 2.1 or 2.1.0'),
-});
+export const DesiredDependency = z
+  .strictObject({
+    ecosystem: EcosystemName.optional(),
+    /** An npm package name, a Go module path where `ecosystem` is `go`, a Python package name where it is `python`. */
+    package: z.string().min(1),
+    atLeast: z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 2, 2.1 or 2.1.0'),
+  })
+  .superRefine((desired, ctx) => {
+    const checked = PACKAGE_NAME_BY_ECOSYSTEM[desired.ecosystem ?? 'npm'].safeParse(desired.package);
+    if (!checked.success) ctx.addIssue({ code: 'custom', path: ['package'], message: checked.error.issues[0].message });
+  });
 export type DesiredDependency = z.infer<typeof DesiredDependency>;
 
 export const SCHEDULE_OVERLAP_POLICIES = [

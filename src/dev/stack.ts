@@ -23,6 +23,7 @@ import {
   packageRegistryStatus,
   type PackageRegistryInfo,
 } from './package-registry';
+import { ensurePythonMirror } from './python-mirror';
 import { ensureRegistryMirror, REGISTRY_MIRROR_SERVICE, registryMirrorStatus } from './registry-mirror';
 import { caBundleFromEnv, describeCaBundle } from '../registry/ca-bundle';
 import { isPidAlive, runningService, servicePaths, sleep, startService, stopService, waitUntil } from './processes';
@@ -50,6 +51,8 @@ export interface StackInfo {
   packageRegistry: PackageRegistryInfo;
   /** The read-only caching mirror sandboxes on registry_only install through. */
   registryMirror: { url: string };
+  /** The Python index mirror sandboxes install from (absent in stacks brought up before it). */
+  pythonMirror?: { url: string };
   workers: boolean;
   updatedAt: string;
 }
@@ -191,6 +194,8 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
     ]);
     const mirror = await ensureRegistryMirror(config.home, config.projectRoot, { [LOGGER_SCOPE]: packageRegistry.url });
     log(`registry mirror on ${mirror.url}`);
+    const pythonMirror = await ensurePythonMirror(config.home);
+    log(`python index mirror (proxpi) on ${pythonMirror.url}`);
     log(`fleet of ${FLEET.length} repositories served at ${gitUrl}`);
     if (options.workers) {
       for (const role of WORKER_ROLES) {
@@ -212,6 +217,7 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
       artifactStore: artifactStore.info,
       packageRegistry: packageRegistry.info,
       registryMirror: { url: mirror.url },
+      pythonMirror,
       // A stack brought up with its workers keeps needing them, even when a later `dev up` (the tests') asks for none.
       workers: Boolean(options.workers) || workersWereStarted(config.home),
       updatedAt: new Date().toISOString(),

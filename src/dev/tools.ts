@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { commandSucceeds, runChecked, runCommand } from '../host/command';
 
-export const APT_PACKAGES = ['docker.io', 'debootstrap', 'git'] as const;
+/** openjdk-17-jdk-headless and maven: the JDK and Maven that Maven repositories' sandboxes get (src/ecosystems/maven). */
+export const APT_PACKAGES = ['docker.io', 'debootstrap', 'git', 'openjdk-17-jdk-headless', 'maven'] as const;
 /** Only the test suite needs these: the Web UI test drives Debian's Chromium headless; the HTTPS registry tests make a CA with openssl. */
 export const TEST_APT_PACKAGES = ['chromium', 'openssl'] as const;
 

@@ -9,6 +9,7 @@ import { Connection } from '@temporalio/client';
 import type { RegattaConfig } from '../config';
 import type { ExecutionSlots } from '../workers/execution-slots';
 import { describeWorkerState, readWorkerState } from '../workers/worker-state';
+import { pythonMirrorUrl } from './python-mirror';
 import { registryMirrorUrl } from './registry-mirror';
 import { runningService, servicePaths, startService, stopService, waitUntil } from './processes';
 
@@ -80,6 +81,8 @@ function workerEnv(config: RegattaConfig): NodeJS.ProcessEnv {
     REGATTA_GIT_PORT: String(config.gitPort),
     // Sandboxes on registry_only install through the host's read-only mirror (the fleet's scope and the upstream), and nothing else.
     REGATTA_SANDBOX_REGISTRY: process.env.REGATTA_SANDBOX_REGISTRY ?? registryMirrorUrl(),
+    // Python packages likewise, from the stack's proxpi mirror of the host's index.
+    REGATTA_PYTHON_INDEX: process.env.REGATTA_PYTHON_INDEX ?? pythonMirrorUrl(),
   };
 }
 

@@ -1,5 +1,6 @@
 /** The change request's body is its evidence: what was asked, what ran, what passed, what changed, and where to look. */
 import type { PublishRequest } from '../contracts';
+import { describePreExisting } from '../verification/baseline';
 
 /** GitHub refuses bodies over 65,536 characters; long lists are cut to stay well under it. */
 export const MAX_BODY_CHARS = 60_000;
@@ -30,6 +31,7 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
     '|---|---|---|',
     ...verifier,
     '',
+    ...baselineSection(evidence.verification),
     `### Files changed (${evidence.touchedFiles.length})`,
     ...files,
     '',
@@ -50,6 +52,15 @@ export function changeRequestBody(request: PublishRequest, runUiUrl: string): st
   return body.length <= MAX_BODY_CHARS
     ? body
     : `${body.slice(0, MAX_BODY_CHARS)}\n\n_(cut at ${MAX_BODY_CHARS} characters; the full evidence is in the artifacts)_`;
+}
+
+/** The baseline on the base commit: what already failed there, and what it ran. */
+function baselineSection(verification: PublishRequest['evidence']['verification']): string[] {
+  const baseline = verification.baseline;
+  if (!baseline) return [];
+  const onBase = describePreExisting(verification);
+  const ran = `Baseline on \`${baseline.commit.slice(0, 12)}\`: ${baseline.testsRun} tests executed, ${baseline.failed} failed${baseline.cached ? ' (cached)' : ''}.`;
+  return [ran, ...(onBase ? [`${cell(onBase)} (not caused by this change).`] : []), ''];
 }
 
 /** What the patch audit found, and what policy made of each finding; absent for requests made before the audit. */

@@ -21,6 +21,9 @@ export interface ChangeRequestDraft {
   headCommit: string;
 }
 
+/** How a change request is merged: GitHub's three methods; the local forge does `merge` and `squash`. */
+export type MergeMethod = 'merge' | 'squash' | 'rebase';
+
 export interface Forge {
   readonly provider: string;
   /** The host publishing is rate-limited by. */
@@ -33,6 +36,17 @@ export interface Forge {
   closeChangeRequest(repo: RepoRef, number: number): Promise<ChangeRequest>;
   /** Only when someone asks: a change request closed unmerged is otherwise left closed. */
   reopenChangeRequest(repo: RepoRef, number: number): Promise<ChangeRequest>;
+  /**
+   * Merges the change request into its base through the forge (`merge`: a fast-forward where possible, else a merge
+   * commit; `squash`: one commit). Refused (ForgeRequestError 409) when it does not merge cleanly.
+   */
+  mergeChangeRequest(repo: RepoRef, number: number, options: { method: MergeMethod }): Promise<ChangeRequest>;
+  /** Adds a comment to the change request's conversation (why it was closed, what supersedes it). */
+  commentOnChangeRequest(repo: RepoRef, number: number, body: string): Promise<void>;
+  /** How many reviewers approved the change request's current state. */
+  approvalCount(repo: RepoRef, number: number): Promise<number>;
+  /** The commit on `base` whose message says `This reverts commit <mergeCommit>` (git's revert), read as metadata only. */
+  findRevert(repo: RepoRef, base: string, mergeCommit: string): Promise<{ commit: string; at: string } | undefined>;
   /** Credentials for pushing the branch over HTTPS, where the forge needs them (never passed to a sandbox). */
   gitAuth?(): { username: string; password: string };
 }

@@ -1,6 +1,7 @@
 /**
- * Per-run workspaces: a shallow clone with isomorphic-git, and the patch of what a sandbox changed, computed
- * on the host with isomorphic-git (never native git on a tree a sandbox has touched).
+ * Per-run workspaces: a shallow clone through the host's git cache (src/git/cached-clone.ts, pure TypeScript),
+ * and the patch of what a sandbox changed, computed on the host with isomorphic-git (never native git on a tree
+ * a sandbox has touched).
  *
  * The git directory lives beside the working tree, not in it: only the tree is mounted into the sandbox, so
  * repository code can neither rewrite history, refs and index the patch is computed against, nor plant
@@ -9,9 +10,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { gitAuthFor } from './credentials';
-import http from 'isomorphic-git/http/node';
+import { loadConfig } from '../config';
+import { cloneThroughCache } from './cached-clone';
 import { fileDiff } from './diff';
+import { MirrorCache } from './mirror-cache';
 
 /** One pack-file cache shared by every clone in this process, as isomorphic-git recommends. */
 const sharedCache = {};
@@ -33,33 +35,33 @@ export interface ClonedWorkspace {
   gitdir: string;
   /** The commit the working tree was checked out at: the base every patch is computed against. */
   commit: string;
+  /** Objects downloaded for this clone: 0 when the host's git cache already held the commit. */
+  objectsFetched: number;
 }
 
 export interface CloneOptions extends WorkspaceDirs {
   url: string;
   ref: string;
-  /** isomorphic-git's pack cache; one per process unless a caller wants isolation. */
-  cache?: object;
+  /** The host's cache of repository mirrors; `<REGATTA_HOME>/git-cache` bounded by gitCacheBytes when absent. */
+  gitCache?: { dir: string; maxBytes: number };
 }
 
 export async function shallowClone(options: CloneOptions): Promise<ClonedWorkspace> {
   const gitdir = options.gitdir ?? path.join(options.dir, '.git');
-  fs.mkdirSync(options.dir, { recursive: true });
-  await git.clone({
-    fs,
-    http,
-    cache: options.cache ?? sharedCache,
-    dir: options.dir,
-    gitdir,
+  const { dir: cacheDir, maxBytes } = options.gitCache ?? defaultGitCache();
+  const { commit, objectsFetched } = await cloneThroughCache({
     url: options.url,
     ref: options.ref,
-    singleBranch: true,
-    depth: 1,
-    noTags: true,
-    onAuth: gitAuthFor(options.url),
+    dir: options.dir,
+    gitdir,
+    cache: new MirrorCache(cacheDir, maxBytes),
   });
-  const commit = await git.resolveRef({ fs, gitdir, ref: 'HEAD' });
-  return { dir: options.dir, gitdir, commit };
+  return { dir: options.dir, gitdir, commit, objectsFetched };
+}
+
+function defaultGitCache(): { dir: string; maxBytes: number } {
+  const config = loadConfig();
+  return { dir: path.join(config.home, 'git-cache'), maxBytes: config.gitCacheBytes };
 }
 
 export interface RefusedChange {

@@ -200,7 +200,8 @@ export class Sandbox {
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,
         Tmpfs: {
-          '/tmp': 'rw,nosuid,nodev,size=512m,mode=1777',
+          // exec: compiled test binaries run from here (`go test` builds into GOTMPDIR); the workspace is executable anyway.
+          '/tmp': 'rw,exec,nosuid,nodev,size=512m,mode=1777',
           '/home/regatta': `rw,nosuid,nodev,size=64m,uid=${uid},gid=${gid},mode=0700`,
         },
         PidsLimit: limits.pids,

@@ -7,12 +7,21 @@
  * never the registration, login, publish, dist-tag or token endpoints. An HTTPS registry is reached through
  * CONNECT, an opaque tunnel: there, writes are stopped only by the sandbox holding no credentials.
  * Every refusal is kept with the sandbox address it came from, so each run's evidence lists its own.
+ *
+ * Ecosystems whose registry is an HTTPS upstream without a mirror of ours (the Go module proxy) are served at
+ * `<proxy>/upstream/<name>/…`: the proxy itself fetches from the upstream with the host's TLS trust, GET and HEAD only,
+ * so the sandbox speaks plain HTTP to the proxy and can neither write to the registry nor reach anything else there.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type Docker from 'dockerode';
 import type { ExecutionSpec } from '../contracts';
+import { hostRegistryUpstreams, type ReadOnlyUpstream } from '../ecosystems';
+import { caBundleFromEnv } from '../registry/ca-bundle';
 import { registryWriteRefusal } from '../registry/read-only';
 import type { EgressRefusal, SandboxNetwork } from './driver';
 
@@ -23,6 +32,32 @@ export interface EgressOptions {
   registryUrl: string;
   /** More `host:port` pairs the proxy lets through. */
   extraAllowed?: string[];
+  /** Ecosystem registries served read-only at `<proxy>/upstream/<name>/` (absent: those this host's tools configure). */
+  upstreams?: ReadOnlyUpstream[];
+}
+
+const UPSTREAM_ROUTE = /^\/upstream\/([a-z0-9-]+)(\/.*)?$/;
+
+/** The path of a request addressed to the proxy itself: origin-form, or absolute-form naming the proxy's own address. */
+function pathForProxyItself(rawUrl: string, ownAddress: string): string | undefined {
+  if (rawUrl.startsWith('/')) return rawUrl;
+  try {
+    const url = new URL(rawUrl);
+    return url.protocol === 'http:' && hostPort(url) === ownAddress ? `${url.pathname}${url.search}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let upstreamTrust: (string | Buffer)[] | undefined;
+
+/** Node's own roots and the host's CA bundle: the same trust the host's tools reach their registries with. */
+function hostTrust(): (string | Buffer)[] {
+  if (!upstreamTrust) {
+    const bundle = caBundleFromEnv().hostPath;
+    upstreamTrust = [...tls.rootCertificates, ...(bundle ? [fs.readFileSync(bundle)] : [])];
+  }
+  return upstreamTrust;
 }
 
 export interface EgressProxy {
@@ -45,7 +80,12 @@ export function allowedDestinations(options: EgressOptions): Set<string> {
 }
 
 /** A forward proxy (plain HTTP and CONNECT) that lets through only the allowed `host:port` pairs, and only reads over plain HTTP. */
-export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<string>): Promise<EgressProxy> {
+export async function startEgressProxy(
+  listenHost: string,
+  allowed: ReadonlySet<string>,
+  upstreams: readonly ReadOnlyUpstream[] = [],
+): Promise<EgressProxy> {
+  let ownAddress = '';
   const log: EgressRefusal[] = [];
   const refuse = (from: string | undefined, refusal: Omit<EgressRefusal, 'at' | 'from'>) => {
     log.push({ at: Date.now(), from: from ?? 'unknown', ...refusal });
@@ -53,15 +93,52 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
   };
   // Registry clients open many small requests; reusing upstream connections is most of the proxy's speed.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const upstreamAgent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: hostTrust() });
+  const forwardToUpstream = (req: http.IncomingMessage, res: http.ServerResponse, ownPath: string, from?: string) => {
+    const route = UPSTREAM_ROUTE.exec(ownPath.split('?')[0]);
+    const upstream = route && upstreams.find((u) => u.name === route[1]);
+    const deny = (status: number, reason: string) => {
+      refuse(from, { method: req.method ?? '', destination: ownAddress, path: ownPath, reason });
+      req.resume().once('end', () => res.writeHead(status, { 'content-type': 'text/plain' }).end(`${reason}\n`));
+    };
+    if (!upstream) return deny(404, `no registry is served at ${ownPath.split('?')[0]}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return deny(405, `${req.method} to the ${upstream.name} registry: sandboxes only read from registries`);
+    const base = upstream.url.endsWith('/') ? upstream.url : `${upstream.url}/`;
+    const rest = ownPath.slice(`/upstream/${upstream.name}/`.length);
+    const target = new URL(rest, base);
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const name of ['accept', 'accept-encoding', 'user-agent', 'range', 'if-none-match', 'if-modified-since'])
+      if (req.headers[name]) headers[name] = req.headers[name];
+    const client = target.protocol === 'https:' ? https : http;
+    const forwarded = client.request(
+      target,
+      { method: req.method, headers, agent: target.protocol === 'https:' ? upstreamAgent : agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forwarded.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(`upstream ${target.host}: ${err.message}\n`);
+    });
+    forwarded.end();
+  };
   const server = http.createServer((req, res) => {
     let target: URL;
     try {
-      target = new URL(req.url ?? '');
+      target = new URL(req.url ?? '', req.url?.startsWith('/') ? `http://${ownAddress}` : undefined);
     } catch {
       res.writeHead(400).end('absolute URL expected');
       return;
     }
     const from = req.socket.remoteAddress;
+    const ownPath = pathForProxyItself(req.url ?? '', ownAddress);
+    if (ownPath !== undefined) {
+      forwardToUpstream(req, res, ownPath, from);
+      return;
+    }
     const destination = hostPort(target);
     if (target.protocol !== 'http:' || !allowed.has(destination)) {
       refuse(from, {
@@ -137,6 +214,7 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
   // The proxy serves sandboxes for as long as its worker runs; it never keeps a finished process alive by itself.
   server.unref();
   const { port } = server.address() as net.AddressInfo;
+  ownAddress = `${listenHost}:${port}`;
   return {
     url: `http://${listenHost}:${port}`,
     allowed,
@@ -144,6 +222,7 @@ export async function startEgressProxy(listenHost: string, allowed: ReadonlySet<
     close: () =>
       new Promise((resolve) => {
         agent.destroy();
+        upstreamAgent.destroy();
         server.close(() => resolve());
       }),
   };
@@ -174,17 +253,22 @@ export function networkProfiles(
   options: EgressOptions,
   networkName = EGRESS_NETWORK,
 ): { networkFor(profile: ExecutionSpec['network']): Promise<SandboxNetwork>; close(): Promise<void> } {
-  let proxy: Promise<{ network: string; proxy: EgressProxy }> | undefined;
+  let proxy: Promise<{ network: string; proxy: EgressProxy; upstreams: ReadOnlyUpstream[] }> | undefined;
   const start = async () => {
     const network = await ensureEgressNetwork(docker, networkName);
-    return { network: network.name, proxy: await startEgressProxy(network.gateway, allowedDestinations(options)) };
+    const upstreams = options.upstreams ?? hostRegistryUpstreams();
+    return {
+      network: network.name,
+      upstreams,
+      proxy: await startEgressProxy(network.gateway, allowedDestinations(options), upstreams),
+    };
   };
   return {
     async networkFor(profile) {
       if (profile === 'none') return { mode: 'none' };
       if (profile === 'full') return { mode: 'network', name: 'bridge', env: {} };
       proxy ??= start();
-      const { network, proxy: p } = await proxy;
+      const { network, proxy: p, upstreams } = await proxy;
       const env = {
         HTTP_PROXY: p.url,
         HTTPS_PROXY: p.url,
@@ -200,6 +284,7 @@ export function networkProfiles(
         npm_config_fetch_retry_maxtimeout: '4000',
         npm_config_audit: 'false',
         npm_config_fund: 'false',
+        ...Object.assign({}, ...upstreams.map((u) => u.sandboxEnv(`${p.url}/upstream/${u.name}`))),
       };
       return { mode: 'network', name: network, env, refusalsFrom: p.refusalsFrom };
     },

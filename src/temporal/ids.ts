@@ -12,6 +12,11 @@ export const DEFAULT_TASK_QUEUES = {
   execution: 'regatta-execution',
 } as const;
 
+/** The `n`th run of a repository's change executed again on its moved base, tracked by the campaign's tracker. */
+export function reexecutionWorkflowId(campaignId: string, repo: string, n: number): string {
+  return `${runWorkflowId(campaignId, repo)}~reexecution-${n}`;
+}
+
 /** The campaign a run belongs to, read back from its workflow id. */
 export function campaignIdOfRun(runId: string): string | undefined {
   const match = /^run\/([^/]+)\/[^/]+\/[^/]+$/.exec(runId);

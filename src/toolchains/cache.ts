@@ -31,6 +31,9 @@ export interface InstalledToolchain {
   installed: boolean;
 }
 
+/** Puts a tool's checked files into `unpacked` (empty); `staging` is scratch space beside it, removed afterwards. */
+export type ToolchainFill = (unpacked: string, staging: string) => Promise<void>;
+
 export class ToolchainIntegrityError extends Error {
   constructor(message: string) {
     super(message);
@@ -53,15 +56,30 @@ export class ToolchainCache {
 
   /** `pkg` at `release.version`, from the cache when intact, else downloaded, checked and installed. */
   ensure(tool: string, pkg: string, release: PackageVersion): Promise<InstalledToolchain> {
+    return this.ensureFilled(tool, pkg, release, (unpacked, staging) =>
+      this.unpackNpmPackage(pkg, release, unpacked, staging),
+    );
+  }
+
+  /**
+   * Like `ensure`, for a tool that is not an npm package: `fill` puts the checked files of `pkg` at `release.version`
+   * into an empty directory (`release.integrity` is whatever the tool's source checks it by, e.g. a Go module's h1: sum).
+   */
+  ensureFilled(tool: string, pkg: string, release: PackageVersion, fill: ToolchainFill): Promise<InstalledToolchain> {
     const key = `${tool}/${release.version}`;
     const running = this.pending.get(key);
     if (running) return running;
-    const work = this.ensureOnce(tool, pkg, release).finally(() => this.pending.delete(key));
+    const work = this.ensureOnce(tool, pkg, release, fill).finally(() => this.pending.delete(key));
     this.pending.set(key, work);
     return work;
   }
 
-  private async ensureOnce(tool: string, pkg: string, release: PackageVersion): Promise<InstalledToolchain> {
+  private async ensureOnce(
+    tool: string,
+    pkg: string,
+    release: PackageVersion,
+    fill: ToolchainFill,
+  ): Promise<InstalledToolchain> {
     const dir = this.dirFor(tool, release.version);
     const signature = fs.existsSync(dir) ? statSignature(dir) : undefined;
     // Hashed in full before and not touched since (any write changes a file's ctime): no need to hash it again.
@@ -73,7 +91,7 @@ export class ToolchainCache {
       return { dir, package: pkg, version: release.version, installed: false };
     }
     if (problem !== 'missing') this.moveAside(dir);
-    await this.install(tool, pkg, release, dir);
+    await this.install(tool, pkg, release, dir, fill);
     const after = verifyInstall(dir, pkg, release.integrity);
     if (after !== undefined)
       throw new ToolchainIntegrityError(
@@ -83,7 +101,30 @@ export class ToolchainCache {
     return { dir, package: pkg, version: release.version, installed: true };
   }
 
-  private async install(tool: string, pkg: string, release: PackageVersion, dir: string): Promise<void> {
+  private async unpackNpmPackage(
+    pkg: string,
+    release: PackageVersion,
+    unpacked: string,
+    staging: string,
+  ): Promise<void> {
+    const tarball = await this.registry.pack(pkg, release.version, staging);
+    const actual = `sha512-${createHash('sha512').update(fs.readFileSync(tarball)).digest('base64')}`;
+    if (actual !== release.integrity) {
+      throw new ToolchainIntegrityError(
+        `the tarball of ${pkg}@${release.version} has integrity ${actual}; the registry lists ${release.integrity}`,
+      );
+    }
+    await runChecked('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1', '--no-same-owner']);
+    writeShims(unpacked);
+  }
+
+  private async install(
+    tool: string,
+    pkg: string,
+    release: PackageVersion,
+    dir: string,
+    fill: ToolchainFill,
+  ): Promise<void> {
     const staging = path.join(
       this.root,
       '.staging',
@@ -92,17 +133,9 @@ export class ToolchainCache {
     const unpacked = path.join(staging, 'unpacked');
     fs.mkdirSync(unpacked, { recursive: true });
     try {
-      const tarball = await this.registry.pack(pkg, release.version, staging);
-      const actual = `sha512-${createHash('sha512').update(fs.readFileSync(tarball)).digest('base64')}`;
-      if (actual !== release.integrity) {
-        throw new ToolchainIntegrityError(
-          `the tarball of ${pkg}@${release.version} has integrity ${actual}; the registry lists ${release.integrity}`,
-        );
-      }
-      await runChecked('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1', '--no-same-owner']);
+      await fill(unpacked, staging);
       // The sandbox user is not the owner: everything readable, directories and executables enterable by anyone.
-      await runChecked('chmod', ['-R', 'a+rX,go-w', unpacked]);
-      writeShims(unpacked);
+      await runChecked('chmod', ['-R', 'a+rX,u+w,go-w', unpacked]);
       writeManifest(unpacked, { package: pkg, version: release.version, integrity: release.integrity, files: {} });
       fs.mkdirSync(path.dirname(dir), { recursive: true });
       try {

@@ -16,6 +16,10 @@ import {
   type NodeCatalog,
 } from './node-versions';
 import { PackageManagerVersionError, resolvePackageManager } from './package-managers';
+import { prepareEcosystemToolchains } from '../ecosystems';
+import { GoToolchainError } from '../ecosystems/go/toolchain';
+import { MavenToolchainError } from '../ecosystems/maven/toolchain';
+import type { EcosystemToolchainSource } from '../ecosystems/types';
 import { ToolchainRegistry } from './registry';
 
 export const TOOLCHAIN_MOUNT = '/opt/regatta/toolchain';
@@ -27,7 +31,7 @@ const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 export interface ToolchainUse {
   name: string;
   version: string;
-  source: ToolchainSource;
+  source: ToolchainSource | EcosystemToolchainSource;
   /** What the source said, when it said something other than the version (`^22.12`, `lts/*`). */
   declared?: string;
 }
@@ -69,7 +73,13 @@ export class Toolchains {
       return await this.prepareOrThrow(repoDir, requested);
     } catch (err) {
       if (err instanceof ToolchainError) throw err;
-      const kind = err instanceof NodeVersionError || err instanceof PackageManagerVersionError ? 'step' : 'infra';
+      const kind =
+        err instanceof NodeVersionError ||
+        err instanceof PackageManagerVersionError ||
+        err instanceof GoToolchainError ||
+        err instanceof MavenToolchainError
+          ? 'step'
+          : 'infra';
       throw new ToolchainError(kind, `preparing the toolchain failed: ${(err as Error).message}`);
     }
   }
@@ -106,7 +116,14 @@ export class Toolchains {
       installed.set('npm', await this.cache.ensure('npm', npm.package, npm.release));
       tools.push({ name: 'npm', version: npm.release.version, source: 'default' });
     }
-    return { tools, ...sandboxView(installed, manager.name) };
+    const view = sandboxView(installed, manager.name);
+    // Go and the like, for repositories of other ecosystems: their directories go before Node.js's on PATH.
+    for (const extra of await prepareEcosystemToolchains(repoDir, this.cache)) {
+      tools.push(...extra.tools);
+      view.mounts.push(...extra.mounts);
+      Object.assign(view.env, extra.env, { PATH: [...extra.path, view.env.PATH].join(':') });
+    }
+    return { tools, ...view };
   }
 
   private async installNode(version: string): Promise<InstalledToolchain> {

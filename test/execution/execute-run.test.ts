@@ -229,8 +229,9 @@ describe('executeRun', () => {
   });
 
   it('classifies a verifier that fails once and then passes as flaky', async () => {
+    // No baseline: it would run the command on the base first and spend the flag.
     const spec = specFor(fixture.repoUrl, [command('true')], {
-      verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }'] },
+      verify: { commands: ['test -e /tmp/flag || { touch /tmp/flag; exit 1; }'], baseline: false },
     });
     const { result } = await runExecuteRun(fixture.deps, spec);
     expect(result.verification.verdict).toBe('flaky');

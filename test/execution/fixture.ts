@@ -129,3 +129,14 @@ export async function readArtifact(fixture: ExecutionFixture, result: ExecutionR
   if (!ref) throw new Error(`no artifact ${name} in ${result.manifest.artifacts.map((a) => a.name).join(', ')}`);
   return (await fixture.artifacts.get(ref.uri)).toString('utf8');
 }
+
+/** One more repository on the fixture's git server, on the branch real repositories name their default. */
+export async function addFixtureRepo(
+  fixture: ExecutionFixture,
+  name: string,
+  files: Record<string, string>,
+  branch = 'main',
+): Promise<ExecutionSpec['repo']> {
+  await createRepo(path.join(fixture.root, 'repos'), name, files, { branch });
+  return { name, url: `${fixture.git.baseUrl}/${name}.git`, ref: branch };
+}

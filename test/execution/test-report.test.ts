@@ -26,12 +26,26 @@ function result(command: string, exitCode: number, output: string): CommandResul
 
 describe('TAP counts', () => {
   it("takes tape's own summary, with its failing assertion and its TODO", () => {
-    expect(parseTap(captured('tape-mixed.tap'))).toEqual({ tests: 5, passed: 4, failed: 1, skipped: 0, todo: 1 });
+    expect(parseTap(captured('tape-mixed.tap'))).toEqual({
+      tests: 5,
+      passed: 4,
+      failed: 1,
+      skipped: 0,
+      todo: 1,
+      failedTests: ['letters match'],
+    });
   });
 
   it('takes the node:test summary, counting subtests, skips and todos (node 18 default reporter and node 20 --test-reporter=tap)', () => {
     for (const file of ['node18-test.tap', 'node20-test-reporter-tap.tap']) {
-      expect(parseTap(captured(file))).toEqual({ tests: 6, passed: 2, failed: 2, skipped: 1, todo: 1 });
+      expect(parseTap(captured(file))).toEqual({
+        tests: 6,
+        passed: 2,
+        failed: 2,
+        skipped: 1,
+        todo: 1,
+        failedTests: ['suite'],
+      });
     }
   });
 
@@ -42,6 +56,7 @@ describe('TAP counts', () => {
       failed: 1,
       skipped: 1,
       todo: 0,
+      failedTests: ['math fails'],
     });
   });
 
@@ -56,12 +71,19 @@ describe('TAP counts', () => {
       'not ok 4 - streaming # TODO',
       'ok 5',
     ].join('\n');
-    expect(parseTap(tap)).toEqual({ tests: 5, passed: 2, failed: 1, skipped: 1, todo: 1 });
+    expect(parseTap(tap)).toEqual({ tests: 5, passed: 2, failed: 1, skipped: 1, todo: 1, failedTests: ['formats'] });
   });
 
   it('adds up the summaries of several suites run by one command', () => {
     const twice = `${captured('tape-mixed.tap')}\n${captured('node20-test-reporter-tap.tap')}`;
-    expect(parseTap(twice)).toEqual({ tests: 11, passed: 6, failed: 3, skipped: 1, todo: 2 });
+    expect(parseTap(twice)).toEqual({
+      tests: 11,
+      passed: 6,
+      failed: 3,
+      skipped: 1,
+      todo: 2,
+      failedTests: ['letters match', 'suite'],
+    });
   });
 
   it('finds no TAP in output that only happens to start a line with "ok"', () => {

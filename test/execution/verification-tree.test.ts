@@ -93,7 +93,8 @@ describe('verification stopped by a time limit', () => {
 
   it('is a timeout naming the run deadline when the run runs out during verification', async () => {
     const spec = specFor(fixture.repoUrl, [rename], {
-      verify: { commands: ['sleep 60'] },
+      // Without a baseline, which would meet the deadline on the base first.
+      verify: { commands: ['sleep 60'], baseline: false },
       limits: { ...specFor(fixture.repoUrl, []).limits, runTimeoutMs: 20_000, commandTimeoutMs: 60_000 },
     });
     const started = Date.now();

@@ -17,6 +17,12 @@ interface Pull {
   labels: string[];
   reviewers: string[];
   teamReviewers: string[];
+  /** False makes the merge endpoint answer 405, as GitHub does for a conflicting pull request. */
+  mergeable?: boolean;
+  merge_commit_sha?: string | null;
+  merge_method?: string;
+  comments?: string[];
+  reviews?: { user: { login: string }; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' }[];
 }
 
 export interface Fault {
@@ -149,6 +155,33 @@ export async function startFakeGitHub(
       Object.assign(pull, pickDefined({ title: body.title, body: body.body, state: body.state }));
       return answer(200, view(pull));
     }
+    if (m && req.method === 'GET') {
+      const pull = byNumber(m[1]);
+      return pull ? answer(200, view(pull)) : answer(404, { message: 'Not Found' });
+    }
+    m = /^pulls\/(\d+)\/merge$/.exec(rest);
+    if (m && req.method === 'PUT') {
+      const pull = byNumber(m[1]);
+      if (!pull) return answer(404, { message: 'Not Found' });
+      if (pull.merged_at || pull.state !== 'open' || pull.mergeable === false)
+        return answer(405, { message: 'Pull Request is not mergeable' });
+      Object.assign(pull, {
+        state: 'closed',
+        merged_at: new Date().toISOString(),
+        merge_commit_sha: 'c'.repeat(40),
+        merge_method: body.merge_method ?? 'merge',
+      });
+      return answer(200, { sha: pull.merge_commit_sha, merged: true, message: 'Pull Request successfully merged' });
+    }
+    m = /^pulls\/(\d+)\/reviews$/.exec(rest);
+    if (m && req.method === 'GET') return answer(200, byNumber(m[1])?.reviews ?? []);
+    m = /^issues\/(\d+)\/comments$/.exec(rest);
+    if (m && req.method === 'POST') {
+      const pull = byNumber(m[1]);
+      if (!pull) return answer(404, { message: 'Not Found' });
+      (pull.comments ??= []).push(String(body.body));
+      return answer(201, { id: pull.comments.length, body: body.body });
+    }
     m = /^issues\/(\d+)\/labels$/.exec(rest);
     if (m && req.method === 'POST') {
       const pull = byNumber(m[1])!;
@@ -221,6 +254,10 @@ function newPull(pulls: Pull[], body: Record<string, unknown>): Pull {
     labels: [],
     reviewers: [],
     teamReviewers: [],
+    mergeable: true,
+    merge_commit_sha: null,
+    comments: [],
+    reviews: [],
   };
 }
 

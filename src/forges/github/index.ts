@@ -7,7 +7,8 @@
 import type { ChangeRequest } from '../../contracts';
 import { CHANGE_BRANCH_PREFIX } from '../../temporal/ids';
 import { ForgeRateLimitedError, ForgeRequestError } from '../errors';
-import type { ChangeRequestDraft, Forge } from '../types';
+import { findRevertCommit } from '../../git/revert';
+import type { ChangeRequestDraft, Forge, MergeMethod, RepoRef } from '../types';
 import { RateLimitPacer, retryAfterMs } from './rate-limit';
 
 export { ForgeRateLimitedError, ForgeRequestError } from '../errors';
@@ -35,6 +36,9 @@ interface PullRequest {
   merged_at: string | null;
   draft?: boolean;
   head: { ref: string; sha: string };
+  created_at?: string;
+  closed_at?: string | null;
+  merge_commit_sha?: string | null;
 }
 
 export class GitHubForge implements Forge {
@@ -145,6 +149,35 @@ export class GitHubForge implements Forge {
     return this.toChangeRequest(repo.name, pull);
   }
 
+  /** PUT …/pulls/{n}/merge; GitHub answers 405 when it cannot merge (conflicts, required checks or reviews missing). */
+  async mergeChangeRequest(repo: RepoRef, number: number, options: { method: MergeMethod }): Promise<ChangeRequest> {
+    await this.request('PUT', `/repos/${repo.name}/pulls/${number}/merge`, { merge_method: options.method });
+    return this.toChangeRequest(
+      repo.name,
+      await this.request<PullRequest>('GET', `/repos/${repo.name}/pulls/${number}`),
+    );
+  }
+
+  async commentOnChangeRequest(repo: RepoRef, number: number, body: string): Promise<void> {
+    await this.request('POST', `/repos/${repo.name}/issues/${number}/comments`, { body });
+  }
+
+  /** Reviewers whose latest review approves (a later "changes requested" withdraws an approval). */
+  async approvalCount(repo: RepoRef, number: number): Promise<number> {
+    const reviews = await this.requestAllPages<{ user: { login: string } | null; state: string }>(
+      `/repos/${repo.name}/pulls/${number}/reviews?per_page=100`,
+    );
+    const latest = new Map<string, string>();
+    for (const review of reviews)
+      if (review.user && review.state !== 'COMMENTED') latest.set(review.user.login, review.state);
+    return [...latest.values()].filter((state) => state === 'APPROVED').length;
+  }
+
+  /** Read over git with the token, as metadata: GitHub's commit search would cost a request per page of history. */
+  async findRevert(repo: RepoRef, base: string, mergeCommit: string) {
+    return findRevertCommit({ url: repo.url, base, auth: this.gitAuth() }, mergeCommit);
+  }
+
   private async findPull(repo: string, branch: string): Promise<PullRequest | undefined> {
     const owner = repo.split('/')[0];
     const pulls = await this.request<PullRequest[]>(
@@ -166,6 +199,10 @@ export class GitHubForge implements Forge {
       draft: pull.draft ?? false,
       headCommit: pull.head.sha,
       checks: await this.checks(repo, pull.head.sha),
+      ...(pull.created_at ? { createdAt: pull.created_at } : {}),
+      ...(pull.merged_at ? { mergedAt: pull.merged_at } : {}),
+      ...(pull.closed_at && !pull.merged_at ? { closedAt: pull.closed_at } : {}),
+      ...(pull.merged_at && pull.merge_commit_sha ? { mergeCommit: pull.merge_commit_sha } : {}),
     };
   }
 

@@ -6,8 +6,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChangeRequest } from '../../contracts';
+import { mergeBranch, MergeConflictError } from '../../git/merge';
+import { findRevertCommit } from '../../git/revert';
 import { ForgeRequestError } from '../errors';
-import type { ChangeRequestDraft, Forge, RepoRef } from '../types';
+import type { ChangeRequestDraft, Forge, MergeMethod, RepoRef } from '../types';
 
 export interface StoredChangeRequest extends ChangeRequest {
   title: string;
@@ -17,7 +19,18 @@ export interface StoredChangeRequest extends ChangeRequest {
   base: string;
   createdAt: string;
   updatedAt: string;
+  /** The conversation: comments added through the forge (why it was closed, what supersedes it). */
+  comments?: { body: string; at: string }[];
+  /** Reviewers who approved it. */
+  approvedBy?: string[];
 }
+
+export interface LocalForgeOptions {
+  /** Who merge commits are by: the forge's merge button, not Regatta. */
+  mergeAuthor?: { name: string; email: string };
+}
+
+const DEFAULT_MERGE_AUTHOR = { name: 'Local forge', email: 'forge@regatta.local' };
 
 /** Where the records of change requests numbered in one repository claim their numbers. */
 const NUMBERS_DIR = '.numbers';
@@ -25,7 +38,10 @@ const NUMBERS_DIR = '.numbers';
 export class LocalForge implements Forge {
   readonly provider = 'local';
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly options: LocalForgeOptions = {},
+  ) {}
 
   hostOf(repoUrl: string): string {
     return new URL(repoUrl).host;
@@ -45,12 +61,13 @@ export class LocalForge implements Forge {
     const file = this.recordFile(draft.repo.name, draft.branch);
     const existing = this.read(file);
     if (existing) {
-      // A re-run brings the body and head up to date; state is the reviewers' business.
+      // A re-run brings the body and head up to date; state is the reviewers' business. Checks were for the old head.
       const updated = {
         ...existing,
         title: draft.title,
         body: draft.body,
         headCommit: draft.headCommit,
+        ...(existing.headCommit !== draft.headCommit ? { checks: undefined } : {}),
         updatedAt: new Date().toISOString(),
       };
       this.write(file, updated);
@@ -113,17 +130,111 @@ export class LocalForge implements Forge {
     return this.setState(repo.name, number, 'merged');
   }
 
-  private setState(repo: string, number: number, state: ChangeRequest['state']): ChangeRequest {
+  /** The checks a CI system would report on the head commit: local change requests have none unless a test sets them. */
+  async setChecks(repo: RepoRef, number: number, checks: NonNullable<ChangeRequest['checks']>): Promise<ChangeRequest> {
+    return this.update(repo.name, number, (stored) => ({ ...stored, checks }));
+  }
+
+  /**
+   * Merges the branch into the base on the repository's remote (a fast-forward when the base has not moved, else a
+   * merge or squash commit, pushed), then records it merged with its merge commit. A conflicting merge is refused.
+   */
+  async mergeChangeRequest(repo: RepoRef, number: number, options: { method: MergeMethod }): Promise<ChangeRequest> {
+    const stored = this.readByNumber(repo.name, number);
+    if (stored.state === 'merged') return publicView(stored);
+    if (stored.state === 'closed')
+      throw new ForgeRequestError(
+        `change request #${number} in ${repo.name} is closed; reopen it to merge`,
+        422,
+        false,
+      );
+    if (options.method === 'rebase')
+      throw new ForgeRequestError(
+        `the local forge merges with method merge or squash, not rebase (change request #${number} in ${repo.name})`,
+        422,
+        false,
+      );
+    let merged: { mergeCommit: string };
+    try {
+      merged = await mergeBranch({
+        url: repo.url,
+        base: stored.base,
+        branch: stored.branch,
+        method: options.method,
+        message: `Merge change request #${number} from ${stored.branch}\n\n${stored.title}\n`,
+        author: this.options.mergeAuthor ?? DEFAULT_MERGE_AUTHOR,
+      });
+    } catch (err) {
+      if (err instanceof MergeConflictError) throw new ForgeRequestError(err.message, 409, false, 'invalid');
+      throw err;
+    }
+    const now = new Date().toISOString();
+    return this.update(repo.name, number, (s) => ({
+      ...s,
+      state: 'merged',
+      mergedAt: now,
+      mergeCommit: merged.mergeCommit,
+    }));
+  }
+
+  async commentOnChangeRequest(repo: RepoRef, number: number, body: string): Promise<void> {
+    const at = new Date().toISOString();
+    this.update(repo.name, number, (stored) => ({ ...stored, comments: [...(stored.comments ?? []), { body, at }] }));
+  }
+
+  /** What a reviewer approving it looks like, for tests of automerge. */
+  async approve(repo: RepoRef, number: number, by: string): Promise<ChangeRequest> {
+    return this.update(repo.name, number, (stored) => ({
+      ...stored,
+      approvedBy: [...new Set([...(stored.approvedBy ?? []), by])],
+    }));
+  }
+
+  async approvalCount(repo: RepoRef, number: number): Promise<number> {
+    return this.readByNumber(repo.name, number).approvedBy?.length ?? 0;
+  }
+
+  async findRevert(repo: RepoRef, base: string, mergeCommit: string) {
+    return findRevertCommit({ url: repo.url, base }, mergeCommit);
+  }
+
+  private readByNumber(repo: string, number: number): StoredChangeRequest {
     for (const file of walk(path.join(this.root, repo))) {
       const stored = this.read(file);
-      if (stored?.repo !== repo || stored.number !== number) continue;
+      if (stored?.repo === repo && stored.number === number) return stored;
+    }
+    throw new ForgeRequestError(`no change request #${number} in ${repo}`, 404, false);
+  }
+
+  private setState(repo: string, number: number, state: ChangeRequest['state']): ChangeRequest {
+    return this.update(repo, number, (stored) => {
       if (stored.state === 'merged' && state !== 'merged')
         throw new ForgeRequestError(
           `change request #${number} in ${repo} is merged; it cannot be ${state === 'open' ? 'reopened' : state}`,
           422,
           false,
         );
-      const updated = { ...stored, state, updatedAt: new Date().toISOString() };
+      const now = new Date().toISOString();
+      return {
+        ...stored,
+        state,
+        ...(state === 'merged' && stored.state !== 'merged' ? { mergedAt: now } : {}),
+        ...(state === 'closed' && stored.state !== 'closed' ? { closedAt: now } : {}),
+        ...(state === 'open' ? { closedAt: undefined } : {}),
+      };
+    });
+  }
+
+  /** Rewrites change request `number` of `repo` with `change`, stamping `updatedAt`. */
+  private update(
+    repo: string,
+    number: number,
+    change: (stored: StoredChangeRequest) => StoredChangeRequest,
+  ): ChangeRequest {
+    for (const file of walk(path.join(this.root, repo))) {
+      const stored = this.read(file);
+      if (stored?.repo !== repo || stored.number !== number) continue;
+      const updated = { ...change(stored), updatedAt: new Date().toISOString() };
       this.write(file, updated);
       return publicView(updated);
     }
@@ -189,8 +300,14 @@ export class LocalForge implements Forge {
 }
 
 function publicView(stored: StoredChangeRequest): ChangeRequest {
-  const { provider, host, repo, branch, number, url, state, draft, headCommit } = stored;
-  return { provider, host, repo, branch, number, url, state, draft, headCommit };
+  const { provider, host, repo, branch, number, url, state, draft, headCommit, createdAt } = stored;
+  const optional = {
+    ...(stored.checks ? { checks: stored.checks } : {}),
+    ...(stored.mergedAt ? { mergedAt: stored.mergedAt } : {}),
+    ...(stored.closedAt ? { closedAt: stored.closedAt } : {}),
+    ...(stored.mergeCommit ? { mergeCommit: stored.mergeCommit } : {}),
+  };
+  return { provider, host, repo, branch, number, url, state, draft, headCommit, createdAt, ...optional };
 }
 
 function walk(dir: string): string[] {

@@ -1,0 +1,86 @@
+/**
+ * Clones of the 2,005-file benchmark repository over the local smart-HTTP server, in one run:
+ *   node --require tsx/cjs bench/clone.ts [rounds]
+ * Prints medians, each as a ratio to native `git clone --depth 1`: isomorphic-git's clone (what Regatta used
+ * before), Regatta's clone with an empty git cache (cold), and with a cache one upstream commit behind (warm).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { createRepo } from '../src/dev/fleet';
+import { startGitServer } from '../src/dev/git-server';
+import { shallowClone } from '../src/git/workspace';
+import { runChecked } from '../src/host/command';
+import { benchmarkFiles } from './heavy-repo';
+import { median, timed } from './timing';
+
+const CACHE_BYTES = 2 ** 31;
+const IDENTITY = ['-c', 'user.name=Bench', '-c', 'user.email=bench@regatta.invalid'];
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 7);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`rounds: expected a positive integer, got ${process.argv[2]}`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-clone-bench-'));
+  const bare = await createRepo(path.join(scratch, 'repos'), 'bench/heavy', benchmarkFiles());
+  const server = await startGitServer({ root: path.join(scratch, 'repos') });
+  let n = 0;
+  const fresh = (name: string) => path.join(scratch, `${name}-${n++}`);
+  try {
+    const url = `${server.baseUrl}/bench/heavy.git`;
+    const gitCache = { dir: fresh('warm-cache'), maxBytes: CACHE_BYTES };
+    await shallowClone({ url, ref: 'main', dir: fresh('warm'), gitCache });
+    const upstream = fresh('upstream');
+    await runChecked('git', ['clone', '-q', bare, upstream]);
+    const samples = { native: [] as number[], isomorphic: [] as number[], cold: [] as number[], warm: [] as number[] };
+    const fetched: number[] = [];
+    // One of each per round, so a machine that gets busier or quieter during the run weighs on all alike.
+    for (let round = 0; round < rounds; round++) {
+      samples.native.push(
+        await timed(() =>
+          runChecked('git', ['clone', '-q', '--depth', '1', '--single-branch', '--no-tags', url, fresh('native')]),
+        ),
+      );
+      samples.isomorphic.push(
+        await timed(() =>
+          git.clone({ fs, http, dir: fresh('iso'), url, ref: 'main', singleBranch: true, depth: 1, noTags: true }),
+        ),
+      );
+      const emptyCache = { dir: fresh('cache'), maxBytes: CACHE_BYTES };
+      samples.cold.push(
+        await timed(() => shallowClone({ url, ref: 'main', dir: fresh('cold'), gitCache: emptyCache })),
+      );
+      fs.writeFileSync(path.join(upstream, 'src/module-3/file-300.js'), `module.exports = ${round};\n`);
+      await runChecked('git', [...IDENTITY, '-C', upstream, 'commit', '-qam', `round ${round}`]);
+      await runChecked('git', ['-C', upstream, 'push', '-q', 'origin', 'HEAD:main']);
+      samples.warm.push(
+        await timed(async () => {
+          fetched.push((await shallowClone({ url, ref: 'main', dir: fresh('warm'), gitCache })).objectsFetched);
+        }),
+      );
+    }
+    const [native, isomorphic, cold, warm] = [samples.native, samples.isomorphic, samples.cold, samples.warm].map(
+      median,
+    );
+
+    console.log(`median of ${rounds} rounds on ${os.hostname()} (${os.cpus().length} cores), 2,005-file repository`);
+    console.log(['clone', 'ms', 'ratio to native'].join('\t'));
+    const rows: [string, number][] = [
+      ['native git clone --depth 1 (baseline)', native],
+      ['isomorphic-git clone (before)', isomorphic],
+      ['regatta cold (empty git cache)', cold],
+      [`regatta warm (one new upstream commit; ${median(fetched)} objects fetched)`, warm],
+    ];
+    for (const [name, ms] of rows) console.log([name, ms.toFixed(1), (ms / native).toFixed(2)].join('\t'));
+  } finally {
+    await server.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,137 @@
+/**
+ * Python end to end: a campaign moves semver in requirements.txt and pyproject.toml keeping each specifier's style,
+ * a step fixes what semver 3 renamed, and the sandbox verifies with pytest (uv from the toolchain cache, the image's
+ * python3, packages from the stack's proxpi mirror through the egress proxy's read-only route); pytest's JUnit XML
+ * gives the counts, and the change is published. A desired-state firing reads the requirements and starts no run for
+ * a repository already there. Real Temporal, Docker, git and the Python index.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createControlActivities } from '../../activities/control';
+import type { ScheduledFiringResult } from '../../src/contracts';
+import { loadConfig } from '../../src/config';
+import { pythonMirrorUrl } from '../../src/dev/python-mirror';
+import { controlDeps } from '../../src/workers/control-deps';
+import { ecosystemRepo, pythonServiceFiles } from '../support/ecosystem-fixtures';
+import { eventually } from '../support/eventually';
+import { realExecutionActivities, startHarness, type RegattaHarness } from '../support/harness';
+import { readStackInfo } from '../support/stack';
+
+let harness: RegattaHarness;
+
+beforeAll(async () => {
+  // As the dev stack's execution worker is configured: sandboxes install from the stack's mirror of the host's index.
+  process.env.REGATTA_PYTHON_INDEX = readStackInfo().pythonMirror?.url ?? pythonMirrorUrl();
+  harness = await startHarness({
+    controlActivities: createControlActivities(controlDeps(loadConfig())),
+    executionActivities: realExecutionActivities(),
+  });
+});
+afterAll(async () => harness?.shutdown());
+
+async function artifactsOf(runId: string): Promise<Record<string, string>> {
+  const run = await harness.client.runStatus(runId);
+  return Object.fromEntries(
+    run.manifest!.artifacts.map((a) => [a.name, fs.readFileSync(fileURLToPath(a.uri), 'utf8')]),
+  );
+}
+
+const upgrade = {
+  taskType: 'dependency_upgrade' as const,
+  steps: [
+    { recipe: 'python-upgrade' as const, package: 'semver', version: '3.0.4' },
+    {
+      recipe: 'replace' as const,
+      name: 'semver 3 renamed isvalid',
+      files: ['pricing/**/*.py'],
+      find: '.isvalid(',
+      replace: '.is_valid(',
+    },
+  ],
+  verify: {
+    commands: [
+      'uv venv --clear /tmp/venv',
+      'uv pip install --python /tmp/venv -r requirements.txt pytest',
+      'uv run --python /tmp/venv --no-project python -m pytest --junitxml=test-results/junit.xml',
+    ],
+  },
+};
+
+it('upgrades semver in requirements.txt and pyproject.toml, fixes the rename, verifies with pytest, and publishes', async () => {
+  const target = await ecosystemRepo(`fixtures/py-upgrade-${harness.unique}`, pythonServiceFiles('2.13.0'), 'pricing');
+  const spec = {
+    id: `semver-upgrade-${harness.unique}`,
+    title: 'Upgrade semver to 3.0.4',
+    targets: [target],
+    ...upgrade,
+  };
+  await harness.client.startCampaign(spec);
+  const result = await harness.client.campaignResult(spec.id);
+  const run = await harness.client.runStatus(result.runs[0].runId);
+  // With the failure, so a failed run shows its reason.
+  expect({ state: run.state, failure: run.failure }).toEqual({ state: 'published', failure: undefined });
+
+  const artifacts = await artifactsOf(result.runs[0].runId);
+  const patch = artifacts['patch.diff'];
+  // The pin stays a pin (and its comment stays), the range keeps its upper bound.
+  expect(patch).toContain('-semver==2.13.0  # release tags\n+semver==3.0.4  # release tags');
+  expect(patch).toContain('-    "semver>=2.13.0,<4",\n+    "semver>=3.0.4,<4",');
+  expect(patch).toContain('+    return semver.VersionInfo.is_valid(tag.lstrip("v"))');
+  expect(patch).not.toContain('test-results');
+  const verification = JSON.parse(artifacts['verification.json']);
+  expect(verification.verdict).toBe('passed');
+  expect(verification.commands[2].tests).toMatchObject({ source: 'junit', tests: 2, passed: 2, failed: 0, skipped: 0 });
+  expect(artifacts['events.json']).toContain('uv 0.13.8');
+}, 600_000);
+
+it('refuses to upgrade a package the repository does not declare, and names it', async () => {
+  const target = await ecosystemRepo(`fixtures/py-absent-${harness.unique}`, pythonServiceFiles('2.13.0'), 'pricing');
+  const spec = {
+    id: `py-absent-${harness.unique}`,
+    title: 'Upgrade a package the service does not use',
+    targets: [target],
+    ...upgrade,
+    steps: [{ recipe: 'python-upgrade' as const, package: 'requests', version: '2.32.0' }],
+  };
+  await harness.client.startCampaign(spec);
+  const result = await harness.client.campaignResult(spec.id);
+  expect(result.runs[0].state).toBe('failed');
+  expect(JSON.stringify(await harness.client.runStatus(result.runs[0].runId))).toContain(
+    'requests is not in requirements.txt, pyproject.toml; python-upgrade moves a dependency the repository already has',
+  );
+}, 300_000);
+
+it('a desired-state firing reads the requirements, counts a repository already there as compliant, and starts no run for it', async () => {
+  const [current, behind] = [
+    await ecosystemRepo(`fixtures/py-current-${harness.unique}`, pythonServiceFiles('3.0.4'), 'pricing'),
+    await ecosystemRepo(`fixtures/py-behind-${harness.unique}`, pythonServiceFiles('2.13.0'), 'pricing'),
+  ];
+  const scheduleId = `semver-desired-${harness.unique}`;
+  await harness.client.schedules.create({
+    id: scheduleId,
+    every: '7d',
+    paused: true,
+    desired: { ecosystem: 'python', package: 'semver', atLeast: '3.0' },
+    campaign: {
+      id: 'semver-desired',
+      title: 'Every Python service on semver 3',
+      targets: [current, behind],
+      ...upgrade,
+    },
+  });
+  try {
+    await harness.client.schedules.trigger(scheduleId);
+    const described = await eventually(
+      () => harness.client.schedules.describe(scheduleId),
+      (d) => d.recentFirings.length > 0,
+      30_000,
+    );
+    const firing: ScheduledFiringResult = await harness.client.schedules.firingResult(
+      described.recentFirings[0].workflowId,
+    );
+    expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
+    expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
+  } finally {
+    await harness.client.schedules.delete(scheduleId);
+  }
+}, 600_000);
