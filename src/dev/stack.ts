@@ -23,7 +23,7 @@ import {
   packageRegistryStatus,
   type PackageRegistryInfo,
 } from './package-registry';
-import { ensurePythonMirror } from './python-mirror';
+import { ensurePythonMirror, PYTHON_MIRROR_SERVICE } from './python-mirror';
 import { ensureRegistryMirror, REGISTRY_MIRROR_SERVICE, registryMirrorStatus } from './registry-mirror';
 import { caBundleFromEnv, describeCaBundle } from '../registry/ca-bundle';
 import { isPidAlive, runningService, servicePaths, sleep, startService, stopService, waitUntil } from './processes';
@@ -302,6 +302,7 @@ export async function stopStack(config: RegattaConfig = loadConfig()): Promise<s
     ...WORKER_ROLES.map(workerServiceName),
     GIT_SERVER_SERVICE,
     REGISTRY_MIRROR_SERVICE,
+    PYTHON_MIRROR_SERVICE,
     PACKAGE_REGISTRY_SERVICE,
     ARTIFACT_STORE_SERVICE,
     TEMPORAL_SERVICE,
