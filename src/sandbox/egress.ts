@@ -38,6 +38,24 @@ export interface EgressOptions {
 
 const UPSTREAM_ROUTE = /^\/upstream\/([a-z0-9-]+)(\/.*)?$/;
 
+/**
+ * The upstream URL a path under `/upstream/<name>/` reads, or undefined where it would leave the registry: an absolute
+ * or protocol-relative URL, or `..` (however encoded) climbing above the registry's base path. Resolved relative to the
+ * base, so the base's credentials and host are kept and nothing a sandbox sends can name another host.
+ */
+export function upstreamTarget(upstreamUrl: string, rest: string): URL | undefined {
+  const base = new URL(upstreamUrl.endsWith('/') ? upstreamUrl : `${upstreamUrl}/`);
+  let target: URL;
+  try {
+    target = new URL(`./${rest.replace(/^[/\\]+/, '')}`, base);
+  } catch {
+    return undefined;
+  }
+  const inside =
+    target.protocol === base.protocol && target.host === base.host && target.pathname.startsWith(base.pathname);
+  return inside ? target : undefined;
+}
+
 /** The path of a request addressed to the proxy itself: origin-form, or absolute-form naming the proxy's own address. */
 function pathForProxyItself(rawUrl: string, ownAddress: string): string | undefined {
   if (rawUrl.startsWith('/')) return rawUrl;
@@ -104,9 +122,9 @@ export async function startEgressProxy(
     if (!upstream) return deny(404, `no registry is served at ${ownPath.split('?')[0]}`);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return deny(405, `${req.method} to the ${upstream.name} registry: sandboxes only read from registries`);
-    const base = upstream.url.endsWith('/') ? upstream.url : `${upstream.url}/`;
     const rest = ownPath.slice(`/upstream/${upstream.name}/`.length);
-    const target = new URL(rest, base);
+    const target = upstreamTarget(upstream.url, rest);
+    if (!target) return deny(403, `${rest.split('?')[0]} is outside the ${upstream.name} registry`);
     const headers: http.OutgoingHttpHeaders = {};
     for (const name of ['accept', 'accept-encoding', 'user-agent', 'range', 'if-none-match', 'if-modified-since'])
       if (req.headers[name]) headers[name] = req.headers[name];
