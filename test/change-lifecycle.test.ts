@@ -7,36 +7,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
-import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
 import { createControlActivities } from '../activities/control';
 import { artifactStoreFor } from '../src/artifacts';
-import { runArtifactKey } from '../src/artifacts/store';
-import type { Burndown, CampaignSpecInput, ExecutionResult, ExecutionSpec } from '../src/contracts';
-import { hashSpec } from '../src/contracts/hash';
+import type { Burndown, CampaignSpecInput } from '../src/contracts';
 import { loadConfig } from '../src/config';
 import { LocalForge } from '../src/forges/local';
 import type { RepoRef } from '../src/forges/types';
-import { fileDiff } from '../src/git/diff';
 import { changeTrackerWorkflowId, reexecutionWorkflowId } from '../src/temporal/ids';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { pushCommit, remoteCommit, remoteFile, remoteTip, revertMessage } from './support/git-remote';
 import { startHarness, type RegattaHarness } from './support/harness';
+import { capitaliseAlphaExecution, NOTES } from './support/notes-execution';
 import { fixtureRepo } from './support/stack';
 
 const config = loadConfig();
 const artifacts = artifactStoreFor(config);
 const forge = new LocalForge(fs.mkdtempSync(path.join(os.tmpdir(), 'lifecycle-forge-')));
-const NOTES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'].join('\n') + '\n';
 let harness: RegattaHarness;
 const campaigns: string[] = [];
 
-/** What the scripted execution plane did: one entry per execution, with the base commit it read. */
-const executions: { repo: string; baseCommit: string; runId: string }[] = [];
-/** Repositories whose next execution fails verification. */
-const failVerification = new Set<string>();
+/** The scripted execution plane: what it did (one entry per execution), and repositories whose next one fails verification. */
+const { executeRun, executions, failVerification } = capitaliseAlphaExecution(artifacts);
 
 beforeAll(async () => {
   const deps = controlDeps(config);
@@ -46,7 +38,7 @@ beforeAll(async () => {
       publish: { ...deps.publish!, forge },
       client: () => harness?.client.temporal,
     }),
-    executionActivities: { executeRun: capitaliseAlpha },
+    executionActivities: { executeRun },
   });
 });
 afterAll(async () => {
@@ -57,54 +49,6 @@ afterAll(async () => {
       .catch(() => undefined);
   await harness?.shutdown();
 });
-
-/** The scripted agent: capitalises the line starting with `alpha` in NOTES.md as the base has it now. */
-async function capitaliseAlpha(spec: ExecutionSpec): Promise<ExecutionResult> {
-  const attempt = Context.current().info.attempt;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capitalise-'));
-  try {
-    await git.clone({ fs, http, dir, url: spec.repo.url, ref: spec.repo.ref, singleBranch: true, depth: 1 });
-    const baseCommit = await git.resolveRef({ fs, dir, ref: 'HEAD' });
-    executions.push({ repo: spec.repo.name, baseCommit, runId: spec.runId });
-    const before = fs.readFileSync(path.join(dir, 'NOTES.md'), 'utf8');
-    const after = before.replace(/^alpha.*$/m, (line) => line.toUpperCase());
-    const patch = await artifacts.put(
-      runArtifactKey(spec.runId, attempt, 'patch.diff'),
-      fileDiff('NOTES.md', before, after),
-      'patch',
-    );
-    const failing = failVerification.delete(spec.repo.name);
-    const now = new Date().toISOString();
-    return {
-      runId: spec.runId,
-      attempt,
-      specHash: hashSpec(spec),
-      outcome: 'changed',
-      touchedFiles: ['NOTES.md'],
-      commands: [],
-      baseCommit,
-      verification: {
-        verdict: failing ? 'failed' : 'passed',
-        commands: [
-          {
-            command: 'npm test',
-            exitCode: failing ? 1 : 0,
-            durationMs: 1,
-            output: failing ? 'not ok 1' : 'ok 1',
-            outputTruncated: false,
-          },
-        ],
-      },
-      cost: { promptTokens: 0, completionTokens: 0, usd: 0 },
-      manifest: { runId: spec.runId, attempt, artifacts: [patch] },
-      worker: { identity: 'scripted', hostname: 'test' },
-      startedAt: now,
-      finishedAt: now,
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** A fresh repository and a one-repository campaign over it that capitalises alpha, with `extra` in its spec. */
 async function startCampaign(label: string, extra: Partial<CampaignSpecInput> = {}) {
@@ -163,23 +107,6 @@ it('a moved base that the patch still applies to is rebased once: one new head o
   expect(later).toMatchObject({ rebased: 1, reexecuted: 0, open: 1 });
   expect((await forge.findChangeRequest(repo, branch))!.headCommit).toBe(rebased.headCommit);
   expect(executions.filter((e) => e.repo === repo.name)).toHaveLength(1);
-});
-
-it('rebases stop at the hourly bound per forge host: a base that moves again waits, and says why', async () => {
-  const { id, repo, branch } = await startCampaign('bounded', {
-    rebaseWhen: 'behind-base',
-    rebaseRate: { max: 1, windowMs: 3600_000 },
-  });
-  await burndown(id, opened);
-  await pushCommit(repo.url, { onto: 'main', files: { 'ONE.md': 'one\n' }, message: 'a colleague adds a file' });
-  await burndown(id, (b) => b.rebased === 1);
-  const head = (await forge.findChangeRequest(repo, branch))!.headCommit;
-  await pushCommit(repo.url, { onto: 'main', files: { 'TWO.md': 'two\n' }, message: 'and another' });
-
-  const held = await burndown(id, (b) => /waiting for the rebase limit of 1 per 60 min/.test(b.changes[0].note ?? ''));
-  expect(held.rebased).toBe(1);
-  expect((await polls(id, 3)).rebased).toBe(1);
-  expect(await remoteTip(repo.url, branch)).toBe(head);
 });
 
 it('a moved base that conflicts with the patch executes the run again on it, verified, before the new patch is pushed', async () => {

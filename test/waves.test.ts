@@ -3,7 +3,6 @@
  * advances by itself once two of its change requests merge, the next wave pauses on failing checks naming the figure,
  * and a person advances it by hand with who and why recorded. Execution is scripted (a real patch artifact per run).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import { fileDiff } from '../src/git/diff';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { startHarness, type RegattaHarness } from './support/harness';
+import { regattaJson as cliJson } from './support/lifecycle-harness';
 import { scriptedExecution } from './support/scripted-execution';
 import { fixtureRepo } from './support/stack';
 
@@ -29,16 +29,7 @@ const forgeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-waves-forge-'))
 const forge = new LocalForge(forgeRoot);
 let harness: RegattaHarness;
 
-/** The CLI pointed at the test's workers, its standard output parsed as JSON. */
-function regattaJson<T>(...args: string[]): Promise<T> {
-  const env = { ...process.env, REGATTA_CONTROL_QUEUE: harness.queues.control };
-  const root = path.join(__dirname, '..');
-  return new Promise((resolve, reject) =>
-    execFile('node', [path.join(root, 'bin/regatta.js'), ...args], { cwd: root, env }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
-    ),
-  );
-}
+const regattaJson = <T>(...args: string[]) => cliJson<T>(harness, ...args);
 
 function patchingExecution() {
   const scripted = scriptedExecution(() => ({ touchedFiles: ['README.md'], costUsd: RUN_COST_USD }));

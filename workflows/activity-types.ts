@@ -36,6 +36,8 @@ export type LifecycleActivities = Pick<
   | 'closeSupersededChangeRequests'
   | 'findReverts'
   | 'changeRequestStates'
+  | 'takeRebasePermit'
+  | 'returnRebasePermit'
 >;
 
 /** What a desired-state firing asks the forge, on the control worker. */

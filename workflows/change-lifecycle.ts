@@ -7,9 +7,11 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   startChild,
   WorkflowIdReusePolicy,
@@ -19,8 +21,11 @@ import { LIFECYCLE_UNAVAILABLE, NON_RETRYABLE_ERROR_TYPES } from '../src/tempora
 import { reexecutionWorkflowId, runWorkflowId } from '../src/temporal/ids';
 import { CampaignIdKey, RepositoryKey } from '../src/temporal/search-attributes';
 import type { LifecycleActivities } from './activity-types';
-import { publishPermitGrantedSignal } from './definitions';
+import { approvalDecidedSignal, publishPermitGrantedSignal, type RunApprovalRequest } from './definitions';
 import { RunWorkflow } from './run';
+
+/** Trackers started before the per-host rebase governor replay their own count of rebases per host. */
+const REBASE_GOVERNOR_PATCH = 'rebase-governor';
 
 /** What the campaign's spec asks of its change requests after they are opened. */
 export interface LifecycleSettings {
@@ -48,6 +53,10 @@ export interface ChangeLifecycle {
   reexecutions: number;
   /** The re-execution in flight (its workflow id). */
   reexecuting?: string;
+  /** The re-execution in flight waits for a human's approval, for this reason (its policy asks for one). */
+  awaitingApproval?: string;
+  /** Who approved or rejected the latest re-execution, and why. */
+  decision?: { approved: boolean; by: string; comment?: string; at: string };
   mergeCommit?: string;
   mergedAt?: string;
   revertedBy?: string;
@@ -64,7 +73,7 @@ export interface ChangeLifecycle {
 
 export interface LifecycleState {
   changes: Record<string, ChangeLifecycle>;
-  /** Rebases and re-executions started per forge host (epoch ms), for the hourly bound. */
+  /** Rebases and re-executions started per forge host (epoch ms), for the hourly bound (trackers before the governor). */
   rebasesByHost: Record<string, number[]>;
 }
 
@@ -94,6 +103,10 @@ function lifecycleActivities(queues: TaskQueues): LifecycleActivities {
 
 export class ChangeLifecycleRunner {
   private readonly activities: LifecycleActivities;
+  /** Re-executions whose approval is being applied, and what was decided (handlers' state; not carried over). */
+  private readonly deciding = new Map<string, string>();
+  /** Who waits for a re-execution's next report. */
+  private readonly reports = new Map<string, (report: RunReport) => void>();
 
   constructor(
     private readonly campaignId: string,
@@ -140,17 +153,74 @@ export class ChangeLifecycleRunner {
   onRunReport(report: RunReport): void {
     const life = Object.values(this.state.changes).find((c) => c.reexecuting === report.runId);
     if (!life) return;
+    this.reports.get(report.runId)?.(report);
     if (report.permitHost) this.grantPermit(report.runId);
+    life.awaitingApproval = report.state === 'needs_approval' ? (report.failure?.message ?? 'policy') : undefined;
+    if (report.state === 'needs_approval')
+      life.note = `the re-execution ${report.runId} on the moved base awaits approval (approve or reject it as a run of this campaign)`;
     if (report.state === 'published') {
       Object.assign(life, { runId: report.runId, reexecuting: undefined, known: undefined, appliesTo: undefined });
-      life.note = `executed again on the moved base, verified and published (${report.runId})`;
+      const { decision } = life;
+      life.note =
+        `executed again on the moved base, verified and published (${report.runId})` +
+        (decision?.approved ? `, approved by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}` : '');
     } else if (
       ['failed', 'no_changes', 'policy_denied', 'rejected', 'cancelled', 'changed', 'publish_failed'].includes(
         report.state,
       )
     ) {
-      Object.assign(life, { reexecuting: undefined, stopped: true });
-      life.note = `the re-execution on the moved base ended ${report.state}${report.failure ? `: ${report.failure.message}` : ''}; nothing was pushed`;
+      Object.assign(life, { reexecuting: undefined, stopped: true, awaitingApproval: undefined });
+      const { decision } = life;
+      life.note =
+        report.state === 'rejected' && decision && !decision.approved
+          ? `the re-execution ${report.runId} on the moved base was rejected by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}; nothing was pushed`
+          : `the re-execution on the moved base ended ${report.state}${report.failure ? `: ${report.failure.message}` : ''}; nothing was pushed`;
+    }
+  }
+
+  /**
+   * The update's validator: only a re-execution of this campaign that awaits approval, and not one already decided.
+   * Runs of the campaign itself are decided through the campaign (the client routes by run id).
+   */
+  assertAwaitingApproval(request: RunApprovalRequest): void {
+    const life = Object.values(this.state.changes).find((c) => c.reexecuting === request.runId);
+    if (!life) throw new Error(`run ${request.runId} is not a re-execution in flight of campaign ${this.campaignId}`);
+    const decided = this.deciding.get(request.runId);
+    if (decided) throw new Error(`run ${request.runId} was already ${decided}; the decision is being applied`);
+    if (!life.awaitingApproval) throw new Error(`run ${request.runId} is not awaiting approval`);
+  }
+
+  /**
+   * Approves or rejects a re-execution, as a campaign decides its runs: the decision is signalled to the run, recorded
+   * on the change with who and why, and answered with the run's report once the run has acted on it.
+   */
+  async decide(request: RunApprovalRequest, approved: boolean): Promise<RunReport> {
+    const life = Object.values(this.state.changes).find((c) => c.reexecuting === request.runId)!;
+    const verb = approved ? 'approved' : 'rejected';
+    this.deciding.set(request.runId, `${verb} by ${request.by}`);
+    life.decision = {
+      approved,
+      by: request.by,
+      ...(request.comment ? { comment: request.comment } : {}),
+      at: new Date().toISOString(),
+    };
+    life.awaitingApproval = undefined;
+    life.note = `the re-execution ${request.runId} was ${verb} by ${request.by}${request.comment ? `: ${request.comment}` : ''}`;
+    let after: RunReport | undefined;
+    this.reports.set(request.runId, (report) => {
+      if (report.state !== 'needs_approval') after ??= report;
+    });
+    try {
+      await getExternalWorkflowHandle(request.runId).signal(approvalDecidedSignal, {
+        approved,
+        by: request.by,
+        comment: request.comment,
+      });
+      await condition(() => after !== undefined);
+      return after!;
+    } finally {
+      this.reports.delete(request.runId);
+      this.deciding.delete(request.runId);
     }
   }
 
@@ -286,8 +356,15 @@ export class ChangeLifecycleRunner {
   /** Re-applies the patch to the moved base, or, where it no longer applies, executes the run again on it. */
   private async rebase(change: TrackedChange, life: ChangeLifecycle, baseTip: string): Promise<void> {
     const host = /^https?:\/\/([^/]+)/.exec(change.url)?.[1] ?? change.url;
-    if (!this.takeRebasePermit(host)) {
-      life.note = `behind its base; waiting for the rebase limit of ${this.settings.rebaseRate.max} per ${this.settings.rebaseRate.windowMs / 60_000} min on ${host}`;
+    const permit = await this.takeRebasePermit(host, change.repo, life);
+    if (!permit) return;
+    if (!permit.granted) {
+      const { max, windowMs } = this.settings.rebaseRate;
+      life.note = `behind its base; waiting for the rebase limit of ${max} per ${windowMs / 60_000} min on ${host}`;
+      if (permit.byCampaign)
+        life.note += `: ${permit.inWindow} there in the window, across campaigns (${Object.entries(permit.byCampaign)
+          .map(([campaign, n]) => `${campaign} ${n}`)
+          .join(', ')})`;
       return;
     }
     const outcome = await this.attempt(life, 'rebasing', () =>
@@ -300,7 +377,7 @@ export class ChangeLifecycleRunner {
       return;
     }
     if (outcome.outcome === 'applies') {
-      this.returnRebasePermit(host);
+      await this.returnRebasePermit(host, change.repo);
       life.appliesTo = baseTip;
       life.note = `behind its base; the patch still applies (rebaseWhen conflicted)`;
       return;
@@ -322,6 +399,7 @@ export class ChangeLifecycleRunner {
     if (!request) return;
     life.reexecutions++;
     life.reexecuting = runId;
+    life.decision = undefined;
     life.note = `the patch no longer applies to the moved base (${why}); executing again as ${runId}`;
     try {
       await startChild(RunWorkflow, {
@@ -343,17 +421,41 @@ export class ChangeLifecycleRunner {
     }
   }
 
-  /** The hourly bound per forge host, as publishing's governor counts: starts within the window. */
-  private takeRebasePermit(host: string): boolean {
+  /**
+   * The hourly bound per forge host. Trackers started since the rebase governor ask the host's governor, which counts
+   * every campaign's rebases there (durably, as publishing's governor does); older ones replay their own count.
+   * Undefined when the governor could not be asked (the note says so; the next poll asks again).
+   */
+  private async takeRebasePermit(
+    host: string,
+    repo: string,
+    life: ChangeLifecycle,
+  ): Promise<{ granted: boolean; inWindow?: number; byCampaign?: Record<string, number> } | undefined> {
+    const { max, windowMs } = this.settings.rebaseRate;
+    if (patched(REBASE_GOVERNOR_PATCH))
+      return this.attempt(life, 'asking the rebase governor', () =>
+        this.activities.takeRebasePermit({
+          host,
+          taskQueue: this.queues.control,
+          campaignId: this.campaignId,
+          repo,
+          max,
+          windowMs,
+        }),
+      );
     const now = Date.now();
-    const recent = (this.state.rebasesByHost[host] ?? []).filter((t) => t > now - this.settings.rebaseRate.windowMs);
-    if (recent.length >= this.settings.rebaseRate.max) return false;
+    const recent = (this.state.rebasesByHost[host] ?? []).filter((t) => t > now - windowMs);
+    if (recent.length >= max) return { granted: false };
     this.state.rebasesByHost[host] = [...recent, now];
-    return true;
+    return { granted: true };
   }
 
-  private returnRebasePermit(host: string): void {
-    this.state.rebasesByHost[host]?.pop();
+  private async returnRebasePermit(host: string, repo: string): Promise<void> {
+    if (patched(REBASE_GOVERNOR_PATCH))
+      await this.attempt(undefined, 'returning a rebase permit', () =>
+        this.activities.returnRebasePermit({ host, taskQueue: this.queues.control, campaignId: this.campaignId, repo }),
+      );
+    else this.state.rebasesByHost[host]?.pop();
   }
 
   /** An activity that failed after its retries becomes the change's note, and the lifecycle tries again next poll. */

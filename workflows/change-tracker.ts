@@ -21,6 +21,7 @@ import type {
   TargetPageRef,
   TaskQueues,
   TrackedChange,
+  WaveChange,
 } from '../src/contracts';
 import type { TrackingActivities } from './activity-types';
 import {
@@ -29,7 +30,14 @@ import {
   type LifecycleSettings,
   type LifecycleState,
 } from './change-lifecycle';
-import { burndownQuery, publishPermitRequestedSignal, runReportSignal } from './definitions';
+import {
+  approveRunUpdate,
+  burndownQuery,
+  publishPermitRequestedSignal,
+  rejectRunUpdate,
+  runReportSignal,
+  trackedChangesQuery,
+} from './definitions';
 
 type Counts = CampaignResult['counts'];
 
@@ -46,7 +54,11 @@ export interface ChangeTrackerInput {
   changePages?: TargetPageRef[];
   /** What the latest poll found in each stored page, counted (a page's changes are not kept between polls). */
   pageTallies?: PageTally[];
-  /** Keep each change request alive until it merges (rebase, automerge, supersede, revert watch); poll only when absent. */
+  /**
+   * Keep each change request alive until it merges (rebase, automerge, supersede, revert watch); poll only when absent.
+   * Only `changes` get it: those in `changePages` are polled and counted (`withoutLifecycle` in the burndown), since a
+   * lifecycle's state per change request, carried across continue-as-new, would outgrow the tracker's history.
+   */
   lifecycle?: LifecycleSettings;
   /** The lifecycle's state carried across continue-as-new. */
   lifecycleState?: LifecycleState;
@@ -129,10 +141,21 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
       : undefined;
   const burndown = () => computeBurndown(input, latest, checkedAt, pageTallies, lifecycle?.state);
   setHandler(burndownQuery, burndown);
+  setHandler(trackedChangesQuery, () => ({
+    changes: input.changes.map((c) => toMeasured(c, lifecycle?.state.changes[c.repo]?.base)),
+    pages: input.changePages ?? [],
+  }));
   if (lifecycle) {
     // Runs executed again on a moved base are this tracker's children: they report to it and ask it for permits.
     setHandler(runReportSignal, (report) => lifecycle.onRunReport(report));
     setHandler(publishPermitRequestedSignal, (request) => lifecycle.onPermitRequested(request));
+    // A re-execution whose policy asks for approval is decided here, by the same updates a campaign's runs take.
+    setHandler(approveRunUpdate, (request) => lifecycle.decide(request, true), {
+      validator: (request) => lifecycle.assertAwaitingApproval(request),
+    });
+    setHandler(rejectRunUpdate, (request) => lifecycle.decide(request, false), {
+      validator: (request) => lifecycle.assertAwaitingApproval(request),
+    });
   }
 
   for (;;) {
@@ -147,7 +170,10 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
     setCurrentDetails(
       `done ${b.done}, open ${b.open} (${b.checksFailing} with failing checks), pending ${b.pending}, failed ${b.failed}` +
         (lifecycle
-          ? `; merged ${b.merged}, reverted ${b.reverted}, rebased ${b.rebased}, re-executed ${b.reexecuted}`
+          ? `; merged ${b.merged}, reverted ${b.reverted}, rebased ${b.rebased}, re-executed ${b.reexecuted}` +
+            (b.withoutLifecycle
+              ? `; ${b.withoutLifecycle} change request(s) in stored pages are polled only, without the lifecycle`
+              : '')
           : ''),
     );
     const allClosed =
@@ -165,6 +191,11 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
       });
     }
   }
+}
+
+/** A tracked change as outcomes measure it; the base is known once the lifecycle has read the run. */
+export function toMeasured(change: TrackedChange, base?: string): WaveChange {
+  return { repo: change.repo, gitUrl: change.url, branch: change.branch, ...(base ? { base } : {}) };
 }
 
 /** The burndown: `changes` lists the change requests the tracker holds; counts also cover its stored pages. */
@@ -209,6 +240,7 @@ export function computeBurndown(
           rebased: lives.reduce((n, l) => n + l.rebases, 0),
           reexecuted: lives.reduce((n, l) => n + l.reexecutions, 0),
           superseded: lives.filter((l) => l.supersededBy).length,
+          ...(pageTallies.length ? { withoutLifecycle: paged('merged') + paged('open') + paged('closed') } : {}),
         }
       : {}),
     changes,

@@ -8,6 +8,8 @@ import type {
   RunReport,
   RunState,
   RunSummary,
+  TargetPageRef,
+  WaveChange,
 } from '../src/contracts';
 
 export interface ApprovalDecision {
@@ -78,6 +80,12 @@ export const abortWaveUpdate = defineUpdate<RolloutProgress, [WaveDecisionReques
 
 // Change tracker workflow
 export const burndownQuery = defineQuery<Burndown>('burndown');
+/** The change requests a tracker holds, as outcomes measure them: the first page in hand, the rest by reference. */
+export interface TrackedChanges {
+  changes: WaveChange[];
+  pages: TargetPageRef[];
+}
+export const trackedChangesQuery = defineQuery<TrackedChanges>('trackedChanges');
 
 // Publish governor workflow
 export const governorPermitRequestedSignal = defineSignal<[{ runId: string }]>('governorPermitRequested');

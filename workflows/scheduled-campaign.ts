@@ -3,7 +3,15 @@
  * repositories already compliant or with an open change request, and starts a campaign for the rest only.
  */
 import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { CampaignSpec, ScheduledFiringResult, ScheduleSpec, TaskQueues, Target } from '../src/contracts';
+import type {
+  CampaignSpec,
+  DependencySurvey,
+  DesiredDependency,
+  ScheduledFiringResult,
+  ScheduleSpec,
+  TaskQueues,
+  Target,
+} from '../src/contracts';
 import { satisfiesAtLeast } from '../src/desired-state/version';
 import { campaignWorkflowId, changeBranch } from '../src/temporal/ids';
 import { CampaignIdKey, TaskTypeKey } from '../src/temporal/search-attributes';
@@ -63,36 +71,57 @@ async function inBatches<R>(targets: Target[], read: (batch: Target[]) => Promis
   return found;
 }
 
+/** The survey's answer for one repository: one entry per desired dependency, matched by ecosystem. */
+type RepoSurvey = { desired: DesiredDependency; entry: DependencySurvey[number] | undefined }[];
+
 async function classifyFleet(input: ScheduledCampaignInput) {
   const desired = input.schedule.desired!;
   const targets = input.schedule.campaign.targets;
+  const packages = Array.isArray(desired) ? desired.map((d) => d.package).join(', ') : desired.package;
   // Reading manifests is reading repository content, so it happens on the execution plane.
   const { surveyDependency } = proxyActivities<SurveyActivities>({
     taskQueue: input.queues.execution,
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '1 minute',
-    summary: `survey ${desired.package} across ${targets.length} repositories`,
+    summary: `survey ${packages} across ${targets.length} repositories`,
   });
   const { reposWithOpenChangeRequest } = proxyActivities<ForgeQueries>({
     taskQueue: input.queues.control,
     startToCloseTimeout: '5 minutes',
   });
 
-  // An ecosystem is named only by schedules that have one, so older firings ask the survey exactly what they did.
-  const asked = { package: desired.package, ...(desired.ecosystem ? { ecosystem: desired.ecosystem } : {}) };
-  const survey = patched(SURVEY_BATCHES_PATCH)
-    ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, ...asked }))
-    : await surveyDependency({ targets, ...asked });
-  const byRepo = new Map(survey.map((entry) => [entry.repo, entry]));
+  let surveyOf: (repo: string) => RepoSurvey;
+  if (Array.isArray(desired)) {
+    // A mixed fleet's desired state (new with lists, so no recorded history asks otherwise): one survey for all.
+    const dependencies = desired.map((d) => ({
+      package: d.package,
+      ...(d.ecosystem ? { ecosystem: d.ecosystem } : {}),
+    }));
+    const survey = await inBatches(targets, (batch) => surveyDependency({ targets: batch, dependencies }));
+    const byRepoAndEcosystem = new Map(survey.map((entry) => [`${entry.repo} ${entry.ecosystem ?? 'npm'}`, entry]));
+    surveyOf = (repo) =>
+      desired.map((d) => ({ desired: d, entry: byRepoAndEcosystem.get(`${repo} ${d.ecosystem ?? 'npm'}`) }));
+  } else {
+    // An ecosystem is named only by schedules that have one, so older firings ask the survey exactly what they did.
+    const asked = { package: desired.package, ...(desired.ecosystem ? { ecosystem: desired.ecosystem } : {}) };
+    const survey = patched(SURVEY_BATCHES_PATCH)
+      ? await inBatches(targets, (batch) => surveyDependency({ targets: batch, ...asked }))
+      : await surveyDependency({ targets, ...asked });
+    const byRepo = new Map(survey.map((entry) => [entry.repo, entry]));
+    surveyOf = (repo) => [{ desired, entry: byRepo.get(repo) }];
+  }
   const compliant: string[] = [];
   const notApplicable: string[] = [];
   const unknown: string[] = [];
   const drifted: Target[] = [];
   for (const target of targets) {
-    const entry = byRepo.get(target.repo);
-    if (!entry || entry.error) unknown.push(target.repo);
-    else if (!entry.declared && !entry.installed) notApplicable.push(target.repo);
-    else if (satisfiesAtLeast(entry, desired.atLeast)) compliant.push(target.repo);
+    const found = surveyOf(target.repo);
+    // A repository is held to the desired dependencies its manifests declare; one it declares none of does not apply.
+    const declared = found.filter(({ entry }) => entry?.declared || entry?.installed);
+    if (found.some(({ entry }) => !entry || entry.error)) unknown.push(target.repo);
+    else if (declared.length === 0) notApplicable.push(target.repo);
+    else if (declared.every(({ desired: d, entry }) => satisfiesAtLeast(entry!, d.atLeast)))
+      compliant.push(target.repo);
     else drifted.push(target);
   }
   const branch = changeBranch(input.schedule.campaign.changeKey ?? input.schedule.id);

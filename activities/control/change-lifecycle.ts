@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { loadPolicyBundle } from '../../policies';
 import type { AutomergePolicy, ChangeRequest, PublishRequest, RebaseWhen, RunRequest } from '../../src/contracts';
@@ -19,7 +19,14 @@ import { branchState, type BranchState } from '../../src/git/branch-state';
 import { PatchConflictError } from '../../src/patch/apply';
 import { LIFECYCLE_UNAVAILABLE } from '../../src/temporal/failure-types';
 import { mapInResumableBatches } from '../../src/temporal/resumable-batches';
-import { changeBranch } from '../../src/temporal/ids';
+import { changeBranch, rebaseGovernorWorkflowId } from '../../src/temporal/ids';
+import {
+  returnRebasePermitSignal,
+  takeRebasePermitUpdate,
+  type RebaseGovernorWorkflow,
+  type RebasePermitAnswer,
+  type RebasePermitRequest,
+} from '../../workflows/rebase-governor';
 import { createPublishChangeRequest, readingForge, readPatch, type PublishDeps } from './publish';
 
 export interface LifecycleDeps {
@@ -57,15 +64,16 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   const { forge } = deps.publish;
   const publish = createPublishChangeRequest(deps.publish);
   const auth = () => forge.gitAuth?.();
-  const recorded = async (runId: string) => {
+  const requireClient = () => {
     const client = deps.client?.();
     if (!client)
       throw ApplicationFailure.nonRetryable(
         'this control worker has no Temporal client to read runs with; give it one to rebase change requests',
         LIFECYCLE_UNAVAILABLE,
       );
-    return recordedInputs(client, runId);
+    return client;
   };
+  const recorded = async (runId: string) => recordedInputs(requireClient(), runId);
 
   return {
     /** The base branch a run published against (its target's ref), read once per change by the tracker. */
@@ -153,6 +161,40 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         closed.push({ branch, number: cr.number, url: cr.url });
       }
       return closed;
+    },
+
+    /**
+     * A permit from the host's rebase governor (update-with-start: the first tracker to ask starts it), counted across
+     * every campaign on the host; refused with the host's count when the bound is reached.
+     */
+    async takeRebasePermit(
+      input: RebasePermitRequest & { host: string; taskQueue: string },
+    ): Promise<RebasePermitAnswer> {
+      const client = requireClient();
+      const { host, taskQueue, ...request } = input;
+      return client.workflow.executeUpdateWithStart(takeRebasePermitUpdate, {
+        args: [request],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof RebaseGovernorWorkflow>(
+          'RebaseGovernorWorkflow',
+          {
+            workflowId: rebaseGovernorWorkflowId(host, taskQueue),
+            taskQueue,
+            args: [{ host }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: `Rebase governor for ${host}`,
+          },
+        ),
+      });
+    },
+
+    /** Gives back a permit a rebase did not use (the patch still applied); a governor that has ended owes nothing. */
+    async returnRebasePermit(input: { host: string; taskQueue: string; campaignId: string; repo: string }) {
+      await requireClient()
+        .workflow.getHandle(rebaseGovernorWorkflowId(input.host, input.taskQueue))
+        .signal(returnRebasePermitSignal, { campaignId: input.campaignId, repo: input.repo })
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        });
     },
 
     /** For each merged change, the commit on its base that reverts its merge commit, if any (null where none). */

@@ -1,6 +1,6 @@
 /** decidePolicy: the control plane asks the policy bundle about one run, and keeps the answer as evidence. */
 import type { ArtifactRef, PolicyDecision, RunRequest } from '../../src/contracts';
-import { RunRequest as RunRequestSchema } from '../../src/contracts';
+import { allVerifyCommands, RunRequest as RunRequestSchema } from '../../src/contracts';
 import { parseContract } from '../../src/contracts/validate';
 import { evaluatePolicy, loadCommandPolicy, loadPolicyBundle, type PolicySubject } from '../../policies';
 
@@ -17,7 +17,10 @@ export function policySubject(request: RunRequest): PolicySubject {
     language: request.target.language,
     taskType: request.taskType,
     requestedPaths: request.paths,
-    commands: [...request.steps.flatMap((s) => (s.recipe === 'command' ? [s.run] : [])), ...request.verify.commands],
+    commands: [
+      ...request.steps.flatMap((s) => (s.recipe === 'command' ? [s.run] : [])),
+      ...allVerifyCommands(request.verify),
+    ],
   };
 }
 

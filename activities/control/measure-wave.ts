@@ -1,7 +1,8 @@
 /**
  * The wave gate's one look at the forge: each change request of a wave read (state, checks, when it opened and merged)
  * and, for a merged one, whether its merge commit was reverted on the base. A batch of up to 100 per call, resumed from
- * its last heartbeat when retried; the answer is counts, so it stays small however large the wave.
+ * its last heartbeat when retried; the answer is counts, so it stays small however large the wave. A campaign without
+ * waves is measured the same way, from the change requests its tracker holds.
  */
 import type { ChangeRequest, WaveChange, WaveFigures } from '../../src/contracts';
 import type { Forge, RepoRef } from '../../src/forges/types';
@@ -27,8 +28,8 @@ async function readChange(forge: Forge & RevertFinder, change: WaveChange): Prom
   const owner = change.owner ? { owner: change.owner } : {};
   if (!cr) return { state: 'missing', reverted: false, ...owner };
   const revert =
-    cr.state === 'merged' && cr.mergeCommit && forge.findRevert
-      ? await readingForge(() => forge.findRevert!(repo, change.base, cr.mergeCommit!))
+    cr.state === 'merged' && cr.mergeCommit && change.base && forge.findRevert
+      ? await readingForge(() => forge.findRevert!(repo, change.base!, cr.mergeCommit!))
       : undefined;
   const { state, checks, createdAt, mergedAt } = cr;
   return { state, checks, createdAt, mergedAt, reverted: !!revert, ...owner };

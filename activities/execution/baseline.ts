@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import {
+  allVerifyCommands,
   VerificationBaseline as VerificationBaselineSchema,
   type ExecutionSpec,
   type ToolchainUse,
@@ -53,7 +54,7 @@ export type BaselineOutcome =
  * tools): an agent works on what fails, and what already fails on the base is often its task, so there it is opt-in.
  */
 export function baselineWanted(spec: Pick<ExecutionSpec, 'verify' | 'agent'>, agentAvailable: boolean): boolean {
-  if (spec.verify.commands.length === 0) return false;
+  if (allVerifyCommands(spec.verify).length === 0) return false;
   return spec.verify.baseline ?? !(spec.agent && agentAvailable);
 }
 

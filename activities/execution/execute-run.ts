@@ -1,5 +1,6 @@
 /**
- * executeRun (execution plane): clone → toolchain → sandbox → baseline → recipe steps → verification → patch → artifacts → evidence.
+ * executeRun (execution plane): clone → ecosystems → toolchain → sandbox → baseline → recipe steps → verification → patch →
+ * artifacts → evidence. The ecosystems the repository's root declares decide which steps and verify commands apply.
  * It decides nothing: it does what the ExecutionSpec allows and hands back evidence for the control plane to judge.
  *
  * What fails how:
@@ -57,6 +58,13 @@ import {
   withBaseline,
   type BaselineOutcome,
 } from './baseline';
+import {
+  describeEcosystems,
+  detectEcosystems,
+  verifyCommandsFor,
+  whyNotApplicable,
+  type EcosystemInUse,
+} from './applicability';
 import { cloneWithRetries } from './clone';
 import { checkPatch } from './patch-checks';
 import { collectJUnitReports, withJUnitCounts } from './junit';
@@ -128,6 +136,10 @@ class Attempt {
   /** commandsRun when the guard last took the tree's patch: equal to it means that patch is still the tree's. */
   private guardPatchAt = -1;
   private toolchain?: PreparedToolchain;
+  /** The ecosystems the repository uses, from the manifest files at its root (known once it is cloned). */
+  private ecosystems: EcosystemInUse[] = [];
+  /** The verify commands for this repository: the plan's own and those of the ecosystems it uses. */
+  private verifyCommands: string[] = [];
   /** The verify plan's result on the untouched base, when the run wants one. */
   private baseline?: BaselineOutcome;
   private readonly durations: PhaseDurations = {
@@ -231,6 +243,15 @@ class Attempt {
       allowed: true,
       detail: `${this.spec.repo.url}@${this.spec.repo.ref} → ${baseCommit}`,
     });
+    this.ecosystems = detectEcosystems(this.workspace.tree);
+    this.verifyCommands = verifyCommandsFor(this.spec.verify, this.ecosystems);
+    if (this.verifyCommands.length === 0) delete this.durations.baselineMs;
+    this.log.emit({
+      kind: 'workspace',
+      name: 'ecosystems',
+      allowed: true,
+      detail: describeEcosystems(this.ecosystems),
+    });
 
     this.enter('preparing toolchain');
     try {
@@ -256,6 +277,11 @@ class Attempt {
 
     for (const [index, step] of this.spec.steps.entries()) {
       const name = step.name ?? `${index + 1}: ${step.recipe}`;
+      const notApplicable = whyNotApplicable(step, this.ecosystems);
+      if (notApplicable) {
+        this.log.emit({ kind: 'step', name, allowed: true, detail: notApplicable });
+        continue;
+      }
       this.enter('step', name);
       const outcome = await this.timed('stepsMs', () =>
         applyStep(step, {
@@ -286,7 +312,7 @@ class Attempt {
     this.enter('verifying');
     const runVerifier = () => this.runVerification(baseCommit);
     let verification = await this.timed('verifyMs', runVerifier);
-    this.log.commands.push(...this.spec.verify.commands);
+    this.log.commands.push(...this.verifyCommands);
     if (this.guard?.violations.length) return this.finish(this.verificationFailure(), baseCommit, verification);
 
     // Recipe first, agent on the residue: only when verification fails (or the campaign asks), and only with a model.
@@ -368,7 +394,7 @@ class Attempt {
       artifacts: this.deps.artifacts,
       repoUrl: this.spec.repo.url,
       commit: baseCommit,
-      commands: this.spec.verify.commands,
+      commands: this.verifyCommands,
       toolchain: this.toolchain?.tools,
       network: this.spec.network,
       tree: this.workspace!.tree,
@@ -390,7 +416,7 @@ class Attempt {
     this.verifierStopped = undefined;
     await this.guard.before();
     const report = await verify(
-      this.spec.verify,
+      { ...this.spec.verify, commands: this.verifyCommands },
       (command) => this.exec(command),
       (result) => {
         this.log.command('verifier', result.command, result);
@@ -405,7 +431,7 @@ class Attempt {
       this.log.emit({ kind: 'verifier', name: change.path, allowed: change.generated, detail });
     }
     this.guardPatchAt = this.commandsRun;
-    return withBaseline(report, this.baseline, this.spec.verify.commands.length, this.workspace!.tree);
+    return withBaseline(report, this.baseline, this.verifyCommands.length, this.workspace!.tree);
   }
 
   /** Why the last verification cannot stand beyond its verdict: it changed the tree, or its time limit stopped a command. */

@@ -220,5 +220,9 @@ export function describeResult(runs: readonly (CampaignResult['runs'][number] & 
 /** The change lifecycle's counts, where the tracker keeps change requests alive (trackers started before it report none). */
 function lifecycleLine(burndown: Burndown): string {
   if (burndown.merged === undefined) return '';
-  return `\nlifecycle merged ${burndown.merged}, closed ${burndown.closed ?? 0}, reverted ${burndown.reverted ?? 0}, rebased ${burndown.rebased ?? 0}, re-executed ${burndown.reexecuted ?? 0}, superseded ${burndown.superseded ?? 0}`;
+  return `\nlifecycle merged ${burndown.merged}, closed ${burndown.closed ?? 0}, reverted ${burndown.reverted ?? 0}, rebased ${burndown.rebased ?? 0}, re-executed ${burndown.reexecuted ?? 0}, superseded ${burndown.superseded ?? 0}${
+    burndown.withoutLifecycle
+      ? `\n          ${burndown.withoutLifecycle} change request(s) beyond the first ${burndown.changes.length} are polled only, without the lifecycle`
+      : ''
+  }`;
 }

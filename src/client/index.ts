@@ -2,32 +2,12 @@
  * RegattaClient: the typed TypeScript SDK over the Temporal client. Start campaigns, follow them,
  * and find their runs through the search attributes.
  */
-import {
-  ApplicationFailure,
-  Client,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowExecutionInfo,
-} from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
-import {
-  CampaignSpec,
-  type Burndown,
-  type CampaignInput,
-  type CampaignResult,
-  type RunReport,
-  type RunState,
-  type RunSummary,
-} from '../contracts';
-import { ContractViolationError, parseContract } from '../contracts/validate';
+import { ApplicationFailure, Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Burndown, CampaignResult, RunReport, RunState, RunSummary } from '../contracts';
 import { artifactStoreFor, type ArtifactStore } from '../artifacts';
-import { PAGE_SIZE, storeTargetPages } from '../artifacts/pages';
 import { loadConfig, type RegattaConfig } from '../config';
-import { campaignWorkflowId, changeTrackerWorkflowId, workflowUiUrl } from '../temporal/ids';
-import type { CampaignWorkflow } from '../../workflows/campaign';
+import { campaignWorkflowId, changeTrackerWorkflowId, isReexecutionWorkflowId, workflowUiUrl } from '../temporal/ids';
 import { computeBurndown } from '../../workflows/change-tracker';
-import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../temporal/search-attributes';
 import {
   abortWaveUpdate,
   advanceWaveUpdate,
@@ -44,20 +24,29 @@ import {
   type RolloutProgress,
 } from '../../workflows/definitions';
 import { connectTemporalClient } from './connection';
-import { callerIdentity, withRequester } from './identity';
-import { pricedOutcomes } from '../rollout/figures';
-import { changeReport, type ChangeReport } from './report';
-import { RegattaSchedules } from './schedules';
 import {
-  CampaignNotFoundError,
-  CampaignSpecConflictError,
-  InvalidSpecError,
-  RunNotAwaitingError,
-  RunNotFoundError,
-} from './errors';
-import { hashSpec } from '../contracts/hash';
+  listCampaigns,
+  listRuns,
+  type CampaignFilter,
+  type CampaignListing,
+  type RunFilter,
+  type RunListing,
+} from './listings';
+import { pricedOutcomes } from '../rollout/figures';
+import { changeReport, measureEndedCampaign, type ChangeReport } from './report';
+import { RegattaSchedules } from './schedules';
+import { startCampaign, type StartedCampaign } from './start-campaign';
+import { CampaignNotFoundError, RunNotAwaitingError, RunNotFoundError } from './errors';
 
 export * from './errors';
+export { validateCampaignSpec, type StartedCampaign } from './start-campaign';
+export {
+  DEFAULT_CAMPAIGN_LIST_LIMIT,
+  type CampaignFilter,
+  type CampaignListing,
+  type RunFilter,
+  type RunListing,
+} from './listings';
 export { callerIdentity } from './identity';
 export { RegattaSchedules, validateScheduleSpec, type ScheduleListing } from './schedules';
 export type { ChangeReport, ReportRow } from './report';
@@ -76,50 +65,6 @@ export type {
   RunSummary,
 } from '../contracts';
 
-export interface StartedCampaign {
-  campaignId: string;
-  workflowId: string;
-  /** false when a campaign with this id already existed and was reused. */
-  started: boolean;
-  uiUrl: string;
-}
-
-export interface RunListing {
-  runId: string;
-  repo: string;
-  state: RunState | 'unknown';
-  owner?: string;
-  status: string;
-}
-
-export interface RunFilter {
-  state?: RunState;
-  repo?: string;
-  owner?: string;
-}
-
-export interface CampaignListing {
-  campaignId: string;
-  workflowId: string;
-  /** The campaign workflow's status as Temporal names it: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT. */
-  status: string;
-  /** When the campaign started (its first workflow run, through any continue-as-new). */
-  startedAt: string;
-  closedAt?: string;
-  taskType?: string;
-  /** Runs admitted so far, and how many are in each state, from their search attributes. */
-  runs: { total: number; byState: Partial<Record<RunState | 'unknown', number>> };
-}
-
-export interface CampaignFilter {
-  /** Only campaigns whose workflow is still running (paused ones included). */
-  running?: boolean;
-  /** At most this many, newest first; default 20. */
-  limit?: number;
-}
-
-export const DEFAULT_CAMPAIGN_LIST_LIMIT = 20;
-
 export interface RegattaClientOptions {
   queues: RegattaConfig['queues'];
   uiUrl: string;
@@ -131,8 +76,6 @@ export interface RegattaClientOptions {
   /** USD per hour of sandbox time in the cost of a change request; `REGATTA_SANDBOX_PRICE_PER_HOUR` when absent. */
   sandboxPricePerHour?: number;
 }
-
-const SPEC_HASH_MEMO = 'specHash';
 
 export class RegattaClient {
   readonly schedules: RegattaSchedules;
@@ -160,71 +103,19 @@ export class RegattaClient {
     });
   }
 
-  /**
-   * Validates the spec, then starts the campaign; starting an existing campaign id returns that campaign.
-   * The run records who asked: the client's `requestedBy`, else the spec's, else the OS user.
-   */
-  async startCampaign(specInput: unknown, source?: string): Promise<StartedCampaign> {
-    const spec = validateCampaignSpec(
-      withRequester(specInput, { explicit: this.options.requestedBy, fallback: callerIdentity() }),
-      source,
-    );
-    const workflowId = campaignWorkflowId(spec.id);
-    // Who asks does not make it another campaign; what it would do does.
-    const specHash = hashSpec({ ...spec, requestedBy: undefined });
-    const input = await this.campaignInput(spec, specHash);
-    let started = true;
-    try {
-      await this.temporal.workflow.start<typeof CampaignWorkflow>('CampaignWorkflow', {
-        workflowId,
-        taskQueue: this.options.queues.control,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: CampaignIdKey, value: spec.id },
-          { key: TaskTypeKey, value: spec.taskType },
-        ],
-        staticSummary: `Campaign ${spec.id}: ${spec.title}`,
-        staticDetails: `${spec.targets.length} target(s)${input.targetPages ? ` (${input.targetPages.refs.length + 1} pages of ${PAGE_SIZE})` : ''}, task ${spec.taskType}, requested by ${spec.requestedBy}${spec.preview ? ', preview' : ''}`,
-        memo: { [SPEC_HASH_MEMO]: specHash },
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      started = false;
-      const existing = await this.startedSpecHash(workflowId);
-      if (existing !== undefined && existing !== specHash) throw new CampaignSpecConflictError(spec.id);
-    }
-    return { campaignId: spec.id, workflowId, started, uiUrl: this.campaignUiUrl(spec.id) };
-  }
-
-  /** A campaign larger than one page passes the rest of its targets by reference, stored before it starts. */
-  private async campaignInput(spec: CampaignSpec, specHash: string): Promise<CampaignInput> {
-    const requestedAt = new Date().toISOString();
-    if (spec.targets.length <= PAGE_SIZE) return { spec, queues: this.options.queues, requestedAt };
-    const refs = await storeTargetPages(this.artifacts, spec.id, specHash, spec.targets);
-    return {
-      spec: { ...spec, targets: spec.targets.slice(0, PAGE_SIZE) },
-      queues: this.options.queues,
-      requestedAt,
-      targetPages: { total: spec.targets.length, refs },
-    };
-  }
-
-  /** The spec hash a campaign was started with, from its first run's memo (continue-as-new runs may not carry it). */
-  private async startedSpecHash(workflowId: string): Promise<string | undefined> {
-    const latest = await this.temporal.workflow.getHandle(workflowId).describe();
-    const fromMemo = (d: { memo?: Record<string, unknown> }) => d.memo?.[SPEC_HASH_MEMO] as string | undefined;
-    if (fromMemo(latest)) return fromMemo(latest);
-    const firstRunId = latest.raw.workflowExecutionInfo?.firstRunId;
-    return firstRunId ? fromMemo(await this.temporal.workflow.getHandle(workflowId, firstRunId).describe()) : undefined;
-  }
-
   async campaignResult(campaignId: string): Promise<CampaignResult> {
     return this.priced(await this.withCampaign(campaignId, (handle) => handle.result() as Promise<CampaignResult>));
   }
 
+  /** The campaign's progress; once it has ended, its change requests' outcomes are measured on the forge now. */
   async campaignProgress(campaignId: string): Promise<CampaignProgress> {
-    return this.priced(await this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery)));
+    const progress = await this.queriedProgress(campaignId);
+    return (await measureEndedCampaign(this, progress, this.sandboxPricePerHour())) ?? this.priced(progress);
+  }
+
+  /** The progress as the campaign's workflow answers it, figures as its gate last measured them. */
+  private queriedProgress(campaignId: string): Promise<CampaignProgress> {
+    return this.withCampaign(campaignId, (handle) => handle.query(campaignProgressQuery));
   }
 
   /** Progress as it changes, until every target is admitted and every run has settled. */
@@ -241,6 +132,16 @@ export class RegattaClient {
       if (progress.admitted === progress.total && !moving) return;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
+  }
+
+  /**
+   * Validates the spec, then starts the campaign; starting an existing campaign id returns that campaign.
+   * The run records who asked: the client's `requestedBy`, else the spec's, else the OS user.
+   */
+  async startCampaign(specInput: unknown, source?: string): Promise<StartedCampaign> {
+    const options = { queues: this.options.queues, artifacts: this.artifacts, requestedBy: this.options.requestedBy };
+    const started = await startCampaign(this.temporal, options, specInput, source);
+    return { ...started, uiUrl: this.campaignUiUrl(started.campaignId) };
   }
 
   /** A run's evidence file, by the URI its manifest lists, from the configured artifact store. */
@@ -268,7 +169,13 @@ export class RegattaClient {
    * task type and by owner (see src/client/report.ts).
    */
   async changeReport(period: { since: Date; until?: Date; sandboxPricePerHour?: number }): Promise<ChangeReport> {
-    return changeReport(this, {
+    const source = {
+      temporal: this.temporal,
+      queues: this.queues,
+      listCampaigns: (filter: { limit: number }) => this.listCampaigns(filter),
+      campaignProgress: (campaignId: string) => this.queriedProgress(campaignId),
+    };
+    return changeReport(source, {
       since: period.since,
       until: period.until ?? new Date(),
       sandboxPricePerHour: period.sandboxPricePerHour ?? this.sandboxPricePerHour(),
@@ -343,22 +250,7 @@ export class RegattaClient {
 
   /** Runs of a campaign, found through visibility on the CampaignId, RunState, Repository and Owner attributes. */
   async listRuns(campaignId: string, filter: RunFilter = {}): Promise<RunListing[]> {
-    const clauses = [`WorkflowType = 'RunWorkflow'`, `${CampaignIdKey.name} = ${quote(campaignId)}`];
-    if (filter.state) clauses.push(`${RunStateKey.name} = ${quote(filter.state)}`);
-    if (filter.repo) clauses.push(`${RepositoryKey.name} = ${quote(filter.repo)}`);
-    if (filter.owner) clauses.push(`${OwnerKey.name} = ${quote(filter.owner)}`);
-    const runs: RunListing[] = [];
-    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
-      const attrs = wf.typedSearchAttributes;
-      runs.push({
-        runId: wf.workflowId,
-        repo: attrs.get(RepositoryKey) ?? wf.workflowId,
-        state: (attrs.get(RunStateKey) as RunState | undefined) ?? 'unknown',
-        owner: attrs.get(OwnerKey),
-        status: wf.status.name,
-      });
-    }
-    return runs.sort((a, b) => a.repo.localeCompare(b.repo));
+    return listRuns(this.temporal, campaignId, filter);
   }
 
   /**
@@ -366,38 +258,7 @@ export class RegattaClient {
    * with the runs each has admitted counted by RunState: one list of campaign workflows and one of their runs.
    */
   async listCampaigns(filter: CampaignFilter = {}): Promise<CampaignListing[]> {
-    const limit = filter.limit ?? DEFAULT_CAMPAIGN_LIST_LIMIT;
-    // Earlier runs of a continued-as-new campaign carry its start time; the latest carries its status.
-    const statuses = filter.running ? ` AND (ExecutionStatus = 'Running' OR ExecutionStatus = 'ContinuedAsNew')` : '';
-    const chains = new Map<string, WorkflowExecutionInfo[]>();
-    for await (const wf of this.temporal.workflow.list({ query: `WorkflowType = 'CampaignWorkflow'${statuses}` })) {
-      chains.set(wf.workflowId, [...(chains.get(wf.workflowId) ?? []), wf]);
-    }
-    const campaigns = [...chains.values()]
-      .map(campaignOfChain)
-      .filter((c): c is Omit<CampaignListing, 'runs'> => c !== undefined && (!filter.running || c.status === 'RUNNING'))
-      .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.campaignId.localeCompare(b.campaignId))
-      .slice(0, limit);
-    const runs = await this.runCountsOf(campaigns.map((c) => c.campaignId));
-    return campaigns.map((c) => ({ ...c, runs: runs.get(c.campaignId) ?? { total: 0, byState: {} } }));
-  }
-
-  private async runCountsOf(campaignIds: readonly string[]): Promise<Map<string, CampaignListing['runs']>> {
-    const counts = new Map<string, CampaignListing['runs']>();
-    if (campaignIds.length === 0) return counts;
-    const seen = new Set<string>();
-    const query = `WorkflowType = 'RunWorkflow' AND ${CampaignIdKey.name} IN (${campaignIds.map(quote).join(', ')})`;
-    for await (const wf of this.temporal.workflow.list({ query })) {
-      const campaignId = wf.typedSearchAttributes.get(CampaignIdKey);
-      if (!campaignId || seen.has(wf.workflowId)) continue;
-      seen.add(wf.workflowId);
-      const state = (wf.typedSearchAttributes.get(RunStateKey) as RunState | undefined) ?? 'unknown';
-      const entry = counts.get(campaignId) ?? { total: 0, byState: {} };
-      entry.total++;
-      entry.byState[state] = (entry.byState[state] ?? 0) + 1;
-      counts.set(campaignId, entry);
-    }
-    return counts;
+    return listCampaigns(this.temporal, filter);
   }
 
   campaignUiUrl(campaignId: string): string {
@@ -416,10 +277,12 @@ export class RegattaClient {
     approved: boolean,
   ): Promise<RunReport> {
     const update = approved ? approveRunUpdate : rejectRunUpdate;
+    // A run executed again on a moved base is its change tracker's child: the tracker takes the same updates.
+    const decider = isReexecutionWorkflowId(runId)
+      ? changeTrackerWorkflowId(campaignId)
+      : campaignWorkflowId(campaignId);
     try {
-      return await this.temporal.workflow
-        .getHandle(campaignWorkflowId(campaignId))
-        .executeUpdate(update, { args: [{ runId, by, comment }] });
+      return await this.temporal.workflow.getHandle(decider).executeUpdate(update, { args: [{ runId, by, comment }] });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw asRefusal(err);
       await this.temporal.workflow
@@ -451,37 +314,9 @@ export class RegattaClient {
   }
 }
 
-export function validateCampaignSpec(input: unknown, source?: string): CampaignSpec {
-  try {
-    return parseContract(CampaignSpec, input, 'campaign spec');
-  } catch (err) {
-    if (err instanceof ContractViolationError) throw new InvalidSpecError(err, source);
-    throw err;
-  }
-}
-
 /** An update refused by its validator becomes a RunNotAwaitingError carrying the workflow's own explanation. */
 function asRefusal(err: unknown): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
     return new RunNotAwaitingError(err.cause.message);
   return err;
-}
-
-/** One campaign from the workflow runs of its id: the first start, and the latest run's status. */
-function campaignOfChain(chain: readonly WorkflowExecutionInfo[]): Omit<CampaignListing, 'runs'> | undefined {
-  const byStart = [...chain].sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
-  const latest = [...byStart].reverse().find((wf) => wf.status.name !== 'CONTINUED_AS_NEW') ?? byStart.at(-1);
-  if (!latest) return undefined;
-  return {
-    campaignId: latest.typedSearchAttributes.get(CampaignIdKey) ?? latest.workflowId,
-    workflowId: latest.workflowId,
-    status: latest.status.name,
-    startedAt: byStart[0].startTime.toISOString(),
-    closedAt: latest.closeTime?.toISOString(),
-    taskType: latest.typedSearchAttributes.get(TaskTypeKey),
-  };
-}
-
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

@@ -6,15 +6,30 @@ import { z } from 'zod';
 import { Failure, RepoCheckout, Sha256Digest, Slug, UsdAmount } from './common';
 import { AgentTool, NetworkProfile } from './policy';
 
+/** Package ecosystems (src/ecosystems), as steps, verification and desired states name them. */
+export const EcosystemName = z.enum(['npm', 'go', 'maven', 'python']);
+
+/**
+ * When a step applies to a repository (Batch Changes' `if:`): `ecosystem` names the ecosystems it is for, and the
+ * execution plane checks the repository's root for their manifest files (package.json, go.mod, pom.xml,
+ * pyproject.toml or requirements.txt). A step that does not apply is skipped with a `not applicable` step event.
+ */
+export const StepCondition = z.strictObject({
+  ecosystem: z.array(EcosystemName).min(1, 'expected at least one ecosystem, e.g. [go]'),
+});
+export type StepCondition = z.infer<typeof StepCondition>;
+
 export const CommandStep = z.strictObject({
   recipe: z.literal('command'),
   name: z.string().min(1).optional(),
+  when: StepCondition.optional(),
   run: z.string().min(1, 'expected a non-empty shell command'),
 });
 
 export const ReplaceStep = z.strictObject({
   recipe: z.literal('replace'),
   name: z.string().min(1).optional(),
+  when: StepCondition.optional(),
   files: z.array(z.string().min(1)).min(1, 'expected at least one glob'),
   find: z.string().min(1),
   replace: z.string(),
@@ -24,6 +39,7 @@ export const ReplaceStep = z.strictObject({
 export const NpmUpgradeStep = z.strictObject({
   recipe: z.literal('npm-upgrade'),
   name: z.string().min(1).optional(),
+  when: StepCondition.optional(),
   package: z.string().regex(/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/, 'expected an npm package name'),
   /** An exact version, a range or a dist-tag; the newest version it admits is what the repository moves to. */
   version: z
@@ -43,6 +59,7 @@ export const GoModulePath = z
 export const GoUpgradeStep = z.strictObject({
   recipe: z.literal('go-upgrade'),
   name: z.string().min(1).optional(),
+  when: StepCondition.optional(),
   module: GoModulePath,
   /** What `go get module@version` takes: a semantic version, or `latest` / `patch` for go to resolve. */
   version: z
@@ -61,6 +78,7 @@ export const MavenCoordinate = z
 export const MavenUpgradeStep = z.strictObject({
   recipe: z.literal('maven-upgrade'),
   name: z.string().min(1).optional(),
+  when: StepCondition.optional(),
   dependency: MavenCoordinate,
   /** Written into pom.xml as it is: a Maven version such as 3.14.0 or 2.17.1-jre. */
   version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]*$/, 'expected a Maven version such as 3.14.0'),
@@ -73,6 +91,7 @@ export const PythonPackageName = z
 export const PythonUpgradeStep = z.strictObject({
   recipe: z.literal('python-upgrade'),
   name: z.string().min(1).optional(),
+  when: StepCondition.optional(),
   package: PythonPackageName,
   /** The release the requirements move to; each specifier keeps its style (== pins it, >= and ~= start at it). */
   version: z.string().regex(/^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$/, 'expected a release such as 3.0.4'),
@@ -89,7 +108,15 @@ export const Step = z.discriminatedUnion('recipe', [
 export type Step = z.infer<typeof Step>;
 
 export const VerificationPlan = z.strictObject({
+  /** Run in every repository. */
   commands: z.array(z.string().min(1)).default([]),
+  /**
+   * Run, after `commands`, in repositories of that ecosystem only (judged by the execution plane from the manifest
+   * files at the repository's root), so one campaign verifies a mixed fleet each with its own test runner.
+   */
+  byEcosystem: z
+    .partialRecord(EcosystemName, z.array(z.string().min(1)).min(1, 'expected at least one command'))
+    .optional(),
   /**
    * Run the commands on the untouched base too and compare (tests executed may not drop; failures the base already
    * had are pre-existing). Absent: on for runs no agent works on (see activities/execution/baseline.ts).
@@ -97,6 +124,11 @@ export const VerificationPlan = z.strictObject({
   baseline: z.boolean().optional(),
 });
 export type VerificationPlan = z.infer<typeof VerificationPlan>;
+
+/** Every command a verification plan may run in some repository: what policy checks against its allowlist. */
+export function allVerifyCommands(plan: Pick<VerificationPlan, 'commands' | 'byEcosystem'>): string[] {
+  return [...plan.commands, ...Object.values(plan.byEcosystem ?? {}).flatMap((commands) => commands ?? [])];
+}
 
 /** What a campaign asks of every run's toolchain; the repository's own declarations fill in the rest. */
 export const ToolchainRequest = z.strictObject({

@@ -116,6 +116,11 @@ export const Burndown = z.strictObject({
   rebased: z.number().int().nonnegative().optional(),
   reexecuted: z.number().int().nonnegative().optional(),
   superseded: z.number().int().nonnegative().optional(),
+  /**
+   * Change requests in a large campaign's stored pages: counted and polled, but without the lifecycle (no rebase,
+   * automerge, supersede or revert watch), because its per-change state would outgrow the tracker's history.
+   */
+  withoutLifecycle: z.number().int().nonnegative().optional(),
   changes: z.array(
     z.strictObject({
       repo: RepoName,

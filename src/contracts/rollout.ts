@@ -80,7 +80,8 @@ export const WaveChange = z.strictObject({
   /** The repository's git remote (what the forge is asked with). */
   gitUrl: z.string().min(1),
   branch: z.string().min(1),
-  base: z.string().min(1),
+  /** The base branch, where a revert of the merge is looked for; unknown for a change its tracker never read, not searched. */
+  base: z.string().min(1).optional(),
   /** The target's owner, for outcomes by owner. */
   owner: z.string().min(1).optional(),
 });

@@ -2,10 +2,7 @@
 import { z } from 'zod';
 import { RepoName, Slug } from './common';
 import { CampaignResult, CampaignSpec } from './campaign';
-import { GoModulePath, MavenCoordinate, NpmUpgradeStep, PythonPackageName } from './execution';
-
-/** Package ecosystems a desired state can name (src/ecosystems); absent means npm, as before there were others. */
-export const EcosystemName = z.enum(['npm', 'go', 'maven', 'python']);
+import { EcosystemName, GoModulePath, MavenCoordinate, NpmUpgradeStep, PythonPackageName } from './execution';
 
 const PACKAGE_NAME_BY_ECOSYSTEM = {
   npm: NpmUpgradeStep.shape.package,
@@ -28,6 +25,39 @@ export const DesiredDependency = z
   });
 export type DesiredDependency = z.infer<typeof DesiredDependency>;
 
+/**
+ * One dependency, or one per ecosystem of a mixed fleet (at most one per ecosystem): each repository is held to the
+ * dependencies its own manifests declare, and one that declares none of them is not applicable.
+ */
+export const DesiredState = z.union(
+  [
+    DesiredDependency,
+    z
+      .array(DesiredDependency)
+      .min(1, 'expected at least one desired dependency')
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((desired, index) => {
+          const ecosystem = desired.ecosystem ?? 'npm';
+          if (seen.has(ecosystem))
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, 'ecosystem'],
+              message: `expected one desired dependency per ecosystem; "${ecosystem}" is named twice`,
+            });
+          seen.add(ecosystem);
+        });
+      }),
+  ],
+  { error: 'expected a desired dependency ({ ecosystem, package, atLeast }) or a list of them, one per ecosystem' },
+);
+export type DesiredState = z.infer<typeof DesiredState>;
+
+/** A desired state as a list, one entry per ecosystem. */
+export function desiredDependencies(desired: DesiredState): DesiredDependency[] {
+  return Array.isArray(desired) ? desired : [desired];
+}
+
 export const SCHEDULE_OVERLAP_POLICIES = [
   'skip',
   'buffer_one',
@@ -47,7 +77,7 @@ export const ScheduleSpec = z
       .optional(),
     overlap: z.enum(SCHEDULE_OVERLAP_POLICIES).default('skip'),
     paused: z.boolean().default(false),
-    desired: DesiredDependency.optional(),
+    desired: DesiredState.optional(),
     /** The campaign each firing starts; its id is the prefix of every firing's campaign id. */
     campaign: CampaignSpec,
   })
@@ -64,6 +94,9 @@ export const DependencySurvey = z.array(
     declared: z.string().optional(),
     installed: z.string().optional(),
     error: z.string().optional(),
+    /** Which desired dependency the entry is about, where a survey asks for several (absent: the only one asked). */
+    ecosystem: EcosystemName.optional(),
+    package: z.string().optional(),
   }),
 );
 export type DependencySurvey = z.infer<typeof DependencySurvey>;

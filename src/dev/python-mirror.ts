@@ -73,3 +73,23 @@ export async function ensurePythonMirror(home: string): Promise<{ url: string }>
 function mirrorAnswers(): Promise<boolean> {
   return httpAnswers(`http://127.0.0.1:${PYTHON_MIRROR_PORT}/cache/list`);
 }
+
+export interface PythonMirrorStatus {
+  healthy: boolean;
+  url: string;
+  detail: string;
+  error?: string;
+}
+
+/** Whether the mirror answers (asked on its cache list, never its home page), for `regatta dev status`. */
+export async function pythonMirrorStatus(home: string): Promise<PythonMirrorStatus> {
+  const url = pythonMirrorUrl();
+  const healthy = await mirrorAnswers();
+  const running = runningService(home, PYTHON_MIRROR_SERVICE);
+  return {
+    healthy,
+    url,
+    detail: `${url} (proxpi ${PROXPI_VERSION}, upstream: the host's pip index, read by sandboxes through the egress proxy${running ? `, pid ${running.pid}` : ''})`,
+    error: healthy ? undefined : `no answer at http://127.0.0.1:${PYTHON_MIRROR_PORT}/cache/list`,
+  };
+}

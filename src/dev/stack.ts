@@ -14,7 +14,7 @@ import {
   type ArtifactStoreInfo,
 } from './artifact-store';
 import { DOCKERD_SERVICE, dockerEngineVersion, ensureDockerEngine } from './docker-engine';
-import { ensureFleet, FLEET, fleetRepoRoot, fleetTargets } from './fleet';
+import { ECOSYSTEM_SERVICES, ensureFleet, FLEET, fleetRepoRoot, fleetTargets } from './fleet';
 import { ensureInternalPackages, LOGGER_PACKAGE } from './internal-packages';
 import { gitServerAnswers, GIT_SERVER_HEALTH_PATH } from './git-server';
 import {
@@ -23,7 +23,7 @@ import {
   packageRegistryStatus,
   type PackageRegistryInfo,
 } from './package-registry';
-import { ensurePythonMirror, PYTHON_MIRROR_SERVICE } from './python-mirror';
+import { ensurePythonMirror, PYTHON_MIRROR_SERVICE, pythonMirrorStatus } from './python-mirror';
 import { ensureRegistryMirror, REGISTRY_MIRROR_SERVICE, registryMirrorStatus } from './registry-mirror';
 import { caBundleFromEnv, describeCaBundle } from '../registry/ca-bundle';
 import { isPidAlive, runningService, servicePaths, sleep, startService, stopService, waitUntil } from './processes';
@@ -196,7 +196,7 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
     log(`registry mirror on ${mirror.url}`);
     const pythonMirror = await ensurePythonMirror(config.home);
     log(`python index mirror (proxpi) on ${pythonMirror.url}`);
-    log(`fleet of ${FLEET.length} repositories served at ${gitUrl}`);
+    log(`fleet of ${FLEET.length + ECOSYSTEM_SERVICES.length} repositories served at ${gitUrl}`);
     if (options.workers) {
       for (const role of WORKER_ROLES) {
         const status = await ensureWorker(config, role);
@@ -242,13 +242,14 @@ async function preinstallToolchains(config: RegattaConfig, log: ProgressLog): Pr
 export async function stackStatus(config: RegattaConfig = loadConfig()): Promise<StackStatus> {
   const dockerVersion = await dockerEngineVersion();
   const baseUrl = gitBaseUrl(config);
-  const [temporal, image, gitHealthy, artifacts, registry, mirror, ...workers] = await Promise.all([
+  const [temporal, image, gitHealthy, artifacts, registry, mirror, pythonMirror, ...workers] = await Promise.all([
     temporalStatus(config),
     dockerVersion ? sandboxImageStatus(config.sandboxImage) : Promise.resolve(undefined),
     gitServerAnswers(baseUrl),
     artifactStoreStatus(config.home),
     packageRegistryStatus(),
     registryMirrorStatus(),
+    pythonMirrorStatus(config.home),
     ...WORKER_ROLES.map((role) => workerStatus(config, role)),
   ]);
   const components: ComponentStatus[] = [
@@ -273,7 +274,7 @@ export async function stackStatus(config: RegattaConfig = loadConfig()): Promise
     {
       name: 'git-server',
       healthy: gitHealthy,
-      detail: `${baseUrl} (${FLEET.length} repositories)`,
+      detail: `${baseUrl} (${FLEET.length + ECOSYSTEM_SERVICES.length} repositories)`,
       error: gitHealthy ? undefined : `no git server at ${baseUrl}`,
     },
     { name: 'artifact-store', healthy: artifacts.healthy, detail: artifacts.endpoint, error: artifacts.error },
@@ -284,6 +285,7 @@ export async function stackStatus(config: RegattaConfig = loadConfig()): Promise
       detail: `${mirror.url} (read-only; sandboxes trust ${describeCaBundle(caBundleFromEnv())})`,
       error: mirror.error,
     },
+    { name: 'python-mirror', healthy: pythonMirror.healthy, detail: pythonMirror.detail, error: pythonMirror.error },
     ...workers.map((w) => ({
       name: workerServiceName(w.role),
       healthy: w.healthy,

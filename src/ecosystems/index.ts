@@ -6,6 +6,7 @@ import { pythonEcosystem } from './python';
 import type { Ecosystem, EcosystemName, EcosystemToolchain } from './types';
 import type { ToolchainCache } from '../toolchains/cache';
 import type { TestCounts } from '../contracts';
+import type { ImmutableArtifact } from '../registry/artifact-cache';
 
 export const ECOSYSTEMS: readonly Ecosystem[] = [npmEcosystem, goEcosystem, mavenEcosystem, pythonEcosystem];
 
@@ -33,7 +34,10 @@ export async function prepareEcosystemToolchains(
 export function hostRegistryUpstreams(): ReadOnlyUpstream[] {
   return ECOSYSTEMS.flatMap((ecosystem) => {
     const url = ecosystem.registry?.upstream();
-    return url && ecosystem.registry ? [{ name: ecosystem.name, url, sandboxEnv: ecosystem.registry.sandboxEnv }] : [];
+    const registry = ecosystem.registry;
+    return url && registry
+      ? [{ name: ecosystem.name, url, sandboxEnv: registry.sandboxEnv, immutableArtifact: registry.immutableArtifact }]
+      : [];
   });
 }
 
@@ -42,6 +46,8 @@ export interface ReadOnlyUpstream {
   name: string;
   url: string;
   sandboxEnv(routeUrl: string): Record<string, string>;
+  /** Immutable artifacts the proxy may serve from the host's cache (absent: nothing is cached). */
+  immutableArtifact?(registryPath: string): ImmutableArtifact | undefined;
 }
 
 /** Test counts from a verifier command's output, in the first ecosystem format it is written in. */

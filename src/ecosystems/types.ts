@@ -7,6 +7,7 @@
 import type { TestCounts } from '../contracts';
 import type { SandboxMount } from '../sandbox/driver';
 import type { ToolchainCache } from '../toolchains/cache';
+import type { ImmutableArtifact } from '../registry/artifact-cache';
 
 export type EcosystemName = 'npm' | 'go' | 'maven' | 'python';
 
@@ -26,7 +27,9 @@ export type EcosystemToolchainSource =
   | 'host'
   | 'default'
   | 'pom.xml maven.compiler.release'
-  | 'pom.xml maven.compiler.source';
+  | 'pom.xml maven.compiler.source'
+  | '.python-version'
+  | 'pyproject.toml requires-python';
 
 /** A tool an ecosystem adds to a run's sandbox, installed in the host's cache and mounted read-only. */
 export interface EcosystemToolchain {
@@ -43,6 +46,8 @@ export interface EcosystemRegistry {
   upstream(): string | undefined;
   /** What the sandbox's tools need to use `routeUrl`, the egress proxy's read-only path to that upstream. */
   sandboxEnv(routeUrl: string): Record<string, string>;
+  /** Whether a path under the registry is an immutable artifact the host may cache (and how to check it); undefined: never cached. */
+  immutableArtifact?(registryPath: string): ImmutableArtifact | undefined;
 }
 
 export interface TestReportFormat {

@@ -4,11 +4,10 @@
  * campaign pushed its head last.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { onAuth, REGATTA_TRAILER } from './branch';
+import { withScratchClone } from './scratch-clone';
 
 export interface BranchState {
   baseTip: string;
@@ -38,25 +37,10 @@ export async function branchState(
   const head = tips[remote.branch];
   if (!head) return { baseTip };
   if (known?.head === head) return { ...known, baseTip, head };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-branch-state-'));
-  try {
-    await git.init({ fs, dir });
-    await git.addRemote({ fs, dir, remote: 'origin', url: remote.url });
-    await git.fetch({
-      fs,
-      http,
-      dir,
-      remote: 'origin',
-      ref: remote.branch,
-      singleBranch: true,
-      depth: 1,
-      tags: false,
-      onAuth: onAuth(remote.auth),
-    });
+  const clone = { url: remote.url, ref: remote.branch, auth: remote.auth, depth: 1, noCheckout: true };
+  return withScratchClone('branch-state', clone, async (dir) => {
     const { commit } = await git.readCommit({ fs, dir, oid: head });
     const trailer = new RegExp(`^${REGATTA_TRAILER} (\\S+)$`, 'm').exec(commit.message);
     return { baseTip, head, headParent: commit.parent[0], headCampaign: trailer?.[1] };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -31,23 +31,44 @@ export interface CheckoutTarget {
   read: (oid: string) => GitObject;
 }
 
+export interface CommitTree {
+  /** Parents before children. */
+  directories: string[];
+  entries: TreeEntry[];
+}
+
+/** What the git directory records: where the clone came from, the commit, its branch and the packs. */
+export type GitDirectoryTarget = Pick<CheckoutTarget, 'gitdir' | 'url' | 'commit' | 'branch' | 'packFiles'>;
+
 export class UnsafeTreeError extends Error {
   readonly code = 'UnsafeTreeError';
 }
 
 export async function checkoutCommit(target: CheckoutTarget): Promise<void> {
-  const tree = commitTree(target.read(target.commit), target.commit);
-  const { directories, entries } = listTree(target.read, tree);
-  fs.mkdirSync(target.dir, { recursive: true });
-  for (const dir of directories) fs.mkdirSync(path.join(target.dir, dir));
-  const stats = await writeEntries(target, entries);
-  writeGitDirectory(target, indexOf(entries, stats));
+  const tree = listCommitTree(target.read, target.commit);
+  const stats = await writeTree(target.dir, target.read, tree);
+  writeGitDirectory(target, tree.entries, stats);
+}
+
+/** Every directory and entry of a commit's tree, read (and so verified); a hostile tree is refused here, before any write. */
+export function listCommitTree(read: (oid: string) => GitObject, commit: string): CommitTree {
+  return listTree(read, commitTree(read(commit), commit));
+}
+
+/** Writes a listed tree into `dir` (created if need be, its contents absent): directories, files, symlinks last. */
+export async function writeTree(
+  dir: string,
+  read: (oid: string) => GitObject,
+  tree: CommitTree,
+): Promise<Map<string, fs.Stats>> {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const sub of tree.directories) fs.mkdirSync(path.join(dir, sub));
+  return writeEntries(dir, read, tree.entries);
 }
 
 /** Reads (and so verifies and keeps in memory) every object of a commit's tree, ahead of its checkout. */
 export function readCommitTree(read: (oid: string) => GitObject, commit: string): void {
-  const { entries } = listTree(read, commitTree(read(commit), commit));
-  for (const entry of entries) read(entry.oid);
+  for (const entry of listCommitTree(read, commit).entries) read(entry.oid);
 }
 
 function commitTree(commit: GitObject, oid: string): string {
@@ -59,7 +80,7 @@ function commitTree(commit: GitObject, oid: string): string {
 
 const FORBIDDEN_NAME = /^(\.git[. ]*|git~\d+|\.{1,2})$/i;
 
-function listTree(read: (oid: string) => GitObject, root: string): { directories: string[]; entries: TreeEntry[] } {
+function listTree(read: (oid: string) => GitObject, root: string): CommitTree {
   const directories: string[] = [];
   const entries: TreeEntry[] = [];
   const walk = (oid: string, prefix: string) => {
@@ -98,14 +119,18 @@ function listTree(read: (oid: string) => GitObject, root: string): { directories
  * Synchronous writes measured faster than libuv's pool for thousands of small files (one thread hop per open,
  * write and close); the loop yields now and then so heartbeats still run during a large checkout.
  */
-async function writeEntries(target: CheckoutTarget, entries: TreeEntry[]): Promise<Map<string, fs.Stats>> {
+export async function writeEntries(
+  dir: string,
+  read: (oid: string) => GitObject,
+  entries: readonly TreeEntry[],
+): Promise<Map<string, fs.Stats>> {
   const stats = new Map<string, fs.Stats>();
   const createFlags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
   let sinceYield = 0;
   for (const entry of entries) {
     if (entry.mode === 0o120000) continue;
-    const blob = blobOf(target.read, entry);
-    const fd = fs.openSync(path.join(target.dir, entry.path), createFlags, entry.mode === 0o100755 ? 0o755 : 0o644);
+    const blob = blobOf(read, entry);
+    const fd = fs.openSync(path.join(dir, entry.path), createFlags, entry.mode === 0o100755 ? 0o755 : 0o644);
     try {
       if (blob.length) fs.writeSync(fd, blob);
       stats.set(entry.path, fs.fstatSync(fd));
@@ -120,9 +145,9 @@ async function writeEntries(target: CheckoutTarget, entries: TreeEntry[]): Promi
   // Symlinks last: no file or directory is created after one exists, so none is written through one.
   for (const entry of entries) {
     if (entry.mode !== 0o120000) continue;
-    const link = blobOf(target.read, entry).toString('utf8');
+    const link = blobOf(read, entry).toString('utf8');
     if (!link || link.includes('\0')) throw new UnsafeTreeError(`refusing symlink ${entry.path}: empty or NUL target`);
-    const at = path.join(target.dir, entry.path);
+    const at = path.join(dir, entry.path);
     fs.symlinkSync(link, at);
     stats.set(entry.path, fs.lstatSync(at));
   }
@@ -136,7 +161,7 @@ function blobOf(read: (oid: string) => GitObject, entry: TreeEntry): Buffer {
 }
 
 /** The DIRC version 2 index: entries sorted by path bytes, each with its stat, then a SHA-1 trailer. */
-function indexOf(entries: TreeEntry[], stats: Map<string, fs.Stats>): Buffer {
+function indexOf(entries: readonly TreeEntry[], stats: ReadonlyMap<string, fs.Stats>): Buffer {
   const rows = entries
     .map((entry) => ({ entry, stat: stats.get(entry.path)!, name: Buffer.from(entry.path, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.name, b.name));
@@ -167,8 +192,14 @@ function secondsNanoseconds(milliseconds: number): [number, number] {
   return [seconds, Math.floor((milliseconds - seconds * 1000) * 1_000_000)];
 }
 
-function writeGitDirectory(target: CheckoutTarget, index: Buffer): void {
+/** The git directory of a checked-out tree, its index made from each entry's stat in that tree. */
+export function writeGitDirectory(
+  target: GitDirectoryTarget,
+  entries: readonly TreeEntry[],
+  stats: ReadonlyMap<string, fs.Stats>,
+): void {
   const { gitdir, commit, branch } = target;
+  const index = indexOf(entries, stats);
   const packDir = path.join(gitdir, 'objects', 'pack');
   fs.mkdirSync(packDir, { recursive: true });
   for (const dir of ['refs/heads', 'refs/tags', 'refs/remotes/origin', 'objects/info'])

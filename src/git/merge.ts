@@ -4,11 +4,10 @@
  * pushed without force. Used by the local forge; nothing from the repository is executed.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import git, { Errors } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { onAuth } from './branch';
+import { withScratchClone } from './scratch-clone';
 
 export interface MergeSpec {
   url: string;
@@ -34,20 +33,9 @@ export class MergeConflictError extends Error {
 
 /** Merges `branch` into `base` on the remote and returns the commit the base ends at. */
 export async function mergeBranch(spec: MergeSpec): Promise<{ mergeCommit: string; fastForward: boolean }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-merge-'));
   const cache = {};
-  try {
-    await git.clone({
-      fs,
-      http,
-      dir,
-      url: spec.url,
-      ref: spec.base,
-      singleBranch: true,
-      noTags: true,
-      onAuth: onAuth(spec.auth),
-      cache,
-    });
+  const clone = { url: spec.url, ref: spec.base, auth: spec.auth, cache };
+  return withScratchClone('merge', clone, async (dir) => {
     const fetched = await git.fetch({
       fs,
       http,
@@ -100,7 +88,5 @@ export async function mergeBranch(spec: MergeSpec): Promise<{ mergeCommit: strin
       cache,
     });
     return { mergeCommit, fastForward: Boolean(result.fastForward) };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

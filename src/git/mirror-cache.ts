@@ -1,8 +1,9 @@
 /**
  * The execution host's cache of repository objects: one bare mirror per remote under `<home>/git-cache`
- * (packs, their indexes, the refs last fetched), never mounted into a sandbox. An entry is used only under its
- * lock, is verified (pack and index checksums, each object's SHA-1 as it is read) and dropped whole when any
- * check fails; the cache as a whole stays under its byte bound by evicting the least recently used entries.
+ * (packs, their indexes, the refs last fetched, and a pristine checkout of the commit last checked out), never
+ * mounted into a sandbox. An entry is used only under its lock, is verified (pack and index checksums, each object's
+ * SHA-1 as it is read) and dropped whole when any check fails; the cache as a whole, pristine checkouts included,
+ * stays under its byte bound by evicting the least recently used entries.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ import {
   type ParsedPack,
 } from './pack';
 import { PackIndex, writePackIndex } from './pack-index';
+import { PristineCheckout } from './pristine';
 
 const META = 'regatta-mirror.json';
 const LOCK_TIMEOUT_MS = 10 * 60_000;
@@ -89,6 +91,8 @@ export class MirrorCache {
 export class Mirror {
   private meta: MirrorMeta;
   private packs: LoadedPack[] = [];
+  private pristineCheckout: PristineCheckout | undefined;
+  private spareCheckout: PristineCheckout | undefined;
   /** Objects already read and verified (or parsed from a fetched pack), by id. */
   private known = new Map<string, GitObject>();
 
@@ -105,6 +109,18 @@ export class Mirror {
 
   get refs(): Record<string, string> {
     return this.meta.refs;
+  }
+
+  /** The entry's pristine checkout; its files count towards the cache's bound like the packs. */
+  get pristine(): PristineCheckout {
+    this.pristineCheckout ??= new PristineCheckout(path.join(this.dir, 'pristine'));
+    return this.pristineCheckout;
+  }
+
+  /** A second copy of the pristine checkout, which the next clone takes whole (see src/git/pristine.ts). */
+  get spare(): PristineCheckout {
+    this.spareCheckout ??= new PristineCheckout(path.join(this.dir, 'spare'));
+    return this.spareCheckout;
   }
 
   get packCount(): number {
@@ -141,6 +157,8 @@ export class Mirror {
     this.meta = emptyMeta(this.url);
     this.packs = [];
     this.known.clear();
+    this.pristineCheckout = undefined;
+    this.spareCheckout = undefined;
   }
 
   has(oid: string): boolean {

@@ -98,17 +98,23 @@ export function outcomesOf(figures: ChangeCounts, costUsd: number): ChangeOutcom
   };
 }
 
+/** A wave's cost: model spend plus sandbox time at `pricePerHour`. */
+export function waveCostUsd(wave: { spentUsd: number; sandboxMs: number }, pricePerHour: number): number {
+  return wave.spentUsd + (wave.sandboxMs / 3_600_000) * pricePerHour;
+}
+
+/** Counts of several groups added up (figures without their measuring time). */
+export function sumCounts(groups: readonly ChangeCounts[]): ChangeCounts {
+  return groups.reduce<ChangeCounts>((sum, g) => addCounts(sum, g), emptyFigures(new Date(0).toISOString()));
+}
+
 /** Wave and campaign outcomes with sandbox time priced in (the workflow knows model spend and sandbox time, not the price). */
 export function pricedOutcomes<
   R extends { waves: { figures?: WaveFigures; spentUsd: number; sandboxMs: number; outcomes?: ChangeOutcomes }[] },
 >(rollout: R, pricePerHour: number): { rollout: R; outcomes: ChangeOutcomes } {
-  const costOf = (w: R['waves'][number]) => w.spentUsd + (w.sandboxMs / 3_600_000) * pricePerHour;
+  const costOf = (w: R['waves'][number]) => waveCostUsd(w, pricePerHour);
   const waves = rollout.waves.map((w) => (w.figures ? { ...w, outcomes: outcomesOf(w.figures, costOf(w)) } : w));
-  const measured = waves.filter((w) => w.figures);
-  const counts = measured.reduce<ChangeCounts>(
-    (sum, w) => addCounts(sum, w.figures!),
-    emptyFigures(new Date(0).toISOString()),
-  );
+  const counts = sumCounts(waves.flatMap((w) => (w.figures ? [w.figures] : [])));
   return {
     rollout: { ...rollout, waves },
     outcomes: outcomesOf(

@@ -11,16 +11,21 @@
  * Ecosystems whose registry is an HTTPS upstream without a mirror of ours (the Go module proxy) are served at
  * `<proxy>/upstream/<name>/…`: the proxy itself fetches from the upstream with the host's TLS trust, GET and HEAD only,
  * so the sandbox speaks plain HTTP to the proxy and can neither write to the registry nor reach anything else there.
+ * Immutable artifacts on that route (a Go version's files, a Maven release's) come from a host-side cache
+ * (src/registry/artifact-cache.ts) after their first fetch.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
 import type Docker from 'dockerode';
+import { PROJECT_ROOT } from '../config';
 import type { ExecutionSpec } from '../contracts';
 import { hostRegistryUpstreams, type ReadOnlyUpstream } from '../ecosystems';
+import { artifactCacheFromEnv, type UpstreamArtifactCache, type UpstreamAnswer } from '../registry/artifact-cache';
 import { caBundleFromEnv } from '../registry/ca-bundle';
 import { registryWriteRefusal } from '../registry/read-only';
 import type { EgressRefusal, SandboxNetwork } from './driver';
@@ -102,6 +107,8 @@ export async function startEgressProxy(
   listenHost: string,
   allowed: ReadonlySet<string>,
   upstreams: readonly ReadOnlyUpstream[] = [],
+  /** The host's cache of immutable artifacts on the `/upstream/` route (absent: every request goes upstream). */
+  artifactCache?: UpstreamArtifactCache,
 ): Promise<EgressProxy> {
   let ownAddress = '';
   const log: EgressRefusal[] = [];
@@ -112,6 +119,24 @@ export async function startEgressProxy(
   // Registry clients open many small requests; reusing upstream connections is most of the proxy's speed.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const upstreamAgent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: hostTrust() });
+  const fetchBuffered = (target: URL) =>
+    new Promise<UpstreamAnswer>((resolve, reject) => {
+      const client = target.protocol === 'https:' ? https : http;
+      client
+        .get(
+          target,
+          { headers: { 'accept-encoding': 'identity' }, agent: target.protocol === 'https:' ? upstreamAgent : agent },
+          (answer) => {
+            const chunks: Buffer[] = [];
+            answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+            answer.on('end', () =>
+              resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }),
+            );
+            answer.on('error', reject);
+          },
+        )
+        .on('error', reject);
+    });
   const forwardToUpstream = (req: http.IncomingMessage, res: http.ServerResponse, ownPath: string, from?: string) => {
     const route = UPSTREAM_ROUTE.exec(ownPath.split('?')[0]);
     const upstream = route && upstreams.find((u) => u.name === route[1]);
@@ -125,6 +150,31 @@ export async function startEgressProxy(
     const rest = ownPath.slice(`/upstream/${upstream.name}/`.length);
     const target = upstreamTarget(upstream.url, rest);
     if (!target) return deny(403, `${rest.split('?')[0]} is outside the ${upstream.name} registry`);
+    const artifact = req.method === 'GET' && !req.headers.range ? upstream.immutableArtifact?.(rest) : undefined;
+    if (artifactCache && artifact) {
+      // Fetched whole and unencoded, so the bytes kept are the artifact's own.
+      const fetchWhole = (registryPath: string) => {
+        const whole = upstreamTarget(upstream.url, registryPath);
+        return whole ? fetchBuffered(whole) : Promise.resolve({ status: 403, headers: {}, body: Buffer.alloc(0) });
+      };
+      artifactCache
+        .get(upstream.name, rest, artifact, fetchWhole)
+        .then((answer) => {
+          const type = 'from' in answer ? answer.contentType : answer.headers['content-type'];
+          res
+            .writeHead('from' in answer ? 200 : answer.status, {
+              ...(type ? { 'content-type': type } : {}),
+              'content-length': String(answer.body.length),
+              ...('from' in answer ? { 'x-regatta-cache': answer.from } : {}),
+            })
+            .end(answer.body);
+        })
+        .catch((err: Error) => {
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(`upstream ${target.host}: ${err.message}\n`);
+        });
+      return;
+    }
     const headers: http.OutgoingHttpHeaders = {};
     for (const name of ['accept', 'accept-encoding', 'user-agent', 'range', 'if-none-match', 'if-modified-since'])
       if (req.headers[name]) headers[name] = req.headers[name];
@@ -278,7 +328,12 @@ export function networkProfiles(
     return {
       network: network.name,
       upstreams,
-      proxy: await startEgressProxy(network.gateway, allowedDestinations(options), upstreams),
+      proxy: await startEgressProxy(
+        network.gateway,
+        allowedDestinations(options),
+        upstreams,
+        artifactCacheFromEnv(process.env, path.join(PROJECT_ROOT, '.regatta')),
+      ),
     };
   };
   return {

@@ -17,6 +17,11 @@ export function reexecutionWorkflowId(campaignId: string, repo: string, n: numbe
   return `${runWorkflowId(campaignId, repo)}~reexecution-${n}`;
 }
 
+/** Whether a run is one a change tracker started again on a moved base (it is decided through the tracker). */
+export function isReexecutionWorkflowId(runId: string): boolean {
+  return /~reexecution-\d+$/.test(runId);
+}
+
 /** The campaign a run belongs to, read back from its workflow id. */
 export function campaignIdOfRun(runId: string): string | undefined {
   const match = /^run\/([^/]+)\/[^/]+\/[^/]+$/.exec(runId);
@@ -35,6 +40,11 @@ export function changeTrackerWorkflowId(campaignId: string): string {
 /** One governor per forge host per control plane (its task queue), so separate deployments never share one. */
 export function publishGovernorWorkflowId(host: string, controlQueue: string): string {
   return `governor/${controlQueue}/${host}`;
+}
+
+/** One rebase governor per forge host per control plane, shared by every campaign's change tracker. */
+export function rebaseGovernorWorkflowId(host: string, controlQueue: string): string {
+  return `rebase-governor/${controlQueue}/${host}`;
 }
 
 /** Every change branch starts with this, so a forge can tell Regatta's change requests from people's. */

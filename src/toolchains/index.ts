@@ -19,6 +19,7 @@ import { PackageManagerVersionError, resolvePackageManager } from './package-man
 import { prepareEcosystemToolchains } from '../ecosystems';
 import { GoToolchainError } from '../ecosystems/go/toolchain';
 import { MavenToolchainError } from '../ecosystems/maven/toolchain';
+import { PythonToolchainError } from '../ecosystems/python/interpreters';
 import type { EcosystemToolchainSource } from '../ecosystems/types';
 import { ToolchainRegistry } from './registry';
 
@@ -77,7 +78,8 @@ export class Toolchains {
         err instanceof NodeVersionError ||
         err instanceof PackageManagerVersionError ||
         err instanceof GoToolchainError ||
-        err instanceof MavenToolchainError
+        err instanceof MavenToolchainError ||
+        err instanceof PythonToolchainError
           ? 'step'
           : 'infra';
       throw new ToolchainError(kind, `preparing the toolchain failed: ${(err as Error).message}`);

@@ -4,32 +4,16 @@
  * the new version broke, `go test -json` verifies it, and the change is published. A desired-state schedule surveys
  * go.mod and starts no run for a repository already there. Real Temporal, Docker, git and the Go module proxy.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createControlActivities } from '../../activities/control';
-import type { ScheduledFiringResult } from '../../src/contracts';
-import { loadConfig } from '../../src/config';
-import { controlDeps } from '../../src/workers/control-deps';
 import { ecosystemRepo, goServiceFiles } from '../support/ecosystem-fixtures';
-import { eventually } from '../support/eventually';
-import { realExecutionActivities, startHarness, type RegattaHarness } from '../support/harness';
+import { artifactsOf, startEcosystemHarness, withSchedule } from '../support/ecosystem-harness';
+import type { RegattaHarness } from '../support/harness';
 
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({
-    controlActivities: createControlActivities(controlDeps(loadConfig())),
-    executionActivities: realExecutionActivities(),
-  });
+  harness = await startEcosystemHarness();
 });
 afterAll(async () => harness?.shutdown());
-
-async function artifactsOf(runId: string): Promise<Record<string, string>> {
-  const run = await harness.client.runStatus(runId);
-  return Object.fromEntries(
-    run.manifest!.artifacts.map((a) => [a.name, fs.readFileSync(fileURLToPath(a.uri), 'utf8')]),
-  );
-}
 
 const upgradeSteps = [
   { recipe: 'go-upgrade' as const, module: 'github.com/google/uuid', version: 'v1.5.0' },
@@ -58,7 +42,7 @@ it('upgrades a Go module with go get and go mod tidy, fixes the break, verifies 
   // With the failure, so a failed run shows its reason.
   expect({ state: run.state, failure: run.failure }).toEqual({ state: 'published', failure: undefined });
 
-  const artifacts = await artifactsOf(result.runs[0].runId);
+  const artifacts = await artifactsOf(harness, result.runs[0].runId);
   const patch = artifacts['patch.diff'];
   expect(patch).toContain('-require github.com/google/uuid v1.4.0\n+require github.com/google/uuid v1.5.0');
   expect(patch).toContain('+github.com/google/uuid v1.5.0 h1:1p67kYwdtXjb0gL0BPiP1Av9wiZPo5A8z2cWkTZ+eyU=');
@@ -102,34 +86,23 @@ it('a desired-state firing reads go.mod, counts a repository already there as co
     await ecosystemRepo(`fixtures/go-current-${harness.unique}`, goServiceFiles('v1.5.0')),
     await ecosystemRepo(`fixtures/go-behind-${harness.unique}`, goServiceFiles('v1.4.0')),
   ];
-  const scheduleId = `uuid-desired-${harness.unique}`;
-  await harness.client.schedules.create({
-    id: scheduleId,
-    every: '7d',
-    paused: true,
-    desired: { ecosystem: 'go', package: 'github.com/google/uuid', atLeast: '1.5.0' },
-    campaign: {
-      id: 'uuid-desired',
-      title: 'Every Go service on github.com/google/uuid v1.5',
-      taskType: 'dependency_upgrade',
-      targets: [current, behind],
-      steps: upgradeSteps,
-      verify: { commands: ['go test -json ./...'] },
+  const firing = await withSchedule(
+    harness,
+    {
+      id: `uuid-desired-${harness.unique}`,
+      every: '7d',
+      desired: { ecosystem: 'go', package: 'github.com/google/uuid', atLeast: '1.5.0' },
+      campaign: {
+        id: 'uuid-desired',
+        title: 'Every Go service on github.com/google/uuid v1.5',
+        taskType: 'dependency_upgrade',
+        targets: [current, behind],
+        steps: upgradeSteps,
+        verify: { commands: ['go test -json ./...'] },
+      },
     },
-  });
-  try {
-    await harness.client.schedules.trigger(scheduleId);
-    const described = await eventually(
-      () => harness.client.schedules.describe(scheduleId),
-      (d) => d.recentFirings.length > 0,
-      30_000,
-    );
-    const firing: ScheduledFiringResult = await harness.client.schedules.firingResult(
-      described.recentFirings[0].workflowId,
-    );
-    expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
-    expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
-  } finally {
-    await harness.client.schedules.delete(scheduleId);
-  }
+    (fire) => fire(),
+  );
+  expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
+  expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
 }, 600_000);

@@ -12,7 +12,7 @@ import { DesiredDependency, Step } from '../../src/contracts';
 import { mavenEcosystem } from '../../src/ecosystems/maven';
 import { declaredVersion, setDependencyVersion } from '../../src/ecosystems/maven/pom';
 import { centralMirrorIn } from '../../src/ecosystems/maven/registry';
-import { chooseJdk } from '../../src/ecosystems/maven/toolchain';
+import { chooseJdk, hostJdks } from '../../src/ecosystems/maven/toolchain';
 import { mavenPom } from '../support/maven-fixtures';
 
 const LITERAL_AND_MANAGED = `<?xml version="1.0"?>
@@ -158,19 +158,42 @@ describe('maven-upgrade and desired-state specs', () => {
 });
 
 describe('the JDK a pom asks for', () => {
-  it('compiles for maven.compiler.release or .source with the host JDK, and refuses a newer one', () => {
-    expect(chooseJdk(mavenPom('3.17.0', '17'), 17)).toEqual({
+  const debian17 = { feature: 17, name: 'debian' };
+  const temurin25 = { feature: 25, name: 'temurin' };
+  const host = [debian17, temurin25];
+
+  it('compiles for maven.compiler.release or .source with a host JDK of that release, else the oldest newer one', () => {
+    expect(chooseJdk(mavenPom('3.17.0', '17'), host, debian17)).toEqual({
       release: 17,
       source: 'pom.xml maven.compiler.release',
       declared: '17',
+      jdk: debian17,
     });
-    expect(chooseJdk(mavenPom('3.17.0', '11'), 17).release).toBe(17);
+    expect(chooseJdk(mavenPom('3.17.0', '25'), host, debian17).jdk).toBe(temurin25);
+    expect(chooseJdk(mavenPom('3.17.0', '21'), host, debian17).jdk).toBe(temurin25);
+    expect(chooseJdk(mavenPom('3.17.0', '11'), host, debian17).jdk).toBe(debian17);
     const legacy = '<project><properties><maven.compiler.source>1.8</maven.compiler.source></properties></project>';
-    expect(chooseJdk(legacy, 17)).toMatchObject({ source: 'pom.xml maven.compiler.source' });
-    expect(chooseJdk('<project></project>', 17)).toEqual({ release: 17, source: 'host' });
-    expect(() => chooseJdk(mavenPom('3.17.0', '21'), 17)).toThrow(
+    expect(chooseJdk(legacy, host, debian17)).toMatchObject({ source: 'pom.xml maven.compiler.source', release: 17 });
+    expect(chooseJdk('<project></project>', host, debian17)).toEqual({ release: 17, source: 'host', jdk: debian17 });
+  });
+
+  it('refuses a release no host JDK compiles for, naming what was asked and what there is', () => {
+    expect(() => chooseJdk(mavenPom('3.17.0', '26'), host, debian17)).toThrow(
+      "pom.xml's maven.compiler.release asks for Java 26; this host has JDKs 17 and 25, which compile for Java 8 to 25",
+    );
+    expect(() => chooseJdk(mavenPom('3.17.0', '21'), [debian17])).toThrow(
       "pom.xml's maven.compiler.release asks for Java 21; this host has JDK 17, which compiles for Java 8 to 17",
     );
+    expect(() => chooseJdk(mavenPom('3.17.0', '7'), host, debian17)).toThrow('asks for Java 7');
+  });
+
+  it("finds every JDK of this host: Debian's on PATH first, the others beside it", () => {
+    const { all, default: preferred } = hostJdks();
+    expect(all[0]).toBe(preferred);
+    expect(preferred.integrity).toMatch(/^debian:openjdk-17/);
+    expect(new Set(all.map((j) => j.dir)).size).toBe(all.length);
+    // This machine has a Temurin JDK beside Debian's (see the README's requirements).
+    expect(all.some((j) => j.feature > preferred.feature && j.integrity.startsWith('release-sha256:'))).toBe(true);
   });
 });
 

@@ -5,32 +5,17 @@
  * proxy's read-only route), Surefire's XML gives the counts, and the change is published. A desired-state schedule
  * reads pom.xml and starts no run for a repository already there. Real Temporal, Docker, git and Maven repository.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createControlActivities } from '../../activities/control';
-import type { ScheduledFiringResult } from '../../src/contracts';
-import { loadConfig } from '../../src/config';
-import { controlDeps } from '../../src/workers/control-deps';
-import { eventually } from '../support/eventually';
-import { realExecutionActivities, startHarness, type RegattaHarness } from '../support/harness';
+import { artifactsOf, startEcosystemHarness, withSchedule } from '../support/ecosystem-harness';
+import { hostJdks } from '../../src/ecosystems/maven/toolchain';
+import type { RegattaHarness } from '../support/harness';
 import { MAVEN_DEFAULT_BRANCH, mavenRepo, mavenServiceFiles } from '../support/maven-fixtures';
 
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({
-    controlActivities: createControlActivities(controlDeps(loadConfig())),
-    executionActivities: realExecutionActivities(),
-  });
+  harness = await startEcosystemHarness();
 });
 afterAll(async () => harness?.shutdown());
-
-async function artifactsOf(runId: string): Promise<Record<string, string>> {
-  const run = await harness.client.runStatus(runId);
-  return Object.fromEntries(
-    run.manifest!.artifacts.map((a) => [a.name, fs.readFileSync(fileURLToPath(a.uri), 'utf8')]),
-  );
-}
 
 const upgradeSteps = [
   { recipe: 'maven-upgrade' as const, dependency: 'org.apache.commons:commons-lang3', version: '3.18.0' },
@@ -58,7 +43,7 @@ it('upgrades a pom.xml property, fixes the break, verifies with mvn -B test in t
   const result = await harness.client.campaignResult(spec.id);
   expect(result.runs[0]).toMatchObject({ state: 'published' });
 
-  const artifacts = await artifactsOf(result.runs[0].runId);
+  const artifacts = await artifactsOf(harness, result.runs[0].runId);
   const patch = artifacts['patch.diff'];
   expect(patch).toContain(
     '-    <commons-lang3.version>3.17.0</commons-lang3.version>\n+    <commons-lang3.version>3.18.0</commons-lang3.version>',
@@ -81,11 +66,33 @@ it('upgrades a pom.xml property, fixes the break, verifies with mvn -B test in t
   expect(artifacts['steps.log']).toMatch(/Downloaded from regatta-read-only: http:\/\/[0-9.:]+\/upstream\/maven\//);
 }, 900_000);
 
+it('builds a pom that asks for a newer Java with the host JDK of that release, and records which', async () => {
+  const newest = Math.max(...hostJdks().all.map((j) => j.feature));
+  const target = await mavenRepo(`fixtures/maven-newer-${harness.unique}`, mavenServiceFiles('3.17.0', String(newest)));
+  const spec = {
+    id: `lang3-newer-${harness.unique}`,
+    title: `Upgrade commons-lang3 on a Java ${newest} service`,
+    taskType: 'dependency_upgrade' as const,
+    targets: [target],
+    steps: upgradeSteps,
+    verify: { commands: ['mvn -B test'] },
+  };
+  await harness.client.startCampaign(spec);
+  const result = await harness.client.campaignResult(spec.id);
+  expect(result.runs[0]).toMatchObject({ state: 'published' });
+  const artifacts = await artifactsOf(harness, result.runs[0].runId);
+  expect(artifacts['events.json']).toMatch(
+    new RegExp(`jdk ${newest}\\.[0-9.]+ \\(pom\\.xml maven\\.compiler\\.release: ${newest}\\)`),
+  );
+  expect(JSON.parse(artifacts['verification.json']).verdict).toBe('passed');
+}, 900_000);
+
 it('fails a pom that asks for a JDK this host does not have as a step failure, and says which', async () => {
-  const target = await mavenRepo(`fixtures/maven-jdk-${harness.unique}`, mavenServiceFiles('3.17.0', '25'));
+  const beyond = Math.max(...hostJdks().all.map((j) => j.feature)) + 1;
+  const target = await mavenRepo(`fixtures/maven-jdk-${harness.unique}`, mavenServiceFiles('3.17.0', String(beyond)));
   const spec = {
     id: `lang3-jdk-${harness.unique}`,
-    title: 'Upgrade commons-lang3 on a Java 25 service',
+    title: `Upgrade commons-lang3 on a Java ${beyond} service`,
     taskType: 'dependency_upgrade' as const,
     targets: [target],
     steps: upgradeSteps,
@@ -97,7 +104,7 @@ it('fails a pom that asks for a JDK this host does not have as a step failure, a
   const run = await harness.client.runStatus(result.runs[0].runId);
   expect(run.failure?.kind).toBe('step');
   expect(run.failure?.message).toContain(
-    "pom.xml's maven.compiler.release asks for Java 25; this host has JDK 17, which compiles for Java 8 to 17",
+    `pom.xml's maven.compiler.release asks for Java ${beyond}; this host has JDKs 17 and ${beyond - 1}, which compile for Java 8 to ${beyond - 1}`,
   );
 }, 300_000);
 
@@ -106,34 +113,23 @@ it('a desired-state firing reads pom.xml, counts a repository already there as c
     await mavenRepo(`fixtures/maven-current-${harness.unique}`, mavenServiceFiles('3.18.0')),
     await mavenRepo(`fixtures/maven-behind-${harness.unique}`, mavenServiceFiles('3.17.0')),
   ];
-  const scheduleId = `lang3-desired-${harness.unique}`;
-  await harness.client.schedules.create({
-    id: scheduleId,
-    every: '7d',
-    paused: true,
-    desired: { ecosystem: 'maven', package: 'org.apache.commons:commons-lang3', atLeast: '3.18.0' },
-    campaign: {
-      id: 'lang3-desired',
-      title: 'Every Java service on commons-lang3 3.18',
-      taskType: 'dependency_upgrade',
-      targets: [current, behind],
-      steps: upgradeSteps,
-      verify: { commands: ['mvn -B test'] },
+  const firing = await withSchedule(
+    harness,
+    {
+      id: `lang3-desired-${harness.unique}`,
+      every: '7d',
+      desired: { ecosystem: 'maven', package: 'org.apache.commons:commons-lang3', atLeast: '3.18.0' },
+      campaign: {
+        id: 'lang3-desired',
+        title: 'Every Java service on commons-lang3 3.18',
+        taskType: 'dependency_upgrade',
+        targets: [current, behind],
+        steps: upgradeSteps,
+        verify: { commands: ['mvn -B test'] },
+      },
     },
-  });
-  try {
-    await harness.client.schedules.trigger(scheduleId);
-    const described = await eventually(
-      () => harness.client.schedules.describe(scheduleId),
-      (d) => d.recentFirings.length > 0,
-      30_000,
-    );
-    const firing: ScheduledFiringResult = await harness.client.schedules.firingResult(
-      described.recentFirings[0].workflowId,
-    );
-    expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
-    expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
-  } finally {
-    await harness.client.schedules.delete(scheduleId);
-  }
+    (fire) => fire(),
+  );
+  expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
+  expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
 }, 900_000);

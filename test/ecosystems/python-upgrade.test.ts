@@ -5,36 +5,16 @@
  * gives the counts, and the change is published. A desired-state firing reads the requirements and starts no run for
  * a repository already there. Real Temporal, Docker, git and the Python index.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createControlActivities } from '../../activities/control';
-import type { ScheduledFiringResult } from '../../src/contracts';
-import { loadConfig } from '../../src/config';
-import { pythonMirrorUrl } from '../../src/dev/python-mirror';
-import { controlDeps } from '../../src/workers/control-deps';
 import { ecosystemRepo, pythonServiceFiles } from '../support/ecosystem-fixtures';
-import { eventually } from '../support/eventually';
-import { realExecutionActivities, startHarness, type RegattaHarness } from '../support/harness';
-import { readStackInfo } from '../support/stack';
+import { artifactsOf, startEcosystemHarness, withSchedule } from '../support/ecosystem-harness';
+import type { RegattaHarness } from '../support/harness';
 
 let harness: RegattaHarness;
 
 beforeAll(async () => {
-  // As the dev stack's execution worker is configured: sandboxes install from the stack's mirror of the host's index.
-  process.env.REGATTA_PYTHON_INDEX = readStackInfo().pythonMirror?.url ?? pythonMirrorUrl();
-  harness = await startHarness({
-    controlActivities: createControlActivities(controlDeps(loadConfig())),
-    executionActivities: realExecutionActivities(),
-  });
+  harness = await startEcosystemHarness();
 });
 afterAll(async () => harness?.shutdown());
-
-async function artifactsOf(runId: string): Promise<Record<string, string>> {
-  const run = await harness.client.runStatus(runId);
-  return Object.fromEntries(
-    run.manifest!.artifacts.map((a) => [a.name, fs.readFileSync(fileURLToPath(a.uri), 'utf8')]),
-  );
-}
 
 const upgrade = {
   taskType: 'dependency_upgrade' as const,
@@ -71,7 +51,7 @@ it('upgrades semver in requirements.txt and pyproject.toml, fixes the rename, ve
   // With the failure, so a failed run shows its reason.
   expect({ state: run.state, failure: run.failure }).toEqual({ state: 'published', failure: undefined });
 
-  const artifacts = await artifactsOf(result.runs[0].runId);
+  const artifacts = await artifactsOf(harness, result.runs[0].runId);
   const patch = artifacts['patch.diff'];
   // The pin stays a pin (and its comment stays), the range keeps its upper bound.
   expect(patch).toContain('-semver==2.13.0  # release tags\n+semver==3.0.4  # release tags');
@@ -106,32 +86,21 @@ it('a desired-state firing reads the requirements, counts a repository already t
     await ecosystemRepo(`fixtures/py-current-${harness.unique}`, pythonServiceFiles('3.0.4'), 'pricing'),
     await ecosystemRepo(`fixtures/py-behind-${harness.unique}`, pythonServiceFiles('2.13.0'), 'pricing'),
   ];
-  const scheduleId = `semver-desired-${harness.unique}`;
-  await harness.client.schedules.create({
-    id: scheduleId,
-    every: '7d',
-    paused: true,
-    desired: { ecosystem: 'python', package: 'semver', atLeast: '3.0' },
-    campaign: {
-      id: 'semver-desired',
-      title: 'Every Python service on semver 3',
-      targets: [current, behind],
-      ...upgrade,
+  const firing = await withSchedule(
+    harness,
+    {
+      id: `semver-desired-${harness.unique}`,
+      every: '7d',
+      desired: { ecosystem: 'python', package: 'semver', atLeast: '3.0' },
+      campaign: {
+        id: 'semver-desired',
+        title: 'Every Python service on semver 3',
+        targets: [current, behind],
+        ...upgrade,
+      },
     },
-  });
-  try {
-    await harness.client.schedules.trigger(scheduleId);
-    const described = await eventually(
-      () => harness.client.schedules.describe(scheduleId),
-      (d) => d.recentFirings.length > 0,
-      30_000,
-    );
-    const firing: ScheduledFiringResult = await harness.client.schedules.firingResult(
-      described.recentFirings[0].workflowId,
-    );
-    expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
-    expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
-  } finally {
-    await harness.client.schedules.delete(scheduleId);
-  }
+    (fire) => fire(),
+  );
+  expect(firing).toMatchObject({ compliant: [current.repo], unknown: [], started: [behind.repo] });
+  expect(firing.result?.runs.map((r) => [r.repo, r.state])).toEqual([[behind.repo, 'published']]);
 }, 600_000);

@@ -1,13 +1,19 @@
 /**
  * The execution plane's clone through the host's git cache, against the real git http-backend: it checks out
- * what native git would, fetches only new objects when the cache is warm, never uses a damaged cache entry,
+ * what native git would, fetches only new objects when the cache is warm, never uses a damaged cache entry or a
+ * tampered pristine checkout,
  * keeps the cache within its bound, tolerates concurrent clones, and refuses hostile trees.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import isoGit from 'isomorphic-git';
 import { startGitServer, type GitServer } from '../../src/dev/git-server';
+import { gitCacheSettled } from '../../src/git/cached-clone';
+import { parsePack } from '../../src/git/pack';
+import { writePackIndex } from '../../src/git/pack-index';
 import { computePatch, shallowClone } from '../../src/git/workspace';
 import { runChecked } from '../../src/host/command';
 import { createFixtureRepo, git, pushChange, snapshotTree } from './fixture-repos';
@@ -42,9 +48,18 @@ function cacheAt(name: string, maxBytes = 2 ** 30) {
   return { dir: path.join(root, 'caches', name), maxBytes };
 }
 
-function clone(name: string, gitCache: { dir: string; maxBytes: number }, ref = 'trunk') {
+/** A clone, once the cache has also filled its spare checkout (which it does after the clone returns). */
+async function clone(name: string, gitCache: { dir: string; maxBytes: number }, ref = 'trunk') {
   const dir = path.join(root, 'clones', `${n++}`);
-  return shallowClone({ url: url(name), ref, dir: path.join(dir, 'tree'), gitdir: path.join(dir, 'git'), gitCache });
+  const cloned = await shallowClone({
+    url: url(name),
+    ref,
+    dir: path.join(dir, 'tree'),
+    gitdir: path.join(dir, 'git'),
+    gitCache,
+  });
+  await gitCacheSettled();
+  return cloned;
 }
 
 /** Async: the git server answers from this process, so a blocking child would wait for it forever. */
@@ -105,6 +120,48 @@ it('detects a corrupt cached pack, drops it and fetches again, still checking ou
   const packs = listPacks(gitCache.dir);
   expect(packs).toHaveLength(1);
   expect(fs.readFileSync(packs[0]).equals(bytes)).toBe(false);
+});
+
+it('detects an object that is not what its name says inside a pack whose checksum is valid, and fetches again', async () => {
+  createFixtureRepo(root, 'acme/misnamed', FILES);
+  const gitCache = cacheAt('misnamed');
+  const first = await clone('acme/misnamed', gitCache);
+  const [packFile] = listPacks(gitCache.dir);
+  // The `lib` tree is given the `lib/deep` tree's content under its own name; the pack and its index stay consistent.
+  const lib = git(['rev-parse', 'trunk:lib'], path.join(root, 'repos', 'acme/misnamed.git'));
+  const deep = git(['rev-parse', 'trunk:lib/deep'], path.join(root, 'repos', 'acme/misnamed.git'));
+  const misnamed = repackWithContentOf(packFile, lib, deep);
+
+  const second = await clone('acme/misnamed', gitCache);
+
+  expect(second.objectsFetched).toBe(first.objectsFetched);
+  expect(snapshotTree(second.dir)).toEqual(snapshotTree(await nativeClone('acme/misnamed')));
+  const packs = listPacks(gitCache.dir);
+  expect(packs).toHaveLength(1);
+  expect(fs.readFileSync(packs[0]).equals(misnamed)).toBe(false);
+});
+
+it('never hands out a file of the cached checkouts that was changed after the cache wrote it', async () => {
+  const { work } = createFixtureRepo(root, 'acme/pristine', FILES);
+  const gitCache = cacheAt('pristine');
+  await clone('acme/pristine', gitCache);
+  // The pristine checkout and its spare copy, both outside any clone.
+  const cachedCopies = fs
+    .readdirSync(gitCache.dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(path.join('tree', 'lib', 'index.js')))
+    .map((f) => path.join(gitCache.dir, f));
+  expect(cachedCopies).toHaveLength(2);
+  for (const file of cachedCopies) fs.appendFileSync(file, 'process.exit(1);\n');
+  pushChange(work, 'README.md', '# service, upstream\n');
+
+  const warm = await clone('acme/pristine', gitCache);
+  const next = await clone('acme/pristine', gitCache);
+
+  const native = snapshotTree(await nativeClone('acme/pristine'));
+  expect(snapshotTree(warm.dir)).toEqual(native);
+  expect(snapshotTree(next.dir)).toEqual(native);
+  const matrix = await isoGit.statusMatrix({ fs, dir: warm.dir, gitdir: warm.gitdir });
+  expect(matrix.filter(([, head, workdir, stage]) => !(head === 1 && workdir === 1 && stage === 1))).toEqual([]);
 });
 
 it('keeps the cache under its byte bound by evicting the least recently used repository', async () => {
@@ -196,6 +253,42 @@ function treeBytes(entries: [string, string, string][]): Buffer {
 function commitTree(bare: string, tree: Buffer): string {
   const oid = git(['hash-object', '-w', '-t', 'tree', '--literally', '--stdin'], bare, tree);
   return git(['commit-tree', oid, '-m', 'hostile'], bare);
+}
+
+/** Rewrites a cached pack (and its index) whole, `victim` carrying `donor`'s content under its own name. */
+function repackWithContentOf(packFile: string, victim: string, donor: string): Buffer {
+  const { objects } = parsePack(fs.readFileSync(packFile), packFile);
+  const donorData = objects.find((o) => o.oid === donor)!.data;
+  const typeCodes = { commit: 1, tree: 2, blob: 3, tag: 4 } as const;
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(objects.length, 8);
+  const parts = [header];
+  let offset = 12;
+  const entries = objects.map((object) => {
+    const data = object.oid === victim ? donorData : object.data;
+    const entry = Buffer.concat([entryHeader(typeCodes[object.type], data.length), zlib.deflateSync(data)]);
+    parts.push(entry);
+    const row = { oid: object.oid, offset, crc: zlib.crc32(entry) };
+    offset += entry.length;
+    return row;
+  });
+  const body = Buffer.concat(parts);
+  const checksum = crypto.createHash('sha1').update(body).digest();
+  const pack = Buffer.concat([body, checksum]);
+  fs.writeFileSync(packFile, pack);
+  fs.writeFileSync(packFile.replace(/\.pack$/, '.idx'), writePackIndex(entries, checksum.toString('hex')));
+  return pack;
+}
+
+function entryHeader(typeCode: number, size: number): Buffer {
+  const bytes = [(typeCode << 4) | (size & 0x0f)];
+  for (let rest = size >> 4; rest > 0; rest >>= 7) {
+    bytes[bytes.length - 1] |= 0x80;
+    bytes.push(rest & 0x7f);
+  }
+  return Buffer.from(bytes);
 }
 
 function listPacks(cacheDir: string): string[] {

@@ -5,6 +5,7 @@
  * checksum database named by the host's GOSUMDB is read through the same proxy (`<GOPROXY>/sumdb/<name>/…`).
  */
 import { execFileSync } from 'node:child_process';
+import type { ImmutableArtifact } from '../../registry/artifact-cache';
 import type { EcosystemRegistry } from '../types';
 
 let hostEnv: Record<string, string> | undefined;
@@ -30,7 +31,16 @@ export function proxyFromGoproxy(goproxy: string): string | undefined {
     .find((entry) => /^https?:\/\//.test(entry));
 }
 
+/** `<module>/@v/<semver>.info|.mod|.zip`: a released version's files never change; lists, `@latest` and queries do. */
+const GO_VERSION_FILE = /^[^?]+\/@v\/v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+incompatible)?\.(?:info|mod|zip)$/;
+
+/** A Go proxy path the host may cache: a version's `.info`, `.mod` or `.zip` (go.sum checks the last two in the sandbox). */
+export function goImmutableArtifact(registryPath: string): ImmutableArtifact | undefined {
+  return GO_VERSION_FILE.test(registryPath) ? {} : undefined;
+}
+
 export const goRegistry: EcosystemRegistry = {
+  immutableArtifact: goImmutableArtifact,
   upstream: () => proxyFromGoproxy(process.env.REGATTA_GO_PROXY ?? goEnv().GOPROXY ?? ''),
   sandboxEnv(routeUrl) {
     const { GOSUMDB, GONOSUMDB, GOPRIVATE } = goEnv();

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ImmutableArtifact } from '../../registry/artifact-cache';
 import type { EcosystemRegistry } from '../types';
 
 export const MIRROR_ENV = 'REGATTA_MAVEN_MIRROR';
@@ -78,7 +79,27 @@ export function hostMavenRepository(): string | undefined {
   return resolved.url;
 }
 
+const CHECKSUM_FILE = /\.(?:sha1|sha256|sha512|md5|asc)$/;
+
+/**
+ * A Maven repository path the host may cache: a release's file (`group/…/artifact/version/artifact-version….ext`),
+ * checked against the `.sha1` the repository serves beside it; its checksum files as they are. Never
+ * `maven-metadata.xml` (it changes with every release) nor anything of a `-SNAPSHOT` version.
+ */
+export function mavenImmutableArtifact(registryPath: string): ImmutableArtifact | undefined {
+  const clean = registryPath.split('?')[0] ?? '';
+  if (registryPath.includes('?') || /SNAPSHOT/i.test(clean) || /(^|\/)maven-metadata[^/]*$/.test(clean))
+    return undefined;
+  const parts = clean.split('/').filter(Boolean);
+  // group (one segment at least), artifact, version, file named after artifact and version.
+  if (parts.length < 4) return undefined;
+  const [artifact, version, file] = parts.slice(-3);
+  if (!file.startsWith(`${artifact}-${version}`)) return undefined;
+  return CHECKSUM_FILE.test(file) ? {} : { checksum: { path: `${clean}.sha1`, algorithm: 'sha1' } };
+}
+
 export const mavenRegistry: EcosystemRegistry = {
+  immutableArtifact: mavenImmutableArtifact,
   upstream: hostMavenRepository,
   sandboxEnv: (routeUrl) => ({ [MIRROR_ENV]: routeUrl }),
 };

@@ -3,9 +3,10 @@
  * `regatta dev up` (src/dev/tools.ts), copied (links followed) into the host's toolchain cache with a manifest of every
  * file, mounted read-only. The sandbox image has neither, so npm and Go runs pay nothing for Java.
  *
- * Which JDK: the pom's `maven.compiler.release` (else `maven.compiler.source`/`target`), which the host's JDK must be
- * able to compile for (its feature release or older, down to 8). A pom asking for a newer one fails the run as a
- * `step` failure naming what it asked for and what there is.
+ * Which JDK: the pom's `maven.compiler.release` (else `maven.compiler.source`/`target`), among the JDKs the host has
+ * (Debian's, and any other beside it such as a Temurin build): the one of that release, else the oldest newer one. A
+ * pom asking for a release no host JDK compiles for fails the run as a `step` failure naming what it asked for and
+ * what there is.
  *
  * `mvn` on the sandbox's PATH is a shim that runs Maven with `-s` a settings.xml from the cache: local repository in
  * /tmp, and every repository mirrored by the egress proxy's read-only route (REGATTA_MAVEN_MIRROR) when the sandbox
@@ -57,20 +58,47 @@ export function requestedJavaRelease(
   return undefined;
 }
 
-export function chooseJdk(pomText: string, hostRelease: number): JdkChoice {
+/** One JDK this host has: its feature release (17, 25) and where it is. */
+export interface HostJdk {
+  feature: number;
+  dir: string;
+  version: string;
+  /** The Debian package and version it came from, or a hash of its release file without dpkg. */
+  integrity: string;
+}
+
+/**
+ * The JDK a pom compiles with, among the host's: the one whose feature release is the one asked for, else the oldest
+ * newer one (a JDK compiles for older releases down to 8); with nothing asked for, the host's default (`javac` on
+ * PATH). A release no host JDK can compile for is refused, naming what was asked and what there is.
+ */
+export function chooseJdk<T extends { feature: number }>(
+  pomText: string,
+  hostJdks: readonly T[],
+  hostDefault: T = hostJdks[0],
+): JdkChoice & { jdk: T } {
   const requested = requestedJavaRelease(pomText);
-  if (!requested) return { release: hostRelease, source: 'host' };
-  if (requested.release > hostRelease || requested.release < OLDEST_RELEASE)
+  if (!requested) return { release: hostDefault.feature, source: 'host', jdk: hostDefault };
+  const able = [...hostJdks]
+    .filter((j) => j.feature >= requested.release && requested.release >= OLDEST_RELEASE)
+    .sort((a, b) => a.feature - b.feature);
+  const jdk = able.find((j) => j.feature === hostDefault.feature && j.feature === requested.release) ?? able[0];
+  if (!jdk) {
+    const features = [...new Set(hostJdks.map((j) => j.feature))].sort((a, b) => a - b);
+    const names =
+      features.length > 1 ? `JDKs ${features.slice(0, -1).join(', ')} and ${features.at(-1)}` : `JDK ${features[0]}`;
     throw new MavenToolchainError(
-      `pom.xml's ${requested.property} asks for Java ${requested.declared}; this host has JDK ${hostRelease}, which compiles for Java ${OLDEST_RELEASE} to ${hostRelease}`,
+      `pom.xml's ${requested.property} asks for Java ${requested.declared}; this host has ${names}, which compile${features.length > 1 ? '' : 's'} for Java ${OLDEST_RELEASE} to ${features.at(-1)}`,
     );
+  }
   return {
-    release: hostRelease,
+    release: jdk.feature,
     source:
       requested.property === 'maven.compiler.release'
         ? 'pom.xml maven.compiler.release'
         : 'pom.xml maven.compiler.source',
     declared: requested.declared,
+    jdk,
   };
 }
 
@@ -91,11 +119,31 @@ function debianOrigin(file: string): string | undefined {
   }
 }
 
-let hostJdkFound: HostInstall | undefined;
+/** The JDK installed at `dir` (a directory with `release` and `bin/javac`), or undefined when it is not one. */
+function jdkAt(dir: string): HostJdk | undefined {
+  let release: string;
+  try {
+    if (!fs.statSync(path.join(dir, 'bin', 'javac')).isFile()) return undefined;
+    release = fs.readFileSync(path.join(dir, 'release'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const version = /^JAVA_VERSION="([^"]+)"/m.exec(release)?.[1];
+  if (!version) return undefined;
+  const integrity =
+    debianOrigin(path.join(dir, 'bin', 'javac')) ??
+    `release-sha256:${createHash('sha256').update(release).digest('hex')}`;
+  return { feature: Number(version.split('.')[0]), dir, version, integrity };
+}
 
-/** The host's JDK, from the `javac` on PATH. */
-export function hostJdk(): HostInstall {
-  if (hostJdkFound) return hostJdkFound;
+let hostJdksFound: { all: HostJdk[]; default: HostJdk } | undefined;
+
+/**
+ * The JDKs this host has: the one whose `javac` is on PATH (the default) and every other JDK in the directories
+ * REGATTA_JDK_DIRS lists (`:`-separated; default: the directory that JDK sits in, e.g. /usr/lib/jvm).
+ */
+export function hostJdks(env: NodeJS.ProcessEnv = process.env): { all: HostJdk[]; default: HostJdk } {
+  if (hostJdksFound && env === process.env) return hostJdksFound;
   let javac: string;
   try {
     javac = execFileSync('sh', ['-c', 'readlink -f "$(command -v javac)"'], { encoding: 'utf8' }).trim();
@@ -103,13 +151,22 @@ export function hostJdk(): HostInstall {
     javac = '';
   }
   if (!javac) throw new Error('this host has no JDK (javac); `regatta dev up` installs openjdk-17-jdk-headless');
-  const dir = path.dirname(path.dirname(javac));
-  const release = fs.readFileSync(path.join(dir, 'release'), 'utf8');
-  const version = /^JAVA_VERSION="([^"]+)"/m.exec(release)?.[1];
-  if (!version) throw new Error(`${dir}/release names no JAVA_VERSION`);
-  const integrity = debianOrigin(javac) ?? `release-sha256:${createHash('sha256').update(release).digest('hex')}`;
-  hostJdkFound = { dir, version, integrity };
-  return hostJdkFound;
+  const preferred = jdkAt(path.dirname(path.dirname(javac)));
+  if (!preferred) throw new Error(`${path.dirname(path.dirname(javac))} is not a JDK with a release file`);
+  const roots = (env.REGATTA_JDK_DIRS ?? path.dirname(preferred.dir)).split(':').filter(Boolean);
+  const seen = new Set([fs.realpathSync(preferred.dir)]);
+  const all = [preferred];
+  for (const root of roots)
+    for (const name of fs.existsSync(root) ? fs.readdirSync(root).sort() : []) {
+      const dir = fs.realpathSync(path.join(root, name));
+      if (seen.has(dir)) continue;
+      seen.add(dir);
+      const jdk = jdkAt(dir);
+      if (jdk) all.push(jdk);
+    }
+  const found = { all, default: preferred };
+  if (env === process.env) hostJdksFound = found;
+  return found;
 }
 
 function hostMaven(): HostInstall {
@@ -180,12 +237,16 @@ export async function prepareMavenToolchain(
   const pomPath = path.join(repoDir, 'pom.xml');
   // Read as data and never through a link the repository planted.
   if (!fs.lstatSync(pomPath, { throwIfNoEntry: false })?.isFile()) return undefined;
-  const jdk = hostJdk();
-  const choice = chooseJdk(fs.readFileSync(pomPath, 'utf8'), Number(jdk.version.split('.')[0]));
+  const host = hostJdks();
+  const choice = chooseJdk(fs.readFileSync(pomPath, 'utf8'), host.all, host.default);
+  const jdk = choice.jdk;
   const maven = hostMaven();
   const [jdkInstall, mavenInstall] = await Promise.all([
-    cache.ensureFilled('jdk', 'openjdk', { version: jdk.version, integrity: jdk.integrity }, async (unpacked) =>
-      copyFollowingLinks(jdk.dir, unpacked),
+    cache.ensureFilled(
+      'jdk',
+      path.basename(jdk.dir),
+      { version: jdk.version, integrity: jdk.integrity },
+      async (unpacked) => copyFollowingLinks(jdk.dir, unpacked),
     ),
     cache.ensureFilled(
       'maven',

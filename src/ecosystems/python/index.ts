@@ -10,15 +10,9 @@ import { readPyprojectRequirements } from './pyproject';
 import { pythonRegistry } from './registry';
 import { declaredVersion, normalizeName, parseRequirement } from './requirements';
 import { preparePythonToolchain } from './toolchain';
+import { lockedVersion } from './uv-lock';
 
-/** The version uv.lock records for `pkg` (`[[package]]` tables: name, then version). */
-export function lockedVersion(uvLock: string, pkg: string): string | undefined {
-  for (const table of uvLock.split(/^\[\[package\]\]\s*$/m).slice(1)) {
-    const name = /^name\s*=\s*"([^"]+)"/m.exec(table)?.[1];
-    if (name && normalizeName(name) === normalizeName(pkg)) return /^version\s*=\s*"([^"]+)"/m.exec(table)?.[1];
-  }
-  return undefined;
-}
+export { lockedVersion };
 
 export const pythonEcosystem: Ecosystem = {
   name: 'python',

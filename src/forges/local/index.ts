@@ -9,6 +9,7 @@ import type { ChangeRequest } from '../../contracts';
 import { mergeBranch, MergeConflictError } from '../../git/merge';
 import { findRevertCommit } from '../../git/revert';
 import { ForgeRequestError } from '../errors';
+import { rebaseMergeBranch } from './rebase-merge';
 import type { ChangeRequestDraft, Forge, MergeMethod, RepoRef } from '../types';
 
 export interface StoredChangeRequest extends ChangeRequest {
@@ -137,7 +138,8 @@ export class LocalForge implements Forge {
 
   /**
    * Merges the branch into the base on the repository's remote (a fast-forward when the base has not moved, else a
-   * merge or squash commit, pushed), then records it merged with its merge commit. A conflicting merge is refused.
+   * merge commit, one squashed commit, or the branch's commits replayed onto the base for `rebase`; pushed), then
+   * records it merged with the commit the base ends at. A conflicting merge is refused.
    */
   async mergeChangeRequest(repo: RepoRef, number: number, options: { method: MergeMethod }): Promise<ChangeRequest> {
     const stored = this.readByNumber(repo.name, number);
@@ -148,22 +150,24 @@ export class LocalForge implements Forge {
         422,
         false,
       );
-    if (options.method === 'rebase')
-      throw new ForgeRequestError(
-        `the local forge merges with method merge or squash, not rebase (change request #${number} in ${repo.name})`,
-        422,
-        false,
-      );
     let merged: { mergeCommit: string };
     try {
-      merged = await mergeBranch({
-        url: repo.url,
-        base: stored.base,
-        branch: stored.branch,
-        method: options.method,
-        message: `Merge change request #${number} from ${stored.branch}\n\n${stored.title}\n`,
-        author: this.options.mergeAuthor ?? DEFAULT_MERGE_AUTHOR,
-      });
+      merged =
+        options.method === 'rebase'
+          ? await rebaseMergeBranch({
+              url: repo.url,
+              base: stored.base,
+              branch: stored.branch,
+              committer: this.options.mergeAuthor ?? DEFAULT_MERGE_AUTHOR,
+            })
+          : await mergeBranch({
+              url: repo.url,
+              base: stored.base,
+              branch: stored.branch,
+              method: options.method,
+              message: `Merge change request #${number} from ${stored.branch}\n\n${stored.title}\n`,
+              author: this.options.mergeAuthor ?? DEFAULT_MERGE_AUTHOR,
+            });
     } catch (err) {
       if (err instanceof MergeConflictError) throw new ForgeRequestError(err.message, 409, false, 'invalid');
       throw err;
