@@ -178,7 +178,9 @@ describe('executeRun', () => {
     }
     const events = JSON.parse(await readArtifact(fixture, result, 'events.json')) as { seq: number; kind: string }[];
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
-    expect(events.map((e) => e.kind)).toEqual(['workspace', 'toolchain', 'command', 'step', 'patch']);
+    expect(events.map((e) => e.kind)).toEqual(['workspace', 'workspace', 'toolchain', 'command', 'step', 'patch']);
+    // The second workspace event says which ecosystems the clone uses, from its manifest files (this one has none).
+    expect(events[1]).toMatchObject({ name: 'ecosystems', detail: expect.stringMatching(/^none recognised/) });
   });
 
   it('redacts secrets a step prints before the log is stored', async () => {
