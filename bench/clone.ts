@@ -1,9 +1,10 @@
 /**
  * Clones of the 2,005-file benchmark repository over the local smart-HTTP server, in one run:
- *   node --require tsx/cjs bench/clone.ts [rounds]
+ *   node --require tsx/cjs bench/clone.ts [rounds] [--profile]
  * Prints medians, each as a ratio to native `git clone --depth 1`: isomorphic-git's clone (what Regatta used
  * before), Regatta's clone with an empty git cache (cold), and with a cache one upstream commit behind (warm); and
  * the time the cache then spends filling its spare checkout, after the clone has returned and before the next is timed.
+ * With --profile, also the median time of each step of Regatta's cold and warm clones (src/git/cached-clone.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { createRepo } from '../src/dev/fleet';
 import { startGitServer } from '../src/dev/git-server';
-import { gitCacheSettled } from '../src/git/cached-clone';
+import { gitCacheSettled, type CloneStep } from '../src/git/cached-clone';
 import { shallowClone } from '../src/git/workspace';
 import { runChecked } from '../src/host/command';
 import { benchmarkFiles } from './heavy-repo';
@@ -21,10 +22,38 @@ import { median, timed } from './timing';
 const CACHE_BYTES = 2 ** 31;
 const IDENTITY = ['-c', 'user.name=Bench', '-c', 'user.email=bench@regatta.invalid'];
 
+/** Each step's duration, by step, over the clones `onStep` was given to. */
+class StepTimes {
+  private readonly samples = new Map<string, number[]>();
+  private last = 0;
+
+  start(): (step: CloneStep) => void {
+    this.last = performance.now();
+    return (step) => {
+      const now = performance.now();
+      if (!this.samples.has(step)) this.samples.set(step, []);
+      this.samples.get(step)!.push(now - this.last);
+      this.last = now;
+    };
+  }
+
+  /** The time from the last step to the clone's return. */
+  end(): void {
+    this.start()('return' as CloneStep);
+  }
+
+  rows(): string[] {
+    return [...this.samples].map(([step, ms]) => `${step}\t${median(ms).toFixed(1)}\t(${ms.length} clones)`);
+  }
+}
+
 async function main(): Promise<void> {
-  const rounds = Number(process.argv[2] ?? 7);
-  if (!Number.isInteger(rounds) || rounds < 1)
-    throw new Error(`rounds: expected a positive integer, got ${process.argv[2]}`);
+  const args = process.argv.slice(2);
+  const profile = args.includes('--profile');
+  const roundsArg = args.find((arg) => arg !== '--profile');
+  const rounds = Number(roundsArg ?? 7);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds: expected a positive integer, got ${roundsArg}`);
+  const steps = { cold: new StepTimes(), warm: new StepTimes() };
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'regatta-clone-bench-'));
   const bare = await createRepo(path.join(scratch, 'repos'), 'bench/heavy', benchmarkFiles());
   const server = await startGitServer({ root: path.join(scratch, 'repos') });
@@ -59,7 +88,11 @@ async function main(): Promise<void> {
       );
       const emptyCache = { dir: fresh('cache'), maxBytes: CACHE_BYTES };
       samples.cold.push(
-        await timed(() => shallowClone({ url, ref: 'main', dir: fresh('cold'), gitCache: emptyCache })),
+        await timed(async () => {
+          const onStep = profile ? steps.cold.start() : undefined;
+          await shallowClone({ url, ref: 'main', dir: fresh('cold'), gitCache: emptyCache, onStep });
+          if (profile) steps.cold.end();
+        }),
       );
       await gitCacheSettled();
       fs.writeFileSync(path.join(upstream, 'src/module-3/file-300.js'), `module.exports = ${round};\n`);
@@ -67,7 +100,9 @@ async function main(): Promise<void> {
       await runChecked('git', ['-C', upstream, 'push', '-q', 'origin', 'HEAD:main']);
       samples.warm.push(
         await timed(async () => {
-          fetched.push((await shallowClone({ url, ref: 'main', dir: fresh('warm'), gitCache })).objectsFetched);
+          const onStep = profile ? steps.warm.start() : undefined;
+          fetched.push((await shallowClone({ url, ref: 'main', dir: fresh('warm'), gitCache, onStep })).objectsFetched);
+          if (profile) steps.warm.end();
         }),
       );
       // The spare checkout is filled after the clone returns; the next clone is not timed until it is.
@@ -91,6 +126,11 @@ async function main(): Promise<void> {
     ];
     for (const [name, ms] of rows) console.log([name, ms.toFixed(1), (ms / native).toFixed(2)].join('\t'));
     console.log(["after a warm clone: filling the spare checkout, off the clone's path", refill.toFixed(1)].join('\t'));
+    if (profile)
+      for (const [kind, times] of Object.entries(steps)) {
+        console.log(`\n${kind} clone, median ms of each step (each from the end of the one before)`);
+        for (const row of times.rows()) console.log(row);
+      }
   } finally {
     await server.close();
     fs.rmSync(scratch, { recursive: true, force: true });

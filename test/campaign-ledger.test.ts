@@ -3,6 +3,7 @@
  * and breaker signatures that tell failures apart. The workflow around it is tested on the real server elsewhere.
  */
 import { CampaignSpec, type RunReport, type Target } from '../src/contracts';
+import { nextHandover, type TrackerFeedState } from '../workflows/campaign-tracker-feed';
 import { CampaignLedger, failureSignature, newLedger } from '../workflows/ledger/campaign-ledger';
 
 const sha = 'a'.repeat(64);
@@ -183,4 +184,71 @@ it('hands a large campaign its published changes a page at a time, so continue-a
   const small = new CampaignLedger(spec(), newLedger());
   expect(small.keepsEveryRun()).toBe(true);
   expect(small.publishedPageReady()).toBeUndefined();
+});
+
+describe('what a campaign hands its change tracker as it publishes', () => {
+  const page = (n: number, count = 500) => ({ uri: `file:///published-${n}`, sha256: sha, count });
+  /** A campaign of 1,200 targets (too large to keep every run): runs 0..n-1 have published. */
+  function largeCampaign() {
+    const ledger = new CampaignLedger(spec(), newLedger({ total: 1_200, refs: [page(0, 1_198)] }));
+    let published = 0;
+    const publish = (n: number) => {
+      for (const end = published + n; published < end; published++) {
+        ledger.admit(target(published), `r${published}`);
+        ledger.record({
+          ...report(`r${published}`, 'published', { url: `http://forge/pr/${published}` }),
+          repo: target(published).repo,
+          owner: 'storefront',
+        });
+      }
+    };
+    return { ledger, publish };
+  }
+  const handOver = (state: TrackerFeedState, next: ReturnType<typeof nextHandover>, pages: number) =>
+    Object.assign(state, { started: true, sent: next.sentAfter, pages });
+
+  it('a large campaign hands over its first 500 inline, then stored pages by reference, then the rest at its end', () => {
+    const { ledger, publish } = largeCampaign();
+    const state: TrackerFeedState = { started: false, sent: 0, pages: 0 };
+    publish(300);
+    const first = nextHandover(state, ledger, false);
+    expect(first.changes.map((c) => c.repo)).toEqual([...Array(300).keys()].map((i) => target(i).repo));
+    expect(first.changes[0].owner).toBe('storefront');
+    handOver(state, first, 0);
+    publish(300);
+    const second = nextHandover(state, ledger, false);
+    expect(second.changes.map((c) => c.repo)).toEqual([...Array(200).keys()].map((i) => target(300 + i).repo));
+    handOver(state, second, 0);
+    expect(nextHandover(state, ledger, false)).toMatchObject({ changes: [], pages: [] });
+
+    // The first page stored holds exactly what the tracker has inline: it is not handed over again.
+    ledger.publishedPageStored(page(1));
+    expect(nextHandover(state, ledger, false)).toMatchObject({ changes: [], pages: [] });
+    publish(400);
+    ledger.publishedPageStored(page(2));
+    const third = nextHandover(state, ledger, false);
+    expect(third).toMatchObject({ changes: [], pages: [page(2)] });
+    handOver(state, third, 2);
+    expect(nextHandover(state, ledger, false)).toMatchObject({ changes: [], pages: [] });
+
+    // At the end, what no page holds goes inline: the 100 published since the second page.
+    publish(100);
+    const last = nextHandover(state, ledger, true);
+    expect(last.pages).toEqual([]);
+    expect(last.changes.map((c) => c.repo)).toEqual([...Array(100).keys()].map((i) => target(1_000 + i).repo));
+  });
+
+  it('a campaign that continued as new from before the tracker started at its first publish hands over its pages by reference', () => {
+    const { ledger, publish } = largeCampaign();
+    publish(1_050);
+    ledger.publishedPageStored(page(1));
+    ledger.publishedPageStored(page(2));
+    const state: TrackerFeedState = { started: false, sent: 0, pages: 0 };
+    const next = nextHandover(state, ledger, false);
+    expect(next).toMatchObject({ changes: [], pages: [page(1), page(2)] });
+    handOver(state, next, 2);
+    expect(nextHandover(state, ledger, true).changes.map((c) => c.repo)).toEqual(
+      [...Array(50).keys()].map((i) => target(1_000 + i).repo),
+    );
+  });
 });

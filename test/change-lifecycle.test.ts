@@ -18,6 +18,7 @@ import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { pushCommit, remoteCommit, remoteFile, remoteTip, revertMessage } from './support/git-remote';
 import { startHarness, type RegattaHarness } from './support/harness';
+import { regattaText } from './support/lifecycle-harness';
 import { capitaliseAlphaExecution, NOTES } from './support/notes-execution';
 import { fixtureRepo } from './support/stack';
 
@@ -88,7 +89,8 @@ async function polls(campaignId: string, n: number): Promise<Burndown> {
 const opened = (b: Burndown) => b.checkedAt !== undefined && b.open === 1;
 
 it('a moved base that the patch still applies to is rebased once: one new head on the new base, one rebase counted', async () => {
-  const { id, repo, branch } = await startCampaign('rebase', { rebaseWhen: 'behind-base' });
+  // With automerge on and no checks: what automerge waits for is said apart, and the rebase stays the change's note.
+  const { id, repo, branch } = await startCampaign('rebase', { rebaseWhen: 'behind-base', automerge: true });
   await burndown(id, opened);
   const published = (await forge.findChangeRequest(repo, branch))!;
   const moved = await pushCommit(repo.url, {
@@ -105,6 +107,19 @@ it('a moved base that the patch still applies to is rebased once: one new head o
 
   const later = await polls(id, 3);
   expect(later).toMatchObject({ rebased: 1, reexecuted: 0, open: 1 });
+  expect(later.changes[0]).toMatchObject({
+    note: `rebased onto ${moved.slice(0, 12)}: head ${rebased.headCommit.slice(0, 12)}`,
+    automerge: 'waiting: checks none',
+  });
+  // `campaign status` says both, on the change's line.
+  const status = await regattaText(harness, 'campaign', 'status', id);
+  expect(status).toMatch(/^CHANGE +STATE +CHECKS +NOTE +AUTOMERGE$/m);
+  expect(status).toMatch(
+    new RegExp(
+      `^${repo.name} +open +rebased onto ${moved.slice(0, 12)}: head ${rebased.headCommit.slice(0, 12)} +waiting: checks none$`,
+      'm',
+    ),
+  );
   expect((await forge.findChangeRequest(repo, branch))!.headCommit).toBe(rebased.headCommit);
   expect(executions.filter((e) => e.repo === repo.name)).toHaveLength(1);
 });
@@ -154,13 +169,17 @@ it('automerge merges only once the forge`s checks pass, not while they are missi
   const cr = (await forge.findChangeRequest(repo, branch))!;
   for (const checks of [undefined, 'pending', 'failing'] as const) {
     if (checks) await forge.setChecks(repo, cr.number, checks);
-    expect(await polls(id, 3)).toMatchObject({ open: 1, merged: 0 });
+    const waiting = await polls(id, 3);
+    expect(waiting).toMatchObject({ open: 1, merged: 0 });
+    expect(waiting.changes[0].automerge).toBe(`waiting: checks ${checks ?? 'none'}`);
   }
   const baseBefore = await remoteTip(repo.url, 'main');
   await forge.setChecks(repo, cr.number, 'passing');
 
   const merged = await burndown(id, (b) => b.merged === 1);
   expect(merged).toMatchObject({ done: 1, open: 0 });
+  expect(merged.changes[0].note).toBe(`merged by automerge (${cr.headCommit.slice(0, 12)})`);
+  expect(merged.changes[0].automerge).toBeUndefined();
   const record = (await forge.findChangeRequest(repo, branch))!;
   expect(record).toMatchObject({ state: 'merged', mergeCommit: cr.headCommit });
   expect(baseBefore).not.toBe(record.mergeCommit);

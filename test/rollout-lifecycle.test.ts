@@ -1,10 +1,12 @@
 /**
  * Issue 16's "done means", end to end in one campaign: twelve fixture repositories on the local forge, rolled out in
- * waves (canary 3, early 25%, rest) with an automatic gate, and each change request kept alive until it merges. The
- * gate advances on two canary merges and pauses on failing checks (then on a reverted merge) in the early wave; once
- * every wave is out, the campaign's tracker rebases a moved base once, executes a conflicting one again (verified before
- * the push), automerges on green checks, and a newer campaign supersedes one change request. The figures of
- * `campaign status --json`, the SDK and `regatta report --json` are then compared with what the forge itself says.
+ * waves (canary 3, early 25%, rest) with an automatic gate, and each change request kept alive until it merges, from
+ * its publishing on: while the campaign holds at the canary gate its tracker automerges a canary whose checks went
+ * green, and that merge (with one by hand) advances the gate. The early wave pauses on failing checks (then on a
+ * reverted merge); once every wave is out, the tracker rebases a moved base once, executes a conflicting one again
+ * (verified before the push), automerges on green checks, and a newer campaign supersedes one change request. The
+ * figures of `campaign status --json`, the SDK and `regatta report --json` (by owner too, for the newer campaign without
+ * a rollout) are then compared with what the forge itself says.
  * Real Temporal dev server, git server and artifact store; the execution plane is scripted (tests/support/notes-execution).
  */
 import fs from 'node:fs';
@@ -65,13 +67,15 @@ async function forgeFigures(branch: string, targets: Target[]) {
 }
 
 it('one campaign in waves keeps its change requests alive, and every figure it reports is the forge`s', async () => {
+  // An owner of this test's own, so the report's row for it counts these campaigns only.
+  const owner = `storefront-${harness.unique}`;
   const targets: Target[] = [];
   for (let i = 0; i < 12; i++)
     targets.push(
       await fixtureRepo(
         `fixtures/rollout-${harness.unique}-${i}`,
         { 'NOTES.md': NOTES },
-        { owner: 'storefront', tier: 'production' },
+        { owner, tier: 'production' },
       ),
     );
   const [c0, c1, c2] = [targets[9], targets[10], targets[11]];
@@ -108,14 +112,34 @@ it('one campaign in waves keeps its change requests alive, and every figure it r
   const wave = (p: CampaignProgress, name: string) => p.rollout!.waves.find((w) => w.name === name)!;
   const changeOf = async (t: Target) => (await forge.findChangeRequest(ref(t), branch))!;
 
-  // The canary wave publishes alone and waits on its gate; two merges on the forge advance it by itself.
+  // The canary wave publishes alone and waits on its gate, its change requests already in its tracker's hands.
   const held = await eventually(progress, (p) => wave(p, 'canary').gateReasons !== undefined, 120_000);
   expect(held.rollout!.reason).toBe('wave canary: 0 of 3 merged, gate needs 2');
   expect((await forge.listChangeRequests()).map((cr) => cr.repo).sort()).toEqual(canary.map((t) => t.repo).sort());
-  for (const t of [c0, c1]) await forge.mergeChangeRequest(ref(t), (await changeOf(t)).number, { method: 'merge' });
+  const holding = await eventually(
+    () => harness.client.campaignBurndown(id),
+    (b) => b.changes.length === 3 && b.changes.every((c) => c.automerge !== undefined),
+    60_000,
+  );
+  expect(holding).toMatchObject({ open: 3, merged: 0, pending: 0 });
+  expect(holding.changes.map((c) => c.automerge)).toEqual(Array(3).fill('waiting: checks none'));
+  expect((await progress()).rollout!.status).toBe('gating');
+
+  // One canary merged by hand, another's checks go green: the tracker automerges it while the campaign still holds at
+  // the gate, and the two merges advance the gate by itself.
+  await forge.mergeChangeRequest(ref(c0), (await changeOf(c0)).number, { method: 'merge' });
+  await forge.setChecks(ref(c1), (await changeOf(c1)).number, 'passing');
+  const automerged = await eventually(
+    () => harness.client.campaignBurndown(id),
+    (b) => b.changes.find((c) => c.repo === c1.repo)?.state === 'merged',
+    60_000,
+  );
+  expect(automerged.changes.find((c) => c.repo === c1.repo)?.note).toMatch(/^merged by automerge/);
+  expect(await changeOf(c1)).toMatchObject({ state: 'merged' });
   const advanced = await eventually(progress, (p) => wave(p, 'early').gateReasons !== undefined, 120_000);
   expect(wave(advanced, 'canary')).toMatchObject({ status: 'passed', decision: { action: 'advanced', by: 'gate' } });
   expect(wave(advanced, 'canary').figures).toMatchObject({ opened: 3, merged: 2, open: 1 });
+  expect(advanced.admitted).toBe(6);
 
   // Failing checks on two of the early wave's three pause the rollout, naming the figure.
   const early = wave(advanced, 'early').changes.map((c) => targets.find((t) => t.repo === c.repo)!);
@@ -231,4 +255,9 @@ it('one campaign in waves keeps its change requests alive, and every figure it r
   // Other campaigns of the period may be in the report too: these two are measured, not listed as unmeasured.
   expect(report.unmeasured.map((u) => u.campaignId)).not.toContain(id);
   expect(report.unmeasured.map((u) => u.campaignId)).not.toContain(newerId);
+  // By owner, both count: the rollout's 12 and the newer campaign's one, measured from its tracker's change requests.
+  expect(report.byOwner.find((r) => r.key === owner)).toMatchObject({
+    campaigns: 2,
+    outcomes: { opened: truth.opened + newer.opened, merged: truth.merged, open: truth.open + newer.open },
+  });
 }, 600_000);

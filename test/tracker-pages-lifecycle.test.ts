@@ -13,18 +13,19 @@ import { GitHubForge } from '../src/forges/github';
 import { controlDeps } from '../src/workers/control-deps';
 import { lifecycleSettingsOf } from '../workflows/change-lifecycle';
 import type { ChangeTrackerInput } from '../workflows/change-tracker';
-import { burndownQuery } from '../workflows/definitions';
+import { burndownQuery, campaignEndedSignal, changesPublishedSignal } from '../workflows/definitions';
 import { eventually } from './support/eventually';
 import { fleetRepos, seedOpenPulls } from './support/github-fleet';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
 import { startHarness, type RegattaHarness } from './support/harness';
 
 const config = loadConfig();
+const PAGED_LIFE_REPOS = 12;
 let harness: RegattaHarness;
 let github: FakeGitHub;
 
 beforeAll(async () => {
-  github = await startFakeGitHub(fleetRepos(12, 'paged-life'));
+  github = await startFakeGitHub(fleetRepos(PAGED_LIFE_REPOS, 'paged-life'));
   const forge = new GitHubForge({ apiUrl: github.apiUrl, token: github.token });
   const deps = controlDeps(config);
   harness = await startHarness({
@@ -103,6 +104,61 @@ it('a tracker without stored pages reports no such limit', async () => {
     );
     expect(burndown.withoutLifecycle).toBeUndefined();
     expect(burndown.merged).toBeDefined();
+  } finally {
+    await handle.terminate('test over').catch(() => undefined);
+  }
+});
+
+it('a tracker started while its campaign runs takes each later change and page once, and ends only after the campaign', async () => {
+  const campaignId = `tracker-open-${harness.unique}`;
+  const store = artifactStoreFor(config);
+  const changes = seedOpenPulls(github, `regatta/${campaignId}`);
+  expect(changes).toHaveLength(PAGED_LIFE_REPOS);
+  // Every one merged already: a tracker of an ended campaign would stop after its first poll.
+  for (const c of changes)
+    for (const pull of github.pulls.get(c.repo)!)
+      Object.assign(pull, { state: 'closed', merged_at: '2026-12-01T00:00:00Z' });
+  const input: ChangeTrackerInput = {
+    campaignId,
+    counts: { published: 2, executing: 10 },
+    changes: changes.slice(0, 2),
+    queues: harness.queues,
+    pollMs: 500,
+    untilMs: Date.now() + 10 * 60_000,
+    lifecycle: lifecycleSettingsOf({ revertWatchMs: 0 }),
+    campaignOpen: true,
+  };
+  const handle = await harness.client.temporal.workflow.start('ChangeTrackerWorkflow', {
+    workflowId: `tracker/${campaignId}`,
+    taskQueue: harness.queues.control,
+    args: [input],
+  });
+  try {
+    await eventually(
+      () => handle.query(burndownQuery),
+      (b: Burndown) => b.checkedAt !== undefined,
+      60_000,
+    );
+    // A later publish repeats one change already held; the same signal delivered twice (a retried campaign) adds nothing.
+    const published = {
+      changes: changes.slice(1, 4),
+      pages: [await storeTrackedChanges(store, campaignId, 2, changes.slice(4))],
+      counts: { published: 11, executing: 1 },
+    };
+    await handle.signal(changesPublishedSignal, published);
+    await handle.signal(changesPublishedSignal, published);
+    const taken = await eventually(
+      () => handle.query(burndownQuery),
+      (b: Burndown) => b.withoutLifecycle !== undefined && b.changes.every((c) => c.state === 'merged'),
+      60_000,
+    );
+    expect(taken).toMatchObject({ done: 12, merged: 12, withoutLifecycle: 8, pending: 1, open: 0 });
+    expect(taken.changes.map((c) => c.repo)).toEqual(changes.slice(0, 4).map((c) => c.repo));
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+
+    await handle.signal(campaignEndedSignal, { changes: [], counts: { published: 12 }, untilMs: Date.now() + 600_000 });
+    const last = await handle.result();
+    expect(last).toMatchObject({ done: 12, merged: 12, pending: 0, open: 0, failed: 0 });
   } finally {
     await handle.terminate('test over').catch(() => undefined);
   }

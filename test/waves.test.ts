@@ -59,6 +59,8 @@ afterAll(async () => {
 });
 
 it('waves: the gate advances on merges, pauses on failing checks naming the figure, and a person advances it', async () => {
+  // An owner of this test's own, so the report's row for it counts this campaign only.
+  const owner = `storefront-${harness.unique}`;
   const targets: Target[] = [];
   for (let i = 0; i < 12; i++)
     targets.push(
@@ -66,7 +68,7 @@ it('waves: the gate advances on merges, pauses on failing checks naming the figu
         `fixtures/wave-${harness.unique}-${i}`,
         { 'README.md': README },
         {
-          owner: 'storefront',
+          owner,
           tier: 'production',
         },
       ),
@@ -98,6 +100,14 @@ it('waves: the gate advances on merges, pauses on failing checks naming the figu
   expect(wave(held, 'canary')).toMatchObject({ size: 3, admitted: 3, status: 'gating' });
   expect(held.rollout!.reason).toBe('wave canary: 0 of 3 merged, gate needs 2');
   expect((await forge.listChangeRequests()).map((cr) => cr.repo).sort()).toEqual([...canary].sort());
+  // Its change tracker started at the first publish: while the campaign holds, the burndown already has all three.
+  const tracked = await eventually(
+    () => harness.client.campaignBurndown(id),
+    (b) => b.checkedAt !== undefined && b.changes.length === 3 && b.changes.every((c) => c.state === 'open'),
+    60_000,
+  );
+  expect(tracked).toMatchObject({ open: 3, pending: 0, done: 0 });
+  expect(tracked.changes.map((c) => c.repo).sort()).toEqual([...canary].sort());
 
   // Two canary merges: the gate holds and the next wave (25% of 12) starts by itself.
   const canaryChanges = await changesOf(canary);
@@ -163,7 +173,7 @@ it('waves: the gate advances on merges, pauses on failing checks naming the figu
   const report = await regattaJson<ChangeReport>('report', '--since', startedAt.toISOString(), '--json');
   const row = report.campaigns.find((c) => c.campaignId === id);
   expect(row?.outcomes).toMatchObject({ opened: 12, merged: 3, open: 9, mergeRate: 0.25, costPerMergedUsd: 0.2 });
-  expect(report.byOwner.find((r) => r.key === 'storefront')?.outcomes).toMatchObject({
+  expect(report.byOwner.find((r) => r.key === owner)?.outcomes).toMatchObject({
     opened: 12,
     merged: 3,
   });

@@ -15,6 +15,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import type { PageActivities } from './activity-types';
 import type { CampaignWorkflow, CampaignWorkflowInput } from './campaign';
 import { admit, startChangeTracker } from './campaign-children';
+import { TRACKER_AT_FIRST_PUBLISH_PATCH, TrackerFeed } from './campaign-tracker-feed';
 import { grantPublishPermits, PERMITS_IN_ONE_TASK_PATCH } from './campaign-permits';
 import type { CampaignLedger } from './ledger/campaign-ledger';
 import { campaignOutcomes, holdAtGates, type WaveRollout } from './waves';
@@ -25,15 +26,23 @@ const CONCURRENT_RUN_STARTS_PATCH = 'concurrent-run-starts';
 /** Campaigns started before published changes were stored in pages replay carrying them whole. */
 const PUBLISHED_PAGES_PATCH = 'published-pages';
 
-/** Stores each full page of published changes as it fills, until the campaign is done (or continues as new). */
+/**
+ * Stores each full page of published changes as it fills, until the campaign is done (or continues as new); with a
+ * tracker feed, hands each published change to the tracker first (a page is stored only once its changes are handed).
+ */
 async function storePublishedPages(
   input: CampaignWorkflowInput,
   ledger: CampaignLedger,
   pages: PageActivities,
   done: () => boolean,
+  feed: TrackerFeed | undefined,
 ): Promise<void> {
   for (;;) {
-    await condition(() => done() || ledger.publishedPageReady() !== undefined);
+    await condition(() => done() || ledger.publishedPageReady() !== undefined || !!feed?.hasPending());
+    if (feed?.hasPending()) {
+      await feed.handOver();
+      continue;
+    }
     const changes = ledger.publishedPageReady();
     if (!changes || !patched(PUBLISHED_PAGES_PATCH)) return;
     const page = (ledger.state.publishedPages?.length ?? 0) + 1;
@@ -54,8 +63,9 @@ export async function admitAndSettle(
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
   });
   let done = false;
+  const feed = patched(TRACKER_AT_FIRST_PUBLISH_PATCH) ? new TrackerFeed(input, ledger) : undefined;
   const permits = grantPublishPermits(ledger, () => done, onHeld, patched(PERMITS_IN_ONE_TASK_PATCH));
-  const published = storePublishedPages(input, ledger, pages, () => done);
+  const published = storePublishedPages(input, ledger, pages, () => done, feed);
   // A cancelled campaign ends in the admission loop; the other loops' cancellation is then not an unhandled rejection.
   permits.catch(() => undefined);
   published.catch(() => undefined);
@@ -135,6 +145,7 @@ export async function admitAndSettle(
       spec: next.spec,
       ledger: next.state,
       ...(waves ? { waves: waves.state } : {}),
+      ...(feed ? { tracker: feed.state } : {}),
     });
   }
   await condition(allHandlersFinished);
@@ -142,7 +153,8 @@ export async function admitAndSettle(
   const runs = [...Object.values(ledger.state.runs), ...ledger.state.recentFailures];
   const counts = ledger.progress().counts;
   const rolledOut = waves ? await campaignOutcomes(waves, input.queues, admittedCount(), 0) : undefined;
-  if (ledger.state.published.length > 0 || ledger.state.publishedPages?.length)
+  if (feed) await feed.end();
+  else if (ledger.state.published.length > 0 || ledger.state.publishedPages?.length)
     await startChangeTracker(input, counts, ledger.state.published, ledger.state.publishedPages);
   return {
     campaignId: input.spec.id,

@@ -1,4 +1,4 @@
-/** The child workflows a campaign starts: one RunWorkflow per admitted target, and its change tracker at the end. */
+/** The child workflows a campaign starts: one RunWorkflow per admitted target, and (before `tracker-at-first-publish`) its change tracker at the end. */
 import { patched, ParentClosePolicy, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignResult, RunRequest, Target, TargetPageRef, TrackedChange } from '../src/contracts';
@@ -13,7 +13,10 @@ import { RunWorkflow } from './run';
 /** Campaigns started before a run's publishing report was its permit request replay requests without it. */
 const PERMIT_BY_REPORT_PATCH = 'permit-by-report';
 
-/** Watching change requests takes weeks; a workflow of its own does it, so the campaign can finish. */
+/**
+ * Watching change requests takes weeks; a workflow of its own does it, so the campaign can finish. Campaigns started
+ * before `tracker-at-first-publish` start it here, when they end (since, campaign-tracker-feed.ts starts it).
+ */
 export async function startChangeTracker(
   input: CampaignWorkflowInput,
   counts: CampaignResult['counts'],

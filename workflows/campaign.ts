@@ -25,6 +25,7 @@ import {
   runReportSignal,
 } from './definitions';
 import { admitAndSettle } from './campaign-admission';
+import type { TrackerFeedState } from './campaign-tracker-feed';
 import { assertAwaitingApproval, decideApproval } from './campaign-approvals';
 import { CANCEL_CASCADE_PATCH, CANCELLED_RUNS_WAIT_MS, cancelRuns } from './campaign-cancellation';
 import { describeRollout, handleWaveDecisions, startRollout, withRollout, type WaveState } from './waves';
@@ -38,6 +39,8 @@ export interface CampaignWorkflowInput extends CampaignInput {
   historyLimit?: number;
   /** The rollout's waves carried across continue-as-new; absent on the first run. */
   waves?: WaveState;
+  /** What the campaign has handed its change tracker, carried across continue-as-new; absent on the first run. */
+  tracker?: TrackerFeedState;
 }
 
 /** Campaigns started before failure signatures kept the failing command and error line replay the coarse ones. */

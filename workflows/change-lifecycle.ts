@@ -68,7 +68,13 @@ export interface ChangeLifecycle {
   automergeDenied?: boolean;
   /** The lifecycle stopped (a re-execution that did not publish); the change request is still tracked. */
   stopped?: boolean;
+  /** The latest thing the lifecycle did or found (rebased, waiting for the rebase limit, merged, reverted …). */
   note?: string;
+  /**
+   * What automerge waits for (`checks pending`, `1 of 2 approvals`), apart from the note, so a poll that only waits does
+   * not hide the latest event; cleared once merged.
+   */
+  automerge?: string;
 }
 
 export interface LifecycleState {
@@ -346,11 +352,14 @@ export class ChangeLifecycleRunner {
         life.mergeCommit = outcome.changeRequest.mergeCommit;
         life.mergedAt = outcome.changeRequest.mergedAt ?? new Date().toISOString();
         life.note = `merged by automerge (${outcome.changeRequest.mergeCommit?.slice(0, 12) ?? 'merged'})`;
-      } else if (outcome) {
-        if (outcome.outcome === 'denied') life.automergeDenied = true;
+        life.automerge = undefined;
+      } else if (outcome?.outcome === 'denied') {
+        life.automergeDenied = true;
+        life.automerge = undefined;
         life.note = `automerge: ${outcome.reason}`;
-      }
-    } else if (this.settings.automerge && !life.automergeDenied) life.note = `automerge: checks ${cr.checks ?? 'none'}`;
+      } else if (outcome) life.automerge = `waiting: ${outcome.reason}`;
+    } else if (this.settings.automerge && !life.automergeDenied)
+      life.automerge = `waiting: checks ${cr.checks ?? 'none'}`;
   }
 
   /** Re-applies the patch to the moved base, or, where it no longer applies, executes the run again on it. */

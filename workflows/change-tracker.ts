@@ -1,6 +1,8 @@
 /**
- * ChangeTrackerWorkflow (`tracker/<campaignId>`): after a campaign publishes, polls its change requests until each is
- * merged or closed (or tracking ends), and answers the campaign's burndown.
+ * ChangeTrackerWorkflow (`tracker/<campaignId>`): from a campaign's first published change request, polls its change
+ * requests until each is merged or closed (or tracking ends), and answers the campaign's burndown. A campaign started
+ * since `tracker-at-first-publish` starts it at its first publish and signals each later one (and its end); older
+ * campaigns start it when they end, with every change at once.
  */
 import {
   allHandlersFinished,
@@ -33,6 +35,9 @@ import {
 import {
   approveRunUpdate,
   burndownQuery,
+  campaignEndedSignal,
+  changesPublishedSignal,
+  type ChangesPublished,
   publishPermitRequestedSignal,
   rejectRunUpdate,
   runReportSignal,
@@ -62,6 +67,29 @@ export interface ChangeTrackerInput {
   lifecycle?: LifecycleSettings;
   /** The lifecycle's state carried across continue-as-new. */
   lifecycleState?: LifecycleState;
+  /**
+   * Started while its campaign still runs: later changes arrive by `changesPublished` (each moving `untilMs` on), and
+   * the tracker keeps polling, all closed or not, until `campaignEnded` brings the final counts and when tracking ends.
+   * `untilMs` still ends it, so a campaign that fails or is terminated does not leave its tracker polling for ever.
+   */
+  campaignOpen?: boolean;
+}
+
+/** What the signals of a running campaign change: the changes held, the counts, and when tracking ends. */
+type TrackedSet = Pick<
+  ChangeTrackerInput,
+  'campaignId' | 'counts' | 'changes' | 'changePages' | 'untilMs' | 'campaignOpen'
+>;
+
+/** Adds what a campaign published since; a change or page already held (a retried signal, a restarted campaign) is not added twice. */
+function takePublished(set: TrackedSet, published: ChangesPublished): void {
+  const held = new Set(set.changes.map((c) => c.repo));
+  set.changes.push(...published.changes.filter((c) => !held.has(c.repo) && held.add(c.repo)));
+  const pages = new Set((set.changePages ?? []).map((p) => p.uri));
+  const newPages = (published.pages ?? []).filter((p) => !pages.has(p.uri) && pages.add(p.uri));
+  if (newPages.length) set.changePages = [...(set.changePages ?? []), ...newPages];
+  set.counts = published.counts;
+  if (published.untilMs !== undefined) set.untilMs = Math.max(set.untilMs, published.untilMs);
 }
 
 /** The burndown's counts for one stored page of change requests. */
@@ -127,6 +155,15 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
     taskQueue: input.queues.control,
     startToCloseTimeout: '5 minutes',
   });
+  // Changes, pages and counts grow while the campaign publishes; a copy, so the input stays what started the tracker.
+  const tracked: TrackedSet = {
+    campaignId: input.campaignId,
+    counts: input.counts,
+    changes: [...input.changes],
+    ...(input.changePages ? { changePages: [...input.changePages] } : {}),
+    untilMs: input.untilMs,
+    ...(input.campaignOpen ? { campaignOpen: true } : {}),
+  };
   let latest = input.latest ?? {};
   let pageTallies = input.pageTallies ?? [];
   let checkedAt: string | undefined;
@@ -139,12 +176,20 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
           input.lifecycleState ?? newLifecycleState(),
         )
       : undefined;
-  const burndown = () => computeBurndown(input, latest, checkedAt, pageTallies, lifecycle?.state);
+  const burndown = () => computeBurndown(tracked, latest, checkedAt, pageTallies, lifecycle?.state);
   setHandler(burndownQuery, burndown);
   setHandler(trackedChangesQuery, () => ({
-    changes: input.changes.map((c) => toMeasured(c, lifecycle?.state.changes[c.repo]?.base)),
-    pages: input.changePages ?? [],
+    changes: tracked.changes.map((c) => toMeasured(c, lifecycle?.state.changes[c.repo]?.base)),
+    pages: tracked.changePages ?? [],
+    ...(tracked.campaignOpen ? { campaignOpen: true } : {}),
   }));
+  // A campaign started since `tracker-at-first-publish` hands over each change it publishes, then says it has ended.
+  setHandler(changesPublishedSignal, (published) => takePublished(tracked, published));
+  setHandler(campaignEndedSignal, (ended) => {
+    takePublished(tracked, { ...ended, untilMs: undefined });
+    tracked.campaignOpen = undefined;
+    tracked.untilMs = ended.untilMs;
+  });
   if (lifecycle) {
     // Runs executed again on a moved base are this tracker's children: they report to it and ask it for permits.
     setHandler(runReportSignal, (report) => lifecycle.onRunReport(report));
@@ -159,12 +204,15 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
   }
 
   for (;;) {
-    if (lifecycle) latest = await pollWithLifecycle(activities, input.changes, lifecycle);
+    // A snapshot: changes that arrive while this poll reads the forge are polled next time.
+    const changes = [...tracked.changes];
+    const pages = [...(tracked.changePages ?? [])];
+    if (lifecycle) latest = await pollWithLifecycle(activities, changes, lifecycle);
     else
       latest = patched(TRACKER_BATCHES_PATCH)
-        ? await pollInBatches(activities, input.changes)
-        : await activities.changeRequestStates(input.changes);
-    if (input.changePages?.length) pageTallies = await pollPages(activities, input.changePages);
+        ? await pollInBatches(activities, changes)
+        : await activities.changeRequestStates(changes);
+    if (pages.length) pageTallies = await pollPages(activities, pages);
     checkedAt = new Date().toISOString();
     const b = burndown();
     setCurrentDetails(
@@ -174,17 +222,21 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
             (b.withoutLifecycle
               ? `; ${b.withoutLifecycle} change request(s) in stored pages are polled only, without the lifecycle`
               : '')
-          : ''),
+          : '') +
+        (tracked.campaignOpen ? '; its campaign is still running and hands over each change it publishes' : ''),
     );
     const allClosed =
-      input.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open') &&
+      tracked.changes.every((c) => latest[c.repo] && latest[c.repo]!.state !== 'open') &&
+      pageTallies.length === (tracked.changePages?.length ?? 0) &&
       pageTallies.every((t) => t.open === 0);
-    if ((allClosed && !lifecycle?.watching(Date.now())) || Date.now() >= input.untilMs) return b;
+    const settled = allClosed && !lifecycle?.watching(Date.now()) && !tracked.campaignOpen;
+    if (settled || Date.now() >= tracked.untilMs) return b;
     await sleep(input.pollMs);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof ChangeTrackerWorkflow>({
         ...input,
+        ...tracked,
         latest,
         ...(pageTallies.length ? { pageTallies } : {}),
         ...(lifecycle ? { lifecycleState: lifecycle.state } : {}),
@@ -195,7 +247,13 @@ export async function ChangeTrackerWorkflow(input: ChangeTrackerInput): Promise<
 
 /** A tracked change as outcomes measure it; the base is known once the lifecycle has read the run. */
 export function toMeasured(change: TrackedChange, base?: string): WaveChange {
-  return { repo: change.repo, gitUrl: change.url, branch: change.branch, ...(base ? { base } : {}) };
+  return {
+    repo: change.repo,
+    gitUrl: change.url,
+    branch: change.branch,
+    ...(base ? { base } : {}),
+    ...(change.owner ? { owner: change.owner } : {}),
+  };
 }
 
 /** The burndown: `changes` lists the change requests the tracker holds; counts also cover its stored pages. */
@@ -211,9 +269,11 @@ export function computeBurndown(
   const changes = input.changes.map((c) => {
     const cr = latest[c.repo];
     const life = lifecycle?.changes[c.repo];
+    // Handed over since the last poll (a running campaign's latest publish): open, as its run published it.
+    const unpolled = !(c.repo in latest);
     return {
       repo: c.repo,
-      state: cr ? cr.state : ('missing' as const),
+      state: cr ? cr.state : unpolled ? ('open' as const) : ('missing' as const),
       checks: cr?.checks,
       url: cr?.url,
       ...(life ? lifecycleView(life) : {}),
@@ -256,5 +316,6 @@ function lifecycleView(life: LifecycleState['changes'][string]) {
     ...(life.supersededBy ? { supersededBy: life.supersededBy } : {}),
     ...(life.rebases ? { rebases: life.rebases } : {}),
     ...(life.note ? { note: life.note } : {}),
+    ...(life.automerge && !life.mergeCommit ? { automerge: life.automerge } : {}),
   };
 }

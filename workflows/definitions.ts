@@ -9,6 +9,7 @@ import type {
   RunState,
   RunSummary,
   TargetPageRef,
+  TrackedChange,
   WaveChange,
 } from '../src/contracts';
 
@@ -84,8 +85,21 @@ export const burndownQuery = defineQuery<Burndown>('burndown');
 export interface TrackedChanges {
   changes: WaveChange[];
   pages: TargetPageRef[];
+  /** The campaign still runs and hands over what it publishes (its tracker started at its first publish). */
+  campaignOpen?: boolean;
 }
 export const trackedChangesQuery = defineQuery<TrackedChanges>('trackedChanges');
+/** A running campaign's newly published change requests (inline, or a stored page of them) and its counts now. */
+export interface ChangesPublished {
+  changes: TrackedChange[];
+  pages?: TargetPageRef[];
+  counts: Record<string, number>;
+  /** Tracking goes on at least until then (epoch ms): each handover moves the window on. */
+  untilMs?: number;
+}
+export const changesPublishedSignal = defineSignal<[ChangesPublished]>('changesPublished');
+/** The campaign has ended: its final counts, what it published last, and when tracking ends. */
+export const campaignEndedSignal = defineSignal<[ChangesPublished & { untilMs: number }]>('campaignEnded');
 
 // Publish governor workflow
 export const governorPermitRequestedSignal = defineSignal<[{ runId: string }]>('governorPermitRequested');

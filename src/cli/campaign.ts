@@ -109,7 +109,8 @@ export function registerCampaignCommands(program: Command): void {
               opts,
               { progress, burndown, runs },
               () =>
-                `${describeProgress(progress)}\n${burn}\n\n${table(runs, ['repo', 'state', 'owner', 'runId', 'reason'])}`,
+                `${describeProgress(progress)}\n${burn}\n\n${table(runs, ['repo', 'state', 'owner', 'runId', 'reason'])}` +
+                lifecycleNotes(burndown),
             );
             const settled =
               progress.admitted === progress.total &&
@@ -215,6 +216,20 @@ export function describeResult(runs: readonly (CampaignResult['runs'][number] & 
     runs.map((r) => ({ repo: r.repo, state: r.state, reason: r.reason })),
     ['repo', 'state', 'reason'],
   );
+}
+
+/** Each change request the lifecycle has something to say of: its latest event, and what automerge waits for. */
+function lifecycleNotes(burndown: Burndown): string {
+  const noted = burndown.changes.filter((c) => c.note || c.automerge);
+  if (noted.length === 0) return '';
+  const rows = noted.map((c) => ({
+    change: c.repo,
+    state: c.state,
+    checks: c.checks,
+    note: c.note,
+    automerge: c.automerge,
+  }));
+  return `\n\n${table(rows, ['change', 'state', 'checks', 'note', 'automerge'])}`;
 }
 
 /** The change lifecycle's counts, where the tracker keeps change requests alive (trackers started before it report none). */

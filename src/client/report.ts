@@ -56,7 +56,11 @@ export interface MeasuredCampaign {
   progress: CampaignProgress & { outcomes: ChangeOutcomes };
   counts: ChangeCounts;
   costUsd: number;
-  /** Per owner, where the change requests carry one (a rollout's do). */
+  /**
+   * Per owner, where the change requests carry one (a rollout's do, and a tracker's since tracked changes carry the
+   * target's owner). A campaign without a rollout counts no spend per owner: its spend is shared out by the change
+   * requests each owner's repositories were opened.
+   */
   byOwner: Map<string, { counts: ChangeCounts; costUsd: number }>;
 }
 
@@ -78,8 +82,8 @@ function measure(
 }
 
 /**
- * The change requests the campaign's tracker holds; undefined while it has none (the campaign has not ended), or when
- * its tracker predates the query (its campaign's own figures stand).
+ * The change requests the campaign's tracker holds; undefined while it has none (the campaign has published nothing
+ * yet), or when its tracker predates the query (its campaign's own figures stand).
  */
 async function trackedChanges(source: MeasureSource, campaignId: string) {
   try {
@@ -92,8 +96,9 @@ async function trackedChanges(source: MeasureSource, campaignId: string) {
 
 /**
  * A campaign's change requests measured on the forge now: a rollout's wave by wave (its waves' figures replaced), any
- * other campaign's from its tracker. A campaign without a rollout whose change requests no tracker lists yet (still
- * running, or an older tracker) gets the reason instead.
+ * other campaign's from its tracker (a running campaign's from the changes handed over so far). A campaign without a
+ * rollout whose change requests no tracker lists (one started before its tracker started at its first publish and
+ * still running, or an older tracker) gets the reason instead.
  */
 export async function measureCampaign(
   source: MeasureSource,
@@ -134,17 +139,20 @@ export async function measureCampaign(
   const tracked = tracker ?? (await trackedChanges(source, progress.campaignId));
   if (!tracked && (progress.counts.published ?? 0) > 0)
     return {
-      reason: 'no change tracker lists its change requests yet (it starts when the runs settle; older trackers do not)',
+      reason:
+        'no change tracker lists its change requests yet (campaigns started before tracker-at-first-publish start it when their runs settle; older trackers do not)',
     };
   const figures = tracked ? await measure(source, progress.campaignId, [tracked.changes], tracked.pages) : [];
   const counts = sumCounts(figures);
   const costUsd = progress.budget.spentUsd;
+  for (const owned of figures.flatMap((f) => Object.entries(f.byOwner ?? {})))
+    addOwner(owned[0], owned[1], counts.opened ? (costUsd * owned[1].opened) / counts.opened : 0);
   return { progress: { ...progress, outcomes: outcomesOf(counts, costUsd) }, counts, costUsd, byOwner };
 }
 
 /**
  * An ended campaign's progress with its change requests measured on the forge now (merges, closes and reverts after its
- * last wave count); undefined while it runs (it has no tracker yet): its own figures stand.
+ * last wave count); undefined while it runs (its tracker, if started, says the campaign is open): its own figures stand.
  */
 export async function measureEndedCampaign(
   source: MeasureSource,
@@ -152,7 +160,7 @@ export async function measureEndedCampaign(
   sandboxPricePerHour: number,
 ): Promise<CampaignProgress | undefined> {
   const tracked = await trackedChanges(source, progress.campaignId);
-  if (!tracked) return undefined;
+  if (!tracked || tracked.campaignOpen) return undefined;
   const measured = await measureCampaign(source, progress, sandboxPricePerHour, tracked);
   return 'reason' in measured ? undefined : measured.progress;
 }

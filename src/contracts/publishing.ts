@@ -92,7 +92,13 @@ export const PublishOutcome = z.discriminatedUnion('ok', [
 export type PublishOutcome = z.infer<typeof PublishOutcome>;
 
 /** A published change a campaign keeps watching until it is merged or closed. */
-export const TrackedChange = z.strictObject({ repo: RepoName, url: HttpUrl, branch: z.string().min(1) });
+export const TrackedChange = z.strictObject({
+  repo: RepoName,
+  url: HttpUrl,
+  branch: z.string().min(1),
+  /** The target's owner, for outcomes by owner (changes tracked before it was recorded have none). */
+  owner: z.string().min(1).optional(),
+});
 export type TrackedChange = z.infer<typeof TrackedChange>;
 
 export const Burndown = z.strictObject({
@@ -133,8 +139,10 @@ export const Burndown = z.strictObject({
       /** The change request (or campaign) that took this one's place. */
       supersededBy: z.string().optional(),
       rebases: z.number().int().nonnegative().optional(),
-      /** What the lifecycle last did or waits for, in a line (`re-executing on the moved base`, `automerge: checks pending`). */
+      /** What the lifecycle last did or found, in a line (`rebased onto …`, `merged by automerge (…)`). */
       note: z.string().optional(),
+      /** What automerge waits for while the change request is open (`waiting: checks pending`), kept apart from the note. */
+      automerge: z.string().optional(),
     }),
   ),
   checkedAt: z.iso.datetime().optional(),

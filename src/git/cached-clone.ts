@@ -1,14 +1,23 @@
 /**
  * The execution plane's clone: list the remote's refs, bring the host's mirror of the repository up to date
- * (a depth-1 pack when the mirror is empty, only the new objects when it is not), bring the entry's pristine
- * checkout to the commit (src/git/pristine.ts: only the files that changed are written from objects), and copy it
- * into the working tree. A damaged mirror is dropped and the clone starts again from nothing; a tampered pristine
- * checkout is written again from objects.
+ * (a depth-1 pack when the mirror is empty, only the new objects when it is not), and put the commit's tree in the
+ * working tree: the entry's spare checkout (src/git/pristine.ts), checked while the remote answers, brought to the
+ * commit by writing only the files that changed, and renamed into place; or, when there is no usable spare, the tree
+ * written from objects. After the clone returns, the entry writes its next spare. A damaged mirror is dropped and the
+ * clone starts again from nothing; a tampered spare is never used.
  */
 import fs from 'node:fs';
-import { listCommitTree, readCommitTree, UnsafeTreeError, writeGitDirectory, type CommitTree } from './checkout';
+import path from 'node:path';
+import {
+  listCommitTree,
+  readCommitTree,
+  UnsafeTreeError,
+  writeGitDirectory,
+  writeTree,
+  type CommitTree,
+} from './checkout';
 import { MirrorCache, type Mirror } from './mirror-cache';
-import { CorruptPackError, parsePack } from './pack';
+import { CorruptPackError, parsePack, type GitObject } from './pack';
 import { PristineMismatchError } from './pristine';
 import { discoverRefs, fetchPack, GitRefNotFoundError, type RemoteRefs } from './smart-http';
 
@@ -22,7 +31,12 @@ export interface CachedCloneRequest {
   dir: string;
   gitdir: string;
   cache: MirrorCache;
+  /** Told as each step of the clone ends, for profiling (bench/clone.ts --profile). */
+  onStep?: (step: CloneStep) => void;
 }
+
+/** The steps of a clone, in order; `fetch` is skipped when the mirror already holds the commit. */
+export type CloneStep = 'lock' | 'open' | 'refs' | 'fetch' | 'tree' | 'checkout' | 'gitdir' | 'unlock';
 
 export interface CachedCloneResult {
   commit: string;
@@ -39,24 +53,33 @@ interface Target {
 export async function cloneThroughCache(request: CachedCloneRequest): Promise<CachedCloneResult> {
   const discovery = discoverRefs(request.url);
   discovery.catch(() => undefined); // awaited below; a failure while the lock is awaited is not unhandled
+  let objects: Map<string, GitObject> | undefined;
   const result = await request.cache.withMirror(request.url, async (mirror) => {
-    // While the server answers, open the mirror and decode the tree it last checked out for this ref.
+    request.onStep?.('lock');
+    // While the server answers, open the mirror and check the spare (or, without one, decode the last tree).
     const previous = openAndPreload(mirror, request.ref);
+    const spare = previous && mirror.spare.commit ? mirror.spare.check() : undefined;
+    spare?.catch(() => undefined); // awaited when the spare is taken
+    request.onStep?.('open');
     const remote = await discovery;
+    request.onStep?.('refs');
     const target = resolveTarget(remote, request.ref, request.url);
     try {
       if (!previous) throw new CorruptPackError('the git cache entry failed its checks');
-      return await updateAndCheckout(mirror, remote, target, request);
+      return await updateAndCheckout(mirror, remote, target, request, spare);
     } catch (err) {
       if (!(err instanceof CorruptPackError)) throw err;
+      await spare?.catch(() => undefined);
       // Never use what failed a check: forget the entry, clear the half-written tree, and clone from nothing.
       mirror.drop();
       for (const dir of [request.dir, request.gitdir]) fs.rmSync(dir, { recursive: true, force: true });
-      return updateAndCheckout(mirror, remote, target, request);
+      return updateAndCheckout(mirror, remote, target, request, undefined);
+    } finally {
+      objects = mirror.verifiedObjects;
     }
   });
-  // Eviction walks every entry's files; it runs with the refill, after the clone has returned.
-  refillSpare(request.cache, request.url);
+  request.onStep?.('unlock');
+  refillSpare(request.cache, request.url, result.commit, objects);
   return result;
 }
 
@@ -68,15 +91,24 @@ export async function gitCacheSettled(): Promise<void> {
 }
 
 /**
- * Fills the entry's spare checkout from its pristine one, then evicts what the cache's bound no longer holds, after the
- * clone; a failed fill only costs the next clone a copy.
+ * Writes the entry's next spare checkout, of `commit`, from objects (starting from those the clone already verified),
+ * then evicts what the cache's bound no longer holds; it starts once the clone has returned to its caller. A failed
+ * fill only costs the next clone the writing of its tree.
  */
-function refillSpare(cache: MirrorCache, url: string): void {
-  const refill = cache
-    .withMirror(url, async (mirror) => {
-      const { pristine, spare } = mirror;
-      if (pristine.commit && spare.commit !== pristine.commit) await spare.fillFrom(pristine);
-    })
+function refillSpare(cache: MirrorCache, url: string, commit: string, objects?: Map<string, GitObject>): void {
+  const refill = new Promise((resolve) => setImmediate(resolve))
+    .then(() =>
+      cache.withMirror(
+        url,
+        async (mirror) => {
+          fs.rmSync(path.join(mirror.dir, 'pristine'), { recursive: true, force: true }); // what earlier versions kept
+          if (!mirror.open() || mirror.spare.commit === commit || !mirror.has(commit)) return;
+          const read = (oid: string) => mirror.read(oid);
+          await mirror.spare.bringTo(commit, listCommitTree(read, commit), read);
+        },
+        objects,
+      ),
+    )
     .then(() => cache.evict(url))
     .catch(() => undefined)
     .finally(() => refills.delete(refill));
@@ -92,8 +124,8 @@ function openAndPreload(mirror: Mirror, ref: string): boolean {
   }
   const names = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
   const commit = names.map((name) => mirror.refs[name]).find(Boolean);
-  // With a pristine checkout only the changed files are read from objects; without one, all are, so read them now.
-  if (!commit || mirror.pristine.commit) return true;
+  // With a spare only the changed files are read from objects; without one, all are, so read them now.
+  if (!commit || mirror.spare.commit) return true;
   try {
     readCommitTree((oid) => mirror.read(oid), commit);
     return true;
@@ -109,6 +141,7 @@ async function updateAndCheckout(
   remote: RemoteRefs,
   target: Target,
   request: CachedCloneRequest,
+  spare: Promise<Map<string, fs.Stats>> | undefined,
 ): Promise<CachedCloneResult> {
   let objectsFetched = 0;
   if (!mirror.has(target.commit)) {
@@ -121,56 +154,44 @@ async function updateAndCheckout(
     );
     const parsed = parsePack(pack, `pack from ${request.url}`);
     mirror.addPack(pack, parsed, shallow);
+    request.onStep?.('fetch');
     objectsFetched = parsed.objects.length;
   }
   const read = (oid: string) => mirror.read(oid);
   // Listing the tree refuses a hostile one before anything is written, in the cache or in the clone.
   const tree = listCommitTree(read, target.commit);
-  const { pristine } = mirror;
-  await pristine.bringTo(target.commit, tree, read);
+  request.onStep?.('tree');
   const stats =
-    (await takeSpare(mirror, target.commit, tree, request.dir)) ?? (await copyPristine(mirror, target, tree, request));
+    (await takeSpare(mirror, spare, target.commit, tree, request.dir)) ?? (await writeTree(request.dir, read, tree));
+  request.onStep?.('checkout');
   const gitDirectory = { gitdir: request.gitdir, url: request.url, commit: target.commit, branch: target.branch };
   writeGitDirectory({ ...gitDirectory, packFiles: mirror.packFiles() }, tree.entries, stats);
+  request.onStep?.('gitdir');
   mirror.setRef(target.refName, target.commit);
   return { commit: target.commit, objectsFetched };
 }
 
-/** The spare checkout, brought to `commit` and renamed into `dir`; undefined when there is none or it fails a check. */
+/**
+ * The spare checkout, checked, brought to `commit` and renamed into `dir`; undefined when there is none, it fails its
+ * check, or it is too far from `commit` to be worth changing. A spare that is not taken is removed.
+ */
 async function takeSpare(
   mirror: Mirror,
+  checked: Promise<Map<string, fs.Stats>> | undefined,
   commit: string,
   tree: CommitTree,
   dir: string,
 ): Promise<Map<string, fs.Stats> | undefined> {
+  if (!checked) return undefined;
   const { spare } = mirror;
-  if (!spare.commit) return undefined;
   try {
-    await spare.bringTo(commit, tree, (oid) => mirror.read(oid));
-    return spare.moveTo(dir, tree);
+    const stats = await spare.takeTo(dir, commit, tree, (oid) => mirror.read(oid), await checked);
+    if (stats) return stats;
   } catch (err) {
     if (!(err instanceof PristineMismatchError) && !(err as NodeJS.ErrnoException).code) throw err;
-    fs.rmSync(spare.dir, { recursive: true, force: true });
-    return undefined;
   }
-}
-
-/** A copy of the pristine checkout; one that fails its check is written again from objects first. */
-async function copyPristine(
-  mirror: Mirror,
-  target: Target,
-  tree: CommitTree,
-  request: CachedCloneRequest,
-): Promise<Map<string, fs.Stats>> {
-  const { pristine } = mirror;
-  try {
-    return await pristine.copyTo(request.dir, tree);
-  } catch (err) {
-    if (!(err instanceof PristineMismatchError)) throw err;
-    fs.rmSync(request.dir, { recursive: true, force: true });
-    await pristine.rewrite(target.commit, tree, (oid) => mirror.read(oid));
-    return pristine.copyTo(request.dir, tree);
-  }
+  fs.rmSync(spare.dir, { recursive: true, force: true });
+  return undefined;
 }
 
 /** A branch, `HEAD` (the remote's default branch), a tag or a full ref name, as `git clone --branch` takes. */

@@ -165,25 +165,26 @@ function indexOf(entries: readonly TreeEntry[], stats: ReadonlyMap<string, fs.St
   const rows = entries
     .map((entry) => ({ entry, stat: stats.get(entry.path)!, name: Buffer.from(entry.path, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.name, b.name));
-  const parts: Buffer[] = [];
-  const header = Buffer.alloc(12);
-  header.write('DIRC', 0, 'latin1');
-  header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(rows.length, 8);
-  parts.push(header);
+  // One buffer for the whole index, each row padded with NULs to a multiple of 8 bytes.
+  const rowBytes = (name: Buffer) => Math.ceil((62 + name.length + 1) / 8) * 8;
+  const size = rows.reduce((sum, row) => sum + rowBytes(row.name), 12);
+  const out = Buffer.alloc(size + 20);
+  out.write('DIRC', 0, 'latin1');
+  out.writeUInt32BE(2, 4);
+  out.writeUInt32BE(rows.length, 8);
+  let at = 12;
   for (const { entry, stat, name } of rows) {
-    const row = Buffer.alloc(Math.ceil((62 + name.length + 1) / 8) * 8);
     const [cs, cn] = secondsNanoseconds(stat.ctimeMs);
     const [ms, mn] = secondsNanoseconds(stat.mtimeMs);
     const fields = [cs, cn, ms, mn, stat.dev, stat.ino, entry.mode, stat.uid, stat.gid, stat.size];
-    fields.forEach((value, i) => row.writeUInt32BE(value % 2 ** 32, i * 4));
-    row.write(entry.oid, 40, 'hex');
-    row.writeUInt16BE(Math.min(name.length, 0xfff), 60);
-    name.copy(row, 62);
-    parts.push(row);
+    for (let i = 0; i < fields.length; i++) out.writeUInt32BE(fields[i] % 2 ** 32, at + i * 4);
+    out.write(entry.oid, at + 40, 'hex');
+    out.writeUInt16BE(Math.min(name.length, 0xfff), at + 60);
+    name.copy(out, at + 62);
+    at += rowBytes(name);
   }
-  const body = Buffer.concat(parts);
-  return Buffer.concat([body, crypto.createHash('sha1').update(body).digest()]);
+  crypto.createHash('sha1').update(out.subarray(0, size)).digest().copy(out, size);
+  return out;
 }
 
 /** The same rounding isomorphic-git applies when it compares a file's stat with its index entry. */

@@ -1,8 +1,8 @@
 /**
  * The execution host's cache of repository objects: one bare mirror per remote under `<home>/git-cache`
- * (packs, their indexes, the refs last fetched, and a pristine checkout of the commit last checked out), never
+ * (packs, their indexes, the refs last fetched, and a spare checkout of the commit last checked out), never
  * mounted into a sandbox. An entry is used only under its lock, is verified (pack and index checksums, each object's
- * SHA-1 as it is read) and dropped whole when any check fails; the cache as a whole, pristine checkouts included,
+ * SHA-1 as it is read) and dropped whole when any check fails; the cache as a whole, spare checkouts included,
  * stays under its byte bound by evicting the least recently used entries.
  */
 import crypto from 'node:crypto';
@@ -48,12 +48,12 @@ export class MirrorCache {
   ) {}
 
   /** Runs `use` with the remote's entry locked; other runs of the same repository on this host wait. */
-  async withMirror<T>(url: string, use: (mirror: Mirror) => Promise<T>): Promise<T> {
+  async withMirror<T>(url: string, use: (mirror: Mirror) => Promise<T>, known?: Map<string, GitObject>): Promise<T> {
     fs.mkdirSync(this.root, { recursive: true });
     const key = mirrorKey(url);
     const held = await lock(path.join(this.root, `${key}.lock`), LOCK_TIMEOUT_MS);
     try {
-      const mirror = new Mirror(path.join(this.root, key), url);
+      const mirror = new Mirror(path.join(this.root, key), url, known);
       const result = await use(mirror);
       mirror.touch();
       return result;
@@ -91,16 +91,23 @@ export class MirrorCache {
 export class Mirror {
   private meta: MirrorMeta;
   private packs: LoadedPack[] = [];
-  private pristineCheckout: PristineCheckout | undefined;
   private spareCheckout: PristineCheckout | undefined;
   /** Objects already read and verified (or parsed from a fetched pack), by id. */
-  private known = new Map<string, GitObject>();
+  private known: Map<string, GitObject>;
 
+  /** `known`: objects already verified (by their SHA-1) by an earlier use of the entry in this process. */
   constructor(
     readonly dir: string,
     readonly url: string,
+    known = new Map<string, GitObject>(),
   ) {
     this.meta = readMeta(dir) ?? emptyMeta(url);
+    this.known = known;
+  }
+
+  /** The objects read and verified so far, which a later use in this process may start from. */
+  get verifiedObjects(): Map<string, GitObject> {
+    return this.known;
   }
 
   get packDir(): string {
@@ -111,13 +118,7 @@ export class Mirror {
     return this.meta.refs;
   }
 
-  /** The entry's pristine checkout; its files count towards the cache's bound like the packs. */
-  get pristine(): PristineCheckout {
-    this.pristineCheckout ??= new PristineCheckout(path.join(this.dir, 'pristine'));
-    return this.pristineCheckout;
-  }
-
-  /** A second copy of the pristine checkout, which the next clone takes whole (see src/git/pristine.ts). */
+  /** A checkout the next clone takes whole (see src/git/pristine.ts); its files count towards the cache's bound. */
   get spare(): PristineCheckout {
     this.spareCheckout ??= new PristineCheckout(path.join(this.dir, 'spare'));
     return this.spareCheckout;
@@ -156,13 +157,13 @@ export class Mirror {
     fs.rmSync(this.dir, { recursive: true, force: true });
     this.meta = emptyMeta(this.url);
     this.packs = [];
-    this.known.clear();
-    this.pristineCheckout = undefined;
+    this.known = new Map();
     this.spareCheckout = undefined;
   }
 
+  /** Whether the entry's packs hold `oid` (what a workspace's git directory will link to). */
   has(oid: string): boolean {
-    return this.known.has(oid) || this.packs.some((p) => p.index.offsetOf(oid) !== undefined);
+    return this.packs.some((p) => p.index.offsetOf(oid) !== undefined);
   }
 
   /** Stores a fetched, parsed pack; its objects stay in memory for the checkout that follows. */

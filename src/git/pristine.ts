@@ -1,16 +1,14 @@
 /**
- * A pristine checkout per repository in the host's git cache (`<entry>/pristine`): the tree of the commit the entry
- * last checked out, written from verified objects, never mounted into a sandbox and never written by one. A clone is a
- * copy of it, brought first to the new commit by writing only the files that differ between the two trees, so a warm
- * clone inflates and hashes only what changed upstream. Copies, not hard links: the sandbox writes its tree.
+ * The spare checkout of each repository in the host's git cache (`<entry>/spare`): the tree of a commit, written from
+ * verified objects after a clone returns, never mounted into a sandbox and never written by one. The next clone
+ * checks it, brings it to its own commit by writing only the files that differ between the two trees, and renames it
+ * into place, so creating the tree's files (what dominates a clone on a filesystem without reflinks) is done between
+ * clones rather than during one, and a warm clone inflates and hashes only what changed upstream.
  *
  * Tampering is caught by stat, as git's own index does: the manifest records each entry's inode, size, type and mode,
- * mtime and ctime as written (ctime cannot be set back from user space), and every copy compares them first. A
- * mismatch, a missing entry or a torn manifest makes the pristine checkout be written again from objects.
- *
- * Each entry also keeps a spare: a second copy, filled from the pristine one after a clone, off the clone's path. The
- * next clone brings the spare to its commit the same way and renames it into place, so creating the tree's files (what
- * dominates a clone on a filesystem without reflinks) is done between clones rather than during one.
+ * mtime and ctime as written (ctime cannot be set back from user space), and the check compares them, the directories
+ * being real ones holding nothing else. A mismatch, a missing entry or a torn manifest means the spare is not used:
+ * the clone writes its tree from objects instead.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,11 +16,9 @@ import { writeEntries, type CommitTree, type TreeEntry } from './checkout';
 import type { GitObject } from './pack';
 
 const MANIFEST = 'manifest.json';
-const YIELD_EVERY = 500;
+const CHECK_YIELD_EVERY = 250;
 /** Beyond this share of changed entries, writing the tree afresh is as cheap as changing it in place. */
 const REWRITE_SHARE = 0.5;
-/** reflink where the filesystem has it (btrfs, XFS), else an in-kernel copy; never over an existing file. */
-const COPY_FLAGS = fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE;
 
 /** path, git mode, blob id, then the stat written: inode, size, st_mode, mtimeMs, ctimeMs. */
 type Row = [string, number, string, number, number, number, number, number];
@@ -33,7 +29,7 @@ interface Manifest {
   rows: Row[];
 }
 
-/** The pristine checkout differs from what its manifest recorded; it is written again from objects. */
+/** The spare checkout differs from what its manifest recorded; it is not used. */
 export class PristineMismatchError extends Error {
   readonly code = 'PristineMismatchError';
 }
@@ -54,50 +50,20 @@ export class PristineCheckout {
     return this.manifest?.commit;
   }
 
-  /** The tree it holds, as its manifest lists it. */
-  listed(): CommitTree | undefined {
-    if (!this.manifest) return undefined;
-    const entries = this.manifest.rows.map(([file, mode, oid]) => ({ path: file, mode, oid }));
-    return { directories: this.manifest.directories, entries };
-  }
-
-  /** Brings the pristine tree to `commit`, writing only the files that differ from the commit it holds. */
+  /** Brings the tree to `commit`, writing only the files that differ from the commit it holds (the refill's way). */
   async bringTo(commit: string, tree: CommitTree, read: (oid: string) => GitObject): Promise<void> {
     if (this.manifest?.commit === commit) return;
     const changes = this.manifest && changesTo(this.manifest, tree);
     if (!changes || changes.count > tree.entries.length * REWRITE_SHARE) return this.rewrite(commit, tree, read);
     try {
-      await this.change(commit, tree, read, changes);
+      const kept = new Map(this.manifestRows().map((row) => [row[0], row]));
+      this.forget();
+      const stats = await applyChanges(this.treeDir, tree, read, changes);
+      this.record(commit, tree, (entry) => stats.get(entry.path) ?? rowStat(kept.get(entry.path)!));
     } catch (err) {
       if (!(err instanceof PristineMismatchError) && !(err as NodeJS.ErrnoException).code) throw err;
       await this.rewrite(commit, tree, read);
     }
-  }
-
-  private async change(
-    commit: string,
-    tree: CommitTree,
-    read: (oid: string) => GitObject,
-    changes: { written: TreeEntry[]; removed: string[] },
-  ): Promise<void> {
-    const kept = new Map(this.manifestRows().map((row) => [row[0], row]));
-    this.forget();
-    const root = this.treeDir;
-    const directories = new Set(tree.directories);
-    for (const file of changes.removed) {
-      assertRealDirectories(root, file);
-      // The outermost directory of the removed file that the new tree no longer has goes with it.
-      const parts = file.split('/');
-      const gone = parts.findIndex((_, i) => i < parts.length - 1 && !directories.has(parts.slice(0, i + 1).join('/')));
-      fs.rmSync(path.join(root, ...(gone < 0 ? parts : parts.slice(0, gone + 1))), { recursive: true, force: true });
-    }
-    for (const sub of tree.directories) {
-      const at = path.join(root, sub);
-      if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) fs.mkdirSync(at);
-    }
-    for (const entry of changes.written) assertRealDirectories(root, entry.path);
-    const stats = await writeEntries(root, read, changes.written);
-    this.record(commit, tree, (entry) => stats.get(entry.path) ?? rowStat(kept.get(entry.path)!));
   }
 
   /** Writes the whole tree again from objects. */
@@ -110,71 +76,69 @@ export class PristineCheckout {
     this.record(commit, tree, (entry) => stats.get(entry.path)!);
   }
 
-  /** Becomes a copy of `source`'s tree, copied a few files at a time so a worker's event loop keeps turning. */
-  async fillFrom(source: PristineCheckout): Promise<void> {
-    const tree = source.listed();
-    if (!tree || !source.commit) return;
-    this.forget();
-    fs.rmSync(this.treeDir, { recursive: true, force: true });
-    const stats = await source.copyTo(this.treeDir, tree, 50);
-    this.record(source.commit, tree, (entry) => stats.get(entry.path)!);
-  }
-
   /**
-   * Moves the tree into `dir` (absent or an empty directory, on the same filesystem) after checking every entry's
-   * stat against the manifest and that the tree holds nothing else; returns the stats for the clone's index. It is
-   * empty afterwards. Throws PristineMismatchError (or the rename's error) and leaves `dir` as it was when it cannot.
+   * Compares every entry's stat with the manifest, and checks that each directory is a real one holding only what
+   * the manifest lists, a few hundred entries at a time (so it can run while the remote answers); returns each
+   * entry's stat. Throws PristineMismatchError when anything differs.
    */
-  moveTo(dir: string, tree: CommitTree): Map<string, fs.Stats> {
-    const rows = new Map(this.manifestRows().map((row) => [row[0], row]));
-    const stats = new Map<string, fs.Stats>();
-    for (const entry of tree.entries) {
-      const stat = fs.lstatSync(path.join(this.treeDir, entry.path), { throwIfNoEntry: false });
-      this.verify(rows.get(entry.path), entry, stat);
-      stats.set(entry.path, stat!);
+  async check(): Promise<Map<string, fs.Stats>> {
+    const manifest = this.manifest;
+    if (!manifest) throw new PristineMismatchError(`${this.dir} has no manifest`);
+    const root = this.treeDir;
+    const children = new Map<string, number>([['', 0]]);
+    for (const dir of manifest.directories) {
+      children.set(dir, 0);
+      if (!fs.lstatSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory())
+        throw new PristineMismatchError(`${path.join(root, dir)} is not a directory`);
     }
-    // Names are unique in a tree, and each was found above: the same count means nothing else is there.
-    const found = fs.readdirSync(this.treeDir, { recursive: true }).length;
-    if (found !== tree.entries.length + tree.directories.length)
-      throw new PristineMismatchError(`${this.treeDir} holds ${found} entries, not the tree's`);
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
-    fs.renameSync(this.treeDir, dir);
-    this.forget();
-    this.manifest = undefined;
-    return stats;
-  }
-
-  /**
-   * Copies the tree (which it must hold) into the empty or absent `dir`: directories, files, symlinks last, each
-   * entry's stat first compared with the manifest. Returns each copy's stat for the clone's index.
-   */
-  async copyTo(dir: string, tree: CommitTree, yieldEvery = YIELD_EVERY): Promise<Map<string, fs.Stats>> {
-    const rows = new Map(this.manifestRows().map((row) => [row[0], row]));
-    fs.mkdirSync(dir, { recursive: true });
-    for (const sub of tree.directories) fs.mkdirSync(path.join(dir, sub));
+    for (const name of [...manifest.directories, ...manifest.rows.map((row) => row[0])]) {
+      const parent = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : '';
+      children.set(parent, (children.get(parent) ?? 0) + 1);
+    }
+    for (const [dir, count] of children) {
+      const found = fs.readdirSync(path.join(root, dir)).length;
+      if (found !== count)
+        throw new PristineMismatchError(`${path.join(root, dir)} holds ${found} entries, not ${count}`);
+    }
     const stats = new Map<string, fs.Stats>();
     let sinceYield = 0;
-    for (const entry of tree.entries) {
-      if (entry.mode === 0o120000) continue;
-      const from = path.join(this.treeDir, entry.path);
-      this.verify(rows.get(entry.path), entry, fs.lstatSync(from, { throwIfNoEntry: false }));
-      const to = path.join(dir, entry.path);
-      fs.copyFileSync(from, to, COPY_FLAGS);
-      stats.set(entry.path, fs.lstatSync(to));
-      if (++sinceYield === yieldEvery) {
+    for (const row of manifest.rows) {
+      const stat = fs.lstatSync(path.join(root, row[0]), { throwIfNoEntry: false });
+      this.verify(row, { path: row[0], mode: row[1], oid: row[2] }, stat);
+      stats.set(row[0], stat!);
+      if (++sinceYield === CHECK_YIELD_EVERY) {
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    for (const entry of tree.entries) {
-      if (entry.mode !== 0o120000) continue;
-      const from = path.join(this.treeDir, entry.path);
-      this.verify(rows.get(entry.path), entry, fs.lstatSync(from, { throwIfNoEntry: false }));
-      const to = path.join(dir, entry.path);
-      fs.symlinkSync(fs.readlinkSync(from), to);
-      stats.set(entry.path, fs.lstatSync(to));
-    }
     return stats;
+  }
+
+  /**
+   * Takes the tree, checked by `check()` (its result is `checked`), brought to `commit` and renamed into `dir` (absent,
+   * on the same filesystem); returns each entry's stat for the clone's index. The spare is consumed whatever happens:
+   * undefined when the commits' trees differ too much to be worth changing in place (the caller writes the tree from
+   * objects then), a thrown error when the change or the rename fails.
+   */
+  async takeTo(
+    dir: string,
+    commit: string,
+    tree: CommitTree,
+    read: (oid: string) => GitObject,
+    checked: Map<string, fs.Stats>,
+  ): Promise<Map<string, fs.Stats> | undefined> {
+    const manifest = this.manifest;
+    if (!manifest) throw new PristineMismatchError(`${this.dir} has no manifest`);
+    this.forget();
+    if (manifest.commit !== commit) {
+      const changes = changesTo(manifest, tree);
+      if (!changes || changes.count > tree.entries.length * REWRITE_SHARE) return undefined;
+      for (const file of changes.removed) checked.delete(file);
+      for (const [file, stat] of await applyChanges(this.treeDir, tree, read, changes)) checked.set(file, stat);
+    }
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.renameSync(this.treeDir, dir);
+    return checked;
   }
 
   private verify(row: Row | undefined, entry: TreeEntry, stat: fs.Stats | undefined): void {
@@ -197,9 +161,10 @@ export class PristineCheckout {
     return this.manifest.rows;
   }
 
-  /** The manifest goes first, so a pristine tree half changed is never taken for whole. */
+  /** The manifest goes first, so a tree half changed (or taken) is never taken for whole. */
   private forget(): void {
     fs.rmSync(path.join(this.dir, MANIFEST), { force: true });
+    this.manifest = undefined;
   }
 
   private record(commit: string, tree: CommitTree, statOf: (entry: TreeEntry) => StatFields): void {
@@ -216,6 +181,29 @@ export class PristineCheckout {
 }
 
 type StatFields = Pick<fs.Stats, 'ino' | 'size' | 'mode' | 'mtimeMs' | 'ctimeMs'>;
+
+/** Removes and writes what `changes` lists inside `root`; returns the written entries' stats. */
+async function applyChanges(
+  root: string,
+  tree: CommitTree,
+  read: (oid: string) => GitObject,
+  changes: { written: TreeEntry[]; removed: string[] },
+): Promise<Map<string, fs.Stats>> {
+  const directories = new Set(tree.directories);
+  for (const file of changes.removed) {
+    assertRealDirectories(root, file);
+    // The outermost directory of the removed file that the new tree no longer has goes with it.
+    const parts = file.split('/');
+    const gone = parts.findIndex((_, i) => i < parts.length - 1 && !directories.has(parts.slice(0, i + 1).join('/')));
+    fs.rmSync(path.join(root, ...(gone < 0 ? parts : parts.slice(0, gone + 1))), { recursive: true, force: true });
+  }
+  for (const sub of tree.directories) {
+    const at = path.join(root, sub);
+    if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) fs.mkdirSync(at);
+  }
+  for (const entry of changes.written) assertRealDirectories(root, entry.path);
+  return writeEntries(root, read, changes.written);
+}
 
 function rowStat(row: Row): StatFields {
   return { ino: row[3], size: row[4], mode: row[5], mtimeMs: row[6], ctimeMs: row[7] };

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { loadConfig } from '../config';
-import { cloneThroughCache } from './cached-clone';
+import { cloneThroughCache, type CloneStep } from './cached-clone';
 import { fileDiff } from './diff';
 import { MirrorCache } from './mirror-cache';
 
@@ -44,6 +44,8 @@ export interface CloneOptions extends WorkspaceDirs {
   ref: string;
   /** The host's cache of repository mirrors; `<REGATTA_HOME>/git-cache` bounded by gitCacheBytes when absent. */
   gitCache?: { dir: string; maxBytes: number };
+  /** Told as each step of the clone ends, for profiling. */
+  onStep?: (step: CloneStep) => void;
 }
 
 export async function shallowClone(options: CloneOptions): Promise<ClonedWorkspace> {
@@ -55,6 +57,7 @@ export async function shallowClone(options: CloneOptions): Promise<ClonedWorkspa
     dir: options.dir,
     gitdir,
     cache: new MirrorCache(cacheDir, maxBytes),
+    onStep: options.onStep,
   });
   return { dir: options.dir, gitdir, commit, objectsFetched };
 }

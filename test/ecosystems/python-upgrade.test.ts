@@ -5,7 +5,7 @@
  * gives the counts, and the change is published. A desired-state firing reads the requirements and starts no run for
  * a repository already there. Real Temporal, Docker, git and the Python index.
  */
-import { ecosystemRepo, pythonServiceFiles } from '../support/ecosystem-fixtures';
+import { ecosystemRepo, pythonServiceFiles, pythonVerify, semverRenameStep } from '../support/ecosystem-fixtures';
 import { artifactsOf, startEcosystemHarness, withSchedule } from '../support/ecosystem-harness';
 import type { RegattaHarness } from '../support/harness';
 
@@ -18,23 +18,8 @@ afterAll(async () => harness?.shutdown());
 
 const upgrade = {
   taskType: 'dependency_upgrade' as const,
-  steps: [
-    { recipe: 'python-upgrade' as const, package: 'semver', version: '3.0.4' },
-    {
-      recipe: 'replace' as const,
-      name: 'semver 3 renamed isvalid',
-      files: ['pricing/**/*.py'],
-      find: '.isvalid(',
-      replace: '.is_valid(',
-    },
-  ],
-  verify: {
-    commands: [
-      'uv venv --clear /tmp/venv',
-      'uv pip install --python /tmp/venv -r requirements.txt pytest',
-      'uv run --python /tmp/venv --no-project python -m pytest --junitxml=test-results/junit.xml',
-    ],
-  },
+  steps: [{ recipe: 'python-upgrade' as const, package: 'semver', version: '3.0.4' }, semverRenameStep],
+  verify: pythonVerify,
 };
 
 it('upgrades semver in requirements.txt and pyproject.toml, fixes the rename, verifies with pytest, and publishes', async () => {

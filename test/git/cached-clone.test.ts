@@ -1,8 +1,7 @@
 /**
  * The execution plane's clone through the host's git cache, against the real git http-backend: it checks out
  * what native git would, fetches only new objects when the cache is warm, never uses a damaged cache entry or a
- * tampered pristine checkout,
- * keeps the cache within its bound, tolerates concurrent clones, and refuses hostile trees.
+ * tampered spare checkout, keeps the cache within its bound, tolerates concurrent clones, and refuses hostile trees.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -104,6 +103,28 @@ it('fetches only the new objects into a warm cache and checks out the new commit
   expect(patch).toContain('+# service, changed');
 });
 
+it('takes the spare checkout for a warm clone, writing only the files that changed upstream', async () => {
+  const { work } = createFixtureRepo(root, 'acme/spare', FILES);
+  const gitCache = cacheAt('spare');
+  await clone('acme/spare', gitCache);
+  const inodes = (dir: string) =>
+    ['README.md', 'lib/index.js', 'bin/run.sh'].map((file) => fs.lstatSync(path.join(dir, file)).ino);
+  const [spareIndex] = spareFiles(gitCache.dir, path.join('lib', 'index.js'));
+  const spareInodes = inodes(path.resolve(path.dirname(spareIndex), '..'));
+  pushChange(work, 'README.md', '# service, upstream\n');
+
+  const warm = await clone('acme/spare', gitCache);
+
+  // The unchanged files are the spare's own (renamed into place); README.md was written (its inode may be reused).
+  const unchanged = inodes(warm.dir).slice(1);
+  expect(unchanged).toEqual(spareInodes.slice(1));
+  expect(fs.readFileSync(path.join(warm.dir, 'README.md'), 'utf8')).toBe('# service, upstream\n');
+  expect(snapshotTree(warm.dir)).toEqual(snapshotTree(await nativeClone('acme/spare')));
+  // The next spare is written anew, so the tree handed out is never shared with the cache.
+  const [nextIndex] = spareFiles(gitCache.dir, path.join('lib', 'index.js'));
+  expect(fs.lstatSync(nextIndex).ino).not.toBe(unchanged[0]);
+});
+
 it('detects a corrupt cached pack, drops it and fetches again, still checking out the right tree', async () => {
   createFixtureRepo(root, 'acme/corrupt', FILES);
   const gitCache = cacheAt('corrupt');
@@ -141,16 +162,13 @@ it('detects an object that is not what its name says inside a pack whose checksu
   expect(fs.readFileSync(packs[0]).equals(misnamed)).toBe(false);
 });
 
-it('never hands out a file of the cached checkouts that was changed after the cache wrote it', async () => {
+it('never hands out a file of the spare checkout that was changed after the cache wrote it', async () => {
   const { work } = createFixtureRepo(root, 'acme/pristine', FILES);
   const gitCache = cacheAt('pristine');
   await clone('acme/pristine', gitCache);
-  // The pristine checkout and its spare copy, both outside any clone.
-  const cachedCopies = fs
-    .readdirSync(gitCache.dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith(path.join('tree', 'lib', 'index.js')))
-    .map((f) => path.join(gitCache.dir, f));
-  expect(cachedCopies).toHaveLength(2);
+  // The spare checkout the next clone would take, outside any clone.
+  const cachedCopies = spareFiles(gitCache.dir, path.join('lib', 'index.js'));
+  expect(cachedCopies).toHaveLength(1);
   for (const file of cachedCopies) fs.appendFileSync(file, 'process.exit(1);\n');
   pushChange(work, 'README.md', '# service, upstream\n');
 
@@ -162,6 +180,32 @@ it('never hands out a file of the cached checkouts that was changed after the ca
   expect(snapshotTree(next.dir)).toEqual(native);
   const matrix = await isoGit.statusMatrix({ fs, dir: warm.dir, gitdir: warm.gitdir });
   expect(matrix.filter(([, head, workdir, stage]) => !(head === 1 && workdir === 1 && stage === 1))).toEqual([]);
+});
+
+it('never hands out a spare checkout holding a file the cache did not write, nor one with a directory made a symlink', async () => {
+  const { work } = createFixtureRepo(root, 'acme/planted', FILES);
+  const gitCache = cacheAt('planted');
+  await clone('acme/planted', gitCache);
+  const [index] = spareFiles(gitCache.dir, path.join('lib', 'index.js'));
+  fs.writeFileSync(path.join(path.dirname(index), 'planted.js'), 'process.exit(1);\n');
+  const changed = pushChange(work, 'README.md', '# service, upstream\n');
+
+  const warm = await clone('acme/planted', gitCache);
+
+  expect(warm.commit).toBe(changed);
+  expect(snapshotTree(warm.dir)).toEqual(snapshotTree(await nativeClone('acme/planted')));
+  // The spare written after that clone, its `lib/deep` swapped for a symlink to a copy holding one more file.
+  const [util] = spareFiles(gitCache.dir, path.join('lib', 'deep', 'nested', 'util.js'));
+  const deep = path.resolve(path.dirname(util), '..');
+  const elsewhere = path.join(root, `elsewhere-${n++}`);
+  fs.cpSync(deep, elsewhere, { recursive: true });
+  fs.writeFileSync(path.join(elsewhere, 'nested', 'planted.js'), 'process.exit(1);\n');
+  fs.rmSync(deep, { recursive: true });
+  fs.symlinkSync(elsewhere, deep);
+
+  const next = await clone('acme/planted', gitCache);
+
+  expect(snapshotTree(next.dir)).toEqual(snapshotTree(warm.dir));
 });
 
 it('keeps the cache under its byte bound by evicting the least recently used repository', async () => {
@@ -289,6 +333,14 @@ function entryHeader(typeCode: number, size: number): Buffer {
     bytes.push(rest & 0x7f);
   }
   return Buffer.from(bytes);
+}
+
+/** The spare checkout's copies of `file` in the cache (one per entry that has a spare). */
+function spareFiles(cacheDir: string, file: string): string[] {
+  return fs
+    .readdirSync(cacheDir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(path.join('tree', file)))
+    .map((f) => path.join(cacheDir, f));
 }
 
 function listPacks(cacheDir: string): string[] {

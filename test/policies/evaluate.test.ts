@@ -39,7 +39,7 @@ describe('policy evaluator', () => {
     const decision = evaluatePolicy(defaults.bundle, defaults.hash, subject());
     expect(decision.verdict).toBe('allow');
     expect(decision.network).toBe('none');
-    expect(decision.bundle).toEqual({ name: 'regatta-default', version: '2026.12.5', hash: defaults.hash });
+    expect(decision.bundle).toEqual({ name: 'regatta-default', version: '2026.12.6', hash: defaults.hash });
     expect(defaults.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 

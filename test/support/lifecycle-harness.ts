@@ -38,7 +38,12 @@ export async function startLifecycleHarness(forge: LocalForge, executionActiviti
 }
 
 /** The CLI pointed at the harness's workers, its standard output parsed as JSON. */
-export function regattaJson<T>(harness: RegattaHarness, ...args: string[]): Promise<T> {
+export async function regattaJson<T>(harness: RegattaHarness, ...args: string[]): Promise<T> {
+  return JSON.parse(await regattaText(harness, ...args)) as T;
+}
+
+/** The CLI pointed at the harness's workers: its standard output, as a person reads it. */
+export function regattaText(harness: RegattaHarness, ...args: string[]): Promise<string> {
   const env = {
     ...process.env,
     REGATTA_CONTROL_QUEUE: harness.queues.control,
@@ -47,7 +52,7 @@ export function regattaJson<T>(harness: RegattaHarness, ...args: string[]): Prom
   const root = path.join(__dirname, '..', '..');
   return new Promise((resolve, reject) =>
     execFile('node', [path.join(root, 'bin/regatta.js'), ...args], { cwd: root, env }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
     ),
   );
 }

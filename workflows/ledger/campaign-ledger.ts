@@ -37,7 +37,7 @@ export interface LedgerState extends BudgetState, BreakerState {
   archivedCounts: Partial<Record<RunState, number>>;
   /** The latest failed runs of a large campaign, kept for the result; older ones are listed through visibility. */
   recentFailures: RunReport[];
-  /** Published changes, which the change tracker watches once the campaign ends; a large campaign stores them a page at a time. */
+  /** Published changes, which the change tracker watches from the first; a large campaign stores them a page at a time. */
   published: TrackedChange[];
   /** Pages of published changes already stored (large campaigns), so continue-as-new carries at most part of a page. */
   publishedPages?: TargetPageRef[];
@@ -276,6 +276,7 @@ export class CampaignLedger {
         repo: report.repo,
         url: report.url,
         branch: changeBranch(this.spec.changeKey ?? this.spec.id),
+        ...(report.owner ? { owner: report.owner } : {}),
       });
     }
     this.archiveIfFinal(report);

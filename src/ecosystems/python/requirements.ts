@@ -30,7 +30,8 @@ function parts(version: string): number[] {
   return version.split('.').map((p) => Number.parseInt(p, 10) || 0);
 }
 
-function compare(a: string, b: string): number {
+/** Release versions compared numerically, component by component (2.9 < 2.13); negative when a < b. */
+export function compareVersions(a: string, b: string): number {
   const [x, y] = [parts(a), parts(b)];
   for (let i = 0; i < Math.max(x.length, y.length); i++)
     if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
@@ -56,9 +57,9 @@ export function moveSpecifier(specifier: string, version: string): string {
       const keep = Math.max(2, bound.split('.').length);
       return `~=${[...version.split('.'), '0', '0'].slice(0, keep).join('.')}`;
     }
-    if ((op === '<' && compare(version, bound) >= 0) || (op === '<=' && compare(version, bound) > 0))
+    if ((op === '<' && compareVersions(version, bound) >= 0) || (op === '<=' && compareVersions(version, bound) > 0))
       throw new SpecifierError(`its upper bound ${op}${bound} excludes ${version}; widen it in the same step`);
-    if (op === '>' && compare(version, bound) <= 0)
+    if (op === '>' && compareVersions(version, bound) <= 0)
       throw new SpecifierError(`its lower bound >${bound} excludes ${version}`);
     return `${op}${bound}`;
   });

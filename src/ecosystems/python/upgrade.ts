@@ -2,14 +2,26 @@
  * `python-upgrade`: move a dependency the repository already declares to `version` in its requirements files
  * (`requirements*.txt` at the root) and pyproject.toml (PEP 621 and dependency groups), keeping each specifier's
  * style (== stays ==, >= and ~= are kept). Files are read and written through the sandbox, edited as text by the
- * worker. Where the repository has a uv.lock, `uv lock --upgrade-package <pkg>==<version>` runs in the sandbox after
- * the edit (through the registry route, with the lock's own addresses put back after: ./uv-lock.ts); where it uses
- * pip-compile or Poetry, the step is refused, naming the tool, rather than leaving the lock data behind.
+ * worker. Lock data is made by the repository's own tool, in the sandbox, through the registry route:
+ * - uv.lock: `uv lock --upgrade-package <pkg>==<version>` after the edit, the lock's own addresses put back
+ *   (./uv-lock.ts);
+ * - a requirements file compiled by pip-compile (its header says so): the sources its header names are edited only
+ *   where they exclude the version, then pip-tools' `pip-compile --upgrade-package` rewrites it with the header's
+ *   own command and options (./pip-compile.ts);
+ * - Poetry (poetry.lock) is refused, naming the tool, rather than leaving the lock data behind.
  */
 import type { z } from 'zod';
 import type { PythonUpgradeStep } from '../../contracts/execution';
 import type { Recipe, RecipeContext, RecipeOutcome } from '../../recipes/types';
 import type { CommandResult } from '../../sandbox/driver';
+import {
+  isCompiledByPipCompile,
+  PipCompileError,
+  readCompileHeader,
+  shellQuote,
+  upgradeCompiled,
+  type CompiledRequirements,
+} from './pip-compile';
 import { editPyproject } from './pyproject';
 import { hostPythonIndex } from './registry';
 import { editRequirementsFile, SpecifierError, type FileEdit } from './requirements';
@@ -31,10 +43,6 @@ export const pythonUpgradeRecipe: Recipe<PythonUpgrade> = {
   apply: (step, ctx) => new Upgrade(step, ctx).run(),
 };
 
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 class Upgrade {
   private readonly results: CommandResult[] = [];
   private readonly commands: string[] = [];
@@ -48,12 +56,24 @@ class Upgrade {
     const listing = await this.exec('ls -1A');
     if (listing.exitCode !== 0) return this.outcome(false, `could not list the repository: ${listing.output.trim()}`);
     const files = listing.output.split('\n').map((f) => f.trim());
-    const refusal = await this.unsupportedLockTool(files);
-    if (refusal) return this.outcome(false, refusal);
+    if (files.includes('poetry.lock'))
+      return this.outcome(
+        false,
+        `the repository is locked by Poetry (poetry.lock), which the sandbox does not have; python-upgrade does not update poetry.lock: use a command step with \`poetry update ${this.step.package}\``,
+      );
+    let compiled: CompiledRequirements[];
+    try {
+      compiled = await this.compiledRequirements(files);
+    } catch (err) {
+      if (err instanceof PipCompileError) return this.outcome(false, err.message);
+      throw err;
+    }
+    // Compiled files and their sources are pip-compile's (below), edited only as it needs.
+    const compiledOrSource = new Set(compiled.flatMap((c) => [c.file, ...c.sources]));
     const candidates = [
       ...files.filter((f) => REQUIREMENTS_FILE.test(f)).sort(),
       ...files.filter((f) => f === 'pyproject.toml'),
-    ];
+    ].filter((f) => !compiledOrSource.has(f));
     const edits: FileEdit[] = [];
     try {
       for (const file of candidates) {
@@ -71,11 +91,6 @@ class Upgrade {
       if (err instanceof SpecifierError) return this.outcome(false, err.message);
       throw err;
     }
-    if (edits.length === 0)
-      return this.outcome(
-        false,
-        `${this.step.package} is not in ${candidates.length ? candidates.join(', ') : 'any requirements*.txt or pyproject.toml'}; python-upgrade moves a dependency the repository already has`,
-      );
     for (const edit of edits.filter((e) => e.after !== e.before)) {
       const written = await this.exec(
         `printf '%s' ${shellQuote(Buffer.from(edit.after).toString('base64'))} | base64 -d > ${shellQuote(edit.file)}`,
@@ -85,6 +100,16 @@ class Upgrade {
     const moves = edits.flatMap((e) =>
       e.moves.map((m) => `${e.file} ${m.from === m.to ? `${m.from} (kept)` : `${m.from} → ${m.to}`}`),
     );
+    const compiledMoves = await this.pipCompile(compiled);
+    if (!compiledMoves.ok) return this.outcome(false, compiledMoves.detail);
+    moves.push(...compiledMoves.moves);
+    if (moves.length === 0) {
+      const searched = [...candidates, ...compiled.flatMap((c) => [c.file, ...c.sources])];
+      return this.outcome(
+        false,
+        `${this.step.package} is not in ${searched.length ? searched.join(', ') : 'any requirements*.txt or pyproject.toml'}; python-upgrade moves a dependency the repository already has`,
+      );
+    }
     if (files.includes('uv.lock')) {
       const locked = await this.uvLock();
       if (!locked.ok) return this.outcome(false, locked.detail);
@@ -93,16 +118,37 @@ class Upgrade {
     return this.outcome(true, `${this.step.package} ${this.step.version}: ${moves.join(', ')}`);
   }
 
-  /** Lock data python-upgrade cannot make the way its tool does: refused, naming the tool and what to use instead. */
-  private async unsupportedLockTool(files: string[]): Promise<string | undefined> {
-    for (const file of files.filter((f) => REQUIREMENTS_FILE.test(f))) {
-      const head = await this.exec(`head -c 600 -- ${shellQuote(file)}`);
-      if (/autogenerated by pip-compile/i.test(head.output))
-        return `${file} is compiled by pip-compile, which the sandbox does not have; python-upgrade does not edit compiled requirements: use a command step with \`pip-compile --upgrade-package ${this.step.package}==${this.step.version}\``;
+  /** The requirements files pip-compile made, each with the sources and options its header records. */
+  private async compiledRequirements(files: string[]): Promise<CompiledRequirements[]> {
+    const compiled: CompiledRequirements[] = [];
+    for (const file of files.filter((f) => REQUIREMENTS_FILE.test(f)).sort()) {
+      const head = await this.exec(`head -c 2000 -- ${shellQuote(file)}`);
+      if (isCompiledByPipCompile(head.output)) compiled.push(readCompileHeader(file, head.output, files));
     }
-    if (files.includes('poetry.lock'))
-      return `the repository is locked by Poetry (poetry.lock), which the sandbox does not have; python-upgrade does not update poetry.lock: use a command step with \`poetry update ${this.step.package}\``;
-    return undefined;
+    return compiled;
+  }
+
+  /**
+   * Each compiled file through pip-compile. One compiled against another (`-c requirements.txt` in its source) fails
+   * while the other still pins the old version, so a failure is tried again after the rest, until a round moves none.
+   */
+  private async pipCompile(
+    compiled: CompiledRequirements[],
+  ): Promise<{ ok: boolean; detail: string; moves: string[] }> {
+    const moves: string[] = [];
+    let pending = compiled;
+    while (pending.length > 0) {
+      const failed: { file: CompiledRequirements; detail: string }[] = [];
+      for (const c of pending) {
+        const result = await upgradeCompiled((command) => this.exec(command), c, this.step.package, this.step.version);
+        if (result?.command) this.commands.push(result.command);
+        if (result && !result.ok) failed.push({ file: c, detail: result.detail });
+        else if (result) moves.push(result.detail);
+      }
+      if (failed.length === pending.length) return { ok: false, detail: failed[0].detail, moves };
+      pending = failed.map((f) => f.file);
+    }
+    return { ok: true, detail: '', moves };
   }
 
   /** `uv lock --upgrade-package` in the sandbox through its registry route, the lock's own addresses kept. */
