@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createControlActivities } from '../activities/control';
+import { createLifecycleActivities } from '../activities/control/change-lifecycle';
 import { artifactStoreFor } from '../src/artifacts';
 import type { Burndown, CampaignSpecInput } from '../src/contracts';
 import { loadConfig } from '../src/config';
@@ -121,6 +122,24 @@ it('a moved base that the patch still applies to is rebased once: one new head o
     ),
   );
   expect((await forge.findChangeRequest(repo, branch))!.headCommit).toBe(rebased.headCommit);
+  expect(executions.filter((e) => e.repo === repo.name)).toHaveLength(1);
+});
+
+it('a change request merged after the tracker saw its base move is neither rebased nor executed again', async () => {
+  // The tracker polls once, then sleeps; the merge (which moves the base) lands before the rebase it would ask for.
+  const { id, repo, branch } = await startCampaign('merged-race', { tracking: { pollMs: 600_000, forMs: 900_000 } });
+  await burndown(id, opened);
+  const published = (await forge.findChangeRequest(repo, branch))!;
+  await forge.mergeChangeRequest(repo, published.number, { method: 'merge' });
+  const activities = createLifecycleActivities({
+    publish: { ...controlDeps(config).publish!, forge },
+    client: () => harness.client.temporal,
+  });
+  for (const rebaseWhen of ['conflicted', 'behind-base'] as const)
+    expect(await activities.rebaseChangeRequest({ runId: `run/${id}/${repo.name}`, rebaseWhen })).toEqual({
+      outcome: 'merged',
+    });
+  expect(await remoteTip(repo.url, branch)).toBe(published.headCommit);
   expect(executions.filter((e) => e.repo === repo.name)).toHaveLength(1);
 });
 

@@ -385,6 +385,11 @@ export class ChangeLifecycleRunner {
       life.note = `rebased onto ${baseTip.slice(0, 12)}: head ${outcome.head.slice(0, 12)}`;
       return;
     }
+    if (outcome.outcome === 'merged') {
+      // Merged since the poll that saw it behind (a merge moves the base): the next poll records the merge.
+      await this.returnRebasePermit(host, change.repo);
+      return;
+    }
     if (outcome.outcome === 'applies') {
       await this.returnRebasePermit(host, change.repo);
       life.appliesTo = baseTip;

@@ -47,6 +47,8 @@ export interface BranchLook {
 
 export type RebaseOutcome =
   | { outcome: 'rebased'; head: string }
+  /** The change request merged between the tracker's poll and the rebase: nothing was pushed. */
+  | { outcome: 'merged' }
   /** `conflicted` mode: the patch still applies to the moved base, so nothing is pushed. */
   | { outcome: 'applies' }
   | { outcome: 'conflict'; message: string }
@@ -95,9 +97,16 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     async rebaseChangeRequest(input: { runId: string; rebaseWhen: RebaseWhen }): Promise<RebaseOutcome> {
       const { publishRequest } = await recorded(input.runId);
       if (!publishRequest) return { outcome: 'failed', message: `run ${input.runId} recorded no publish request` };
+      // A merge moves the base too: one that landed after the tracker's poll is neither rebased nor executed again.
+      const repo: RepoRef = { name: publishRequest.repo.name, url: publishRequest.repo.url };
+      const current = await readingForge(() => forge.findChangeRequest(repo, publishRequest.branch));
+      if (current?.state === 'merged') return { outcome: 'merged' };
       if (input.rebaseWhen === 'conflicted') return tryApplying(deps.publish, publishRequest);
       const published = await publish(publishRequest);
-      if (published.ok) return { outcome: 'rebased', head: published.changeRequest.headCommit };
+      if (published.ok)
+        return published.changeRequest.state === 'merged'
+          ? { outcome: 'merged' }
+          : { outcome: 'rebased', head: published.changeRequest.headCommit };
       if (published.reason === 'conflict') return { outcome: 'conflict', message: published.message };
       return { outcome: 'failed', message: `${published.reason}: ${published.message}` };
     },
