@@ -100,6 +100,13 @@ export default tseslint.config(
               message: 'workflow code does no I/O: call an activity',
               allowTypeImports: true,
             },
+            {
+              // Each workflow instance evaluates the modules it imports: building the zod schemas cost every run tens of ms.
+              regex: '^zod(/.*)?$|(^|/)src/contracts(/(?!(hash|run-states)$)[^/]+)?$',
+              message:
+                'workflow code imports the zod contracts type-only (each workflow instance would build every schema): take values from a zod-free module such as src/contracts/run-states.ts',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -25,13 +25,22 @@ export interface LoadedPolicy {
   file: string;
 }
 
+/** The last bundle read from each file, by its text: a decision per run reads the file, but parses and hashes it once. */
+const loaded = new Map<string, { text: string; policy: LoadedPolicy }>();
+
 export function loadPolicyBundle(file: string = DEFAULT_POLICY_FILE): LoadedPolicy {
+  let text: string;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
+    const last = loaded.get(file);
+    if (last?.text === text) return last.policy;
+    raw = JSON.parse(text);
   } catch (err) {
     throw new Error(`cannot read policy bundle ${file}: ${(err as Error).message}`);
   }
   const bundle = parseContract(PolicyBundle, raw, `policy bundle ${file}`);
-  return { bundle, hash: sha256Hex(canonicalJson(bundle)), file };
+  const policy = { bundle, hash: sha256Hex(canonicalJson(bundle)), file };
+  loaded.set(file, { text, policy });
+  return policy;
 }

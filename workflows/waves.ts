@@ -4,19 +4,19 @@
  * its state crosses continue-as-new with the ledger. The gate's rules are pure (src/rollout/gate.ts).
  */
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import {
-  SETTLED_RUN_STATES,
-  type CampaignSpec,
-  type ChangeOutcomes,
-  type RolloutProgress,
-  type RunReport,
-  type Target,
-  type WaveChange,
-  type WaveDecision,
-  type WaveFigures,
-  type WaveProgress,
-  type WaveStatus,
+import type {
+  CampaignSpec,
+  ChangeOutcomes,
+  RolloutProgress,
+  RunReport,
+  Target,
+  WaveChange,
+  WaveDecision,
+  WaveFigures,
+  WaveProgress,
+  WaveStatus,
 } from '../src/contracts';
+import { SETTLED_RUN_STATES } from '../src/contracts/run-states';
 import { addFigures, emptyFigures, outcomesOf } from '../src/rollout/figures';
 import { evaluateGate } from '../src/rollout/gate';
 import { planWaves } from '../src/rollout/partition';

@@ -2,37 +2,11 @@
 import { z } from 'zod';
 import { Failure, HttpUrl, RepoName, Slug, Target, TaskQueues, TaskType, UsdAmount } from './common';
 import { AgentMode, ArtifactManifest, Step, ToolchainRequest, VerificationPlan } from './execution';
+import { RUN_STATES } from './run-states';
 
-export const RUN_STATES = [
-  'pending',
-  'policy_denied',
-  'executing',
-  'no_changes',
-  'failed',
-  'changed',
-  'needs_approval',
-  'publishing',
-  'published',
-  'publish_failed',
-  'rejected',
-  'cancelled',
-  'skipped',
-] as const;
+export { RUN_STATES, SETTLED_RUN_STATES } from './run-states';
 export const RunState = z.enum(RUN_STATES);
 export type RunState = z.infer<typeof RunState>;
-
-/** States after which a run needs nothing more from its campaign (publish_failed may still be retried). */
-export const SETTLED_RUN_STATES: readonly RunState[] = [
-  'policy_denied',
-  'no_changes',
-  'failed',
-  'changed',
-  'published',
-  'publish_failed',
-  'rejected',
-  'cancelled',
-  'skipped',
-];
 
 export const RunRequest = z.strictObject({
   campaignId: Slug,

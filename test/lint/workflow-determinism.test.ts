@@ -43,6 +43,28 @@ describe('workflow determinism lint', () => {
     ]);
   });
 
+  it('refuses values from the zod contracts in workflows/, and allows their types and the zod-free modules', async () => {
+    expect(
+      await lint('workflows/bad.ts', "import { RunRequest } from '../src/contracts';\nexport const x = RunRequest;\n"),
+    ).toEqual([expect.stringContaining('zod contracts type-only')]);
+    expect(
+      await lint(
+        'workflows/ledger/bad.ts',
+        "import { SETTLED_RUN_STATES } from '../../src/contracts/run';\nexport const x = SETTLED_RUN_STATES;\n",
+      ),
+    ).toEqual([expect.stringContaining('zod contracts type-only')]);
+    expect(await lint('workflows/bad.ts', "import { z } from 'zod';\nexport const x = z;\n")).toEqual([
+      expect.stringContaining('zod contracts type-only'),
+    ]);
+    expect(
+      await lint(
+        'workflows/ok.ts',
+        "import type { RunRequest } from '../src/contracts';\nimport { RUN_STATES } from '../src/contracts/run-states';\n" +
+          "import { hashSpec } from '../src/contracts/hash';\nexport const x: [unknown, unknown, RunRequest?] = [RUN_STATES, hashSpec];\n",
+      ),
+    ).toEqual([]);
+  });
+
   it('allows type-only activity imports in workflows, and Node built-ins elsewhere', async () => {
     expect(
       await lint(

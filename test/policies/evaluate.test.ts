@@ -143,6 +143,22 @@ describe('policy evaluator', () => {
     expect(() => loadPolicyBundle(file)).toThrow(/bad\.json[\s\S]*defaults\.network: got "internet"/);
   });
 
+  it('reads an edited bundle file again: the next decision uses the new bundle and names its hash', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'policy-')), 'edited.json');
+    fs.writeFileSync(file, JSON.stringify(defaults.bundle));
+    const before = loadPolicyBundle(file);
+    expect(loadPolicyBundle(file)).toEqual(before);
+    fs.writeFileSync(file, JSON.stringify({ ...defaults.bundle, version: `${defaults.bundle.version}-edited` }));
+    const after = loadPolicyBundle(file);
+    expect(after.bundle.version).toBe(`${defaults.bundle.version}-edited`);
+    expect(after.hash).not.toBe(before.hash);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...defaults.bundle, defaults: { ...defaults.bundle.defaults, network: 'internet' } }),
+    );
+    expect(() => loadPolicyBundle(file)).toThrow(/edited\.json[\s\S]*defaults\.network: got "internet"/);
+  });
+
   it('matches globs the way paths are written', () => {
     expect(matchesAny('src/a/b.ts', ['src/**'])).toBe(true);
     expect(matchesAny('README.md', ['**/*.md'])).toBe(true);

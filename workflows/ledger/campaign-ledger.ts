@@ -2,16 +2,8 @@
  * The campaign's ledger: which runs are admitted, what they cost, how they ended, and whether to admit more.
  * Plain data plus pure rules, so it travels through continue-as-new unchanged.
  */
-import {
-  RUN_STATES,
-  SETTLED_RUN_STATES,
-  type CampaignSpec,
-  type RunReport,
-  type RunState,
-  type Target,
-  type TargetPageRef,
-  type TrackedChange,
-} from '../../src/contracts';
+import type { CampaignSpec, RunReport, RunState, Target, TargetPageRef, TrackedChange } from '../../src/contracts';
+import { RUN_STATES, SETTLED_RUN_STATES } from '../../src/contracts/run-states';
 import { changeBranch } from '../../src/temporal/ids';
 import type { CampaignProgress } from '../definitions';
 import { admissionBlocker } from './admission';
