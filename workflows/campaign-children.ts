@@ -1,4 +1,7 @@
-/** The child workflows a campaign starts: one RunWorkflow per admitted target, and (before `tracker-at-first-publish`) its change tracker at the end. */
+/**
+ * The child workflows a campaign starts: one RunWorkflow per admitted target, and its change tracker (at its first
+ * publish; campaigns started before `tracker-at-first-publish`, at their end).
+ */
 import { patched, ParentClosePolicy, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignResult, RunRequest, Target, TargetPageRef, TrackedChange } from '../src/contracts';
@@ -22,6 +25,8 @@ export async function startChangeTracker(
   counts: CampaignResult['counts'],
   changes: readonly TrackedChange[],
   changePages: readonly TargetPageRef[] = [],
+  /** Started at the campaign's first publish (patch `tracker-at-first-publish`): later changes arrive by signal. */
+  campaignOpen = false,
 ): Promise<void> {
   const total = changes.length + changePages.reduce((n, ref) => n + ref.count, 0);
   const { spec } = input;
@@ -39,11 +44,12 @@ export async function startChangeTracker(
         pollMs: spec.tracking.pollMs,
         untilMs: Date.now() + spec.tracking.forMs,
         lifecycle: lifecycleSettingsOf(spec),
+        ...(campaignOpen ? { campaignOpen: true } : {}),
       },
     ],
     typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],
     staticSummary: `Change requests of campaign ${spec.id}`,
-    staticDetails: `${total} change request(s), polled every ${spec.tracking.pollMs / 1000} s`,
+    staticDetails: `${total} change request(s)${campaignOpen ? ' at start' : ''}, polled every ${spec.tracking.pollMs / 1000} s`,
   });
 }
 

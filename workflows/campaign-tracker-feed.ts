@@ -9,14 +9,12 @@
  * inline; a large one its first page's worth (the campaign stores that page only after handing it over, so it is not
  * handed over again by reference), then later stored pages by reference, and at its end what no page holds.
  */
-import { getExternalWorkflowHandle, isCancellation, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, isCancellation } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { TargetPageRef, TrackedChange } from '../src/contracts';
 import { changeTrackerWorkflowId } from '../src/temporal/ids';
-import { CampaignIdKey } from '../src/temporal/search-attributes';
 import type { CampaignWorkflowInput } from './campaign';
-import { lifecycleSettingsOf } from './change-lifecycle';
-import { ChangeTrackerWorkflow } from './change-tracker';
+import { startChangeTracker } from './campaign-children';
 import { campaignEndedSignal, changesPublishedSignal, type ChangesPublished } from './definitions';
 import { PUBLISHED_PAGE_SIZE, type CampaignLedger } from './ledger/campaign-ledger';
 
@@ -116,38 +114,14 @@ export class TrackerFeed {
 
   private signal(payload: ChangesPublished, ended: boolean): Promise<void> {
     const tracker = getExternalWorkflowHandle(changeTrackerWorkflowId(this.input.spec.id));
-    return ended
-      ? tracker.signal(campaignEndedSignal, { ...payload, untilMs: Date.now() + this.input.spec.tracking.forMs })
-      : tracker.signal(changesPublishedSignal, { ...payload, untilMs: Date.now() + this.input.spec.tracking.forMs });
+    const sent = { ...payload, untilMs: Date.now() + this.input.spec.tracking.forMs };
+    return ended ? tracker.signal(campaignEndedSignal, sent) : tracker.signal(changesPublishedSignal, sent);
   }
 
   /** Starts the tracker (fixed id, abandoned by the campaign); one already running (a retried campaign) is signalled. */
   private async start(payload: ChangesPublished, ended: boolean): Promise<void> {
-    const { spec } = this.input;
-    const total = payload.changes.length + (payload.pages ?? []).reduce((n, ref) => n + ref.count, 0);
     try {
-      await startChild(ChangeTrackerWorkflow, {
-        workflowId: changeTrackerWorkflowId(spec.id),
-        taskQueue: this.input.queues.control,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            campaignId: spec.id,
-            counts: payload.counts,
-            changes: [...payload.changes],
-            ...(payload.pages?.length ? { changePages: [...payload.pages] } : {}),
-            queues: this.input.queues,
-            pollMs: spec.tracking.pollMs,
-            // Each handover moves this on; `campaignEnded` sets it from the campaign's end.
-            untilMs: Date.now() + spec.tracking.forMs,
-            lifecycle: lifecycleSettingsOf(spec),
-            ...(ended ? {} : { campaignOpen: true }),
-          },
-        ],
-        typedSearchAttributes: [{ key: CampaignIdKey, value: spec.id }],
-        staticSummary: `Change requests of campaign ${spec.id}`,
-        staticDetails: `${total} change request(s) at start, polled every ${spec.tracking.pollMs / 1000} s`,
-      });
+      await startChangeTracker(this.input, payload.counts, payload.changes, payload.pages ?? [], !ended);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       await this.signal(payload, ended);
