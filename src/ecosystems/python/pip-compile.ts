@@ -18,6 +18,7 @@ import {
   type FileEdit,
   type Requirement,
 } from './requirements';
+import { shellQuote, writeFileCommand } from '../../text/shell';
 
 /** The pip-tools release that compiles in sandboxes (it needs Python >= 3.10). */
 export const PIP_TOOLS_VERSION = '7.7.0';
@@ -40,10 +41,6 @@ export interface CompiledRequirements {
   sources: string[];
   /** The header's options that shape the result, as `--long=value`; addresses and one-off options left out. */
   options: string[];
-}
-
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 export function isCompiledByPipCompile(text: string): boolean {
@@ -342,9 +339,7 @@ export async function upgradeCompiled(
     return result.output;
   };
   const write = async (file: string, text: string) => {
-    const result = await exec(
-      `printf '%s' ${shellQuote(Buffer.from(text).toString('base64'))} | base64 -d > ${shellQuote(file)}`,
-    );
+    const result = await exec(writeFileCommand(file, text));
     if (result.exitCode !== 0) throw new PipCompileError(`could not write ${file}: ${result.output.trim()}`);
   };
   let before: string;

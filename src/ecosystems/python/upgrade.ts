@@ -18,7 +18,6 @@ import {
   isCompiledByPipCompile,
   PipCompileError,
   readCompileHeader,
-  shellQuote,
   upgradeCompiled,
   type CompiledRequirements,
 } from './pip-compile';
@@ -33,6 +32,7 @@ import {
   pointLockAt,
   restoreLockAddresses,
 } from './uv-lock';
+import { shellQuote, writeFileCommand } from '../../text/shell';
 
 type PythonUpgrade = z.infer<typeof PythonUpgradeStep>;
 
@@ -92,9 +92,7 @@ class Upgrade {
       throw err;
     }
     for (const edit of edits.filter((e) => e.after !== e.before)) {
-      const written = await this.exec(
-        `printf '%s' ${shellQuote(Buffer.from(edit.after).toString('base64'))} | base64 -d > ${shellQuote(edit.file)}`,
-      );
+      const written = await this.exec(writeFileCommand(edit.file, edit.after));
       if (written.exitCode !== 0) return this.outcome(false, `could not write ${edit.file}: ${written.output.trim()}`);
     }
     const moves = edits.flatMap((e) =>
@@ -165,8 +163,7 @@ class Upgrade {
     const registry = lockRegistry(before.output) ?? hostPythonIndex();
     if (!registry)
       return { ok: false, detail: 'uv.lock names no registry and the host has no Python index configured' };
-    const write = (text: string) =>
-      this.exec(`printf '%s' ${shellQuote(Buffer.from(text).toString('base64'))} | base64 -d > uv.lock`);
+    const write = (text: string) => this.exec(writeFileCommand('uv.lock', text));
     await write(pointLockAt(before.output, registry, route));
     const command = `uv lock --upgrade-package ${shellQuote(`${this.step.package}==${this.step.version}`)}`;
     const locked = await this.exec(command);

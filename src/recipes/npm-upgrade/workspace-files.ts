@@ -6,6 +6,7 @@
 import type { RecipeContext } from '../types';
 import type { CommandResult } from '../../sandbox/driver';
 import { INSPECTED_FILES, type RepositoryFiles } from './package-manager';
+import { shellQuote } from '../../text/shell';
 
 export const DEPENDENCY_SECTIONS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
 export type DependencySection = (typeof DEPENDENCY_SECTIONS)[number];
@@ -60,10 +61,6 @@ if (op === 'inspect') {
   fs.writeFileSync('package.json', text);
 }
 `;
-
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Runs one operation of the program; the results go into the step's log, but they are the recipe's, not the repository's, commands. */
 export class WorkspaceFiles {

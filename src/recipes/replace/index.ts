@@ -5,6 +5,7 @@
 import type { Step } from '../../contracts';
 import { globToRegExp } from '../../text/glob';
 import type { Recipe } from '../types';
+import { shellQuote } from '../../text/shell';
 
 type ReplaceStep = Extract<Step, { recipe: 'replace' }>;
 
@@ -36,10 +37,6 @@ function describeChanged(output: string): string {
   } catch {
     return 'replaced in more files than the output limit lists; the patch shows which';
   }
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 export const replaceRecipe: Recipe<ReplaceStep> = {
