@@ -6,6 +6,7 @@ import { patched, ParentClosePolicy, startChild, WorkflowIdReusePolicy } from '@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CampaignResult, RunRequest, Target, TargetPageRef, TrackedChange } from '../src/contracts';
 import { changeTrackerWorkflowId, runWorkflowId } from '../src/temporal/ids';
+import { RUN_PATCH_FOLD } from '../src/temporal/run-patch-fold';
 import { CampaignIdKey, OwnerKey, RepositoryKey, RunStateKey, TaskTypeKey } from '../src/temporal/search-attributes';
 import type { CampaignWorkflowInput } from './campaign';
 import { ChangeTrackerWorkflow } from './change-tracker';
@@ -71,6 +72,9 @@ export async function admit(input: CampaignWorkflowInput, ledger: CampaignLedger
     agent: { task: spec.agent.task ?? spec.title, mode: spec.agent.mode },
     changeKey: spec.changeKey ?? spec.id,
     ...(patched(PERMIT_BY_REPORT_PATCH) ? { permitByReport: true } : {}),
+    // One marker per campaign execution, instead of one per patch in every run (campaigns started before the fold
+    // replay the requests they made without it).
+    ...(patched(RUN_PATCH_FOLD) ? { foldedPatches: RUN_PATCH_FOLD } : {}),
     ...(spec.judge ? { judge: true } : {}),
     paths: spec.paths,
     preview: spec.preview,

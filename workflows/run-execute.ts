@@ -9,7 +9,6 @@ import {
   ApplicationFailure,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
@@ -19,11 +18,8 @@ import type { ExecutionResult, ExecutionSpec, Failure, RunRequest } from '../src
 import { DOCKER_ENGINE_UNAVAILABLE, NON_RETRYABLE_ERROR_TYPES } from '../src/temporal/failure-types';
 import type { ExecutionActivities } from './activity-types';
 import type { RunJournal } from './run-journal';
+import { RUN_PATCHES } from './run-patches';
 
-/** Runs started before the engine wait replay the single call they were recorded with. */
-const ENGINE_WAIT_PATCH = 'docker-engine-wait';
-/** Runs started before the first execution went unreported to the campaign replay the report they sent. */
-const QUIET_FIRST_EXECUTION_PATCH = 'quiet-first-execution';
 const DEFAULT_ENGINE_WAIT_MS = 10 * 60_000;
 const ENGINE_RETRY_FIRST_MS = 5_000;
 const ENGINE_RETRY_MAX_MS = 60_000;
@@ -46,13 +42,15 @@ export async function execute(
   };
   // The campaign counts a run admitted and not yet settled the same whether it is pending or executing, so the first
   // execution is not reported to it (one signal fewer per run); a re-execution is, because the campaign reserves again.
-  const quiet = why === undefined && patched(QUIET_FIRST_EXECUTION_PATCH);
+  // Runs started before the first execution went unreported to the campaign replay the report they sent.
+  const quiet = why === undefined && run.patches.has(RUN_PATCHES.quietFirstExecution);
   await run.transition(
     'executing',
     `on ${request.queues.execution}, policy ${spec.policy.version}${why ? `, ${why}` : ''}`,
     { quiet },
   );
-  if (!patched(ENGINE_WAIT_PATCH)) {
+  // Runs started before the engine wait replay the single call they were recorded with.
+  if (!run.patches.has(RUN_PATCHES.engineWait)) {
     try {
       return await proxyActivities<ExecutionActivities>(options).executeRun(spec);
     } catch (err) {

@@ -2,7 +2,6 @@
 import {
   CancellationScope,
   getExternalWorkflowHandle,
-  patched,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -21,9 +20,7 @@ import type {
 } from '../src/contracts';
 import { RunStateKey } from '../src/temporal/search-attributes';
 import { runReportSignal } from './definitions';
-
-/** Runs started before reports carried sandbox time replay reporting without it. */
-const SANDBOX_TIME_PATCH = 'run-sandbox-time';
+import { RUN_PATCHES, RunPatches } from './run-patches';
 
 export class RunJournal {
   readonly events: RunEvent[] = [];
@@ -38,8 +35,11 @@ export class RunJournal {
   audit?: PatchAuditResult;
   /** What executions before the current one cost (a run re-executed after an approved scope request). */
   priorCostUsd = 0;
+  /** Every patch check of the run goes through here, so a folded patch records no marker. */
+  readonly patches: RunPatches;
 
   constructor(private readonly request: RunRequest) {
+    this.patches = new RunPatches(request.foldedPatches);
     this.events.push({ at: new Date().toISOString(), to: 'pending', note: `requested by ${request.requestedBy}` });
   }
 
@@ -77,9 +77,12 @@ export class RunJournal {
     };
   }
 
-  /** How long the latest execution's sandbox ran, for the cost of a change request; runs before the patch report none. */
+  /**
+   * How long the latest execution's sandbox ran, for the cost of a change request. Runs started before reports carried
+   * sandbox time replay reporting without it.
+   */
   private sandboxTime(): { sandboxMs?: number } {
-    if (!this.result || !patched(SANDBOX_TIME_PATCH)) return {};
+    if (!this.result || !this.patches.has(RUN_PATCHES.sandboxTime)) return {};
     return { sandboxMs: Math.max(0, Date.parse(this.result.finishedAt) - Date.parse(this.result.startedAt)) };
   }
 

@@ -9,7 +9,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -45,6 +44,7 @@ import { buildExecutionSpec } from './execution-spec';
 import { execute } from './run-execute';
 import { RunInbox } from './run-inbox';
 import { RunJournal } from './run-journal';
+import { RUN_PATCHES } from './run-patches';
 
 /** What every step of a run works with: its request, its journal, its inbox and the activities it may call. */
 interface RunContext {
@@ -112,7 +112,8 @@ async function lifecycle(ctx: RunContext): Promise<void> {
 
 /** Step 1: the policy decides whether, and how, the run may execute. */
 async function decide(ctx: RunContext): Promise<PolicyDecision | undefined> {
-  const { decidePolicy } = patched(LOCAL_POLICY_DECISION_PATCH) ? ctx.local : ctx.control;
+  // Runs recorded before the policy decision was a local activity replay the activity task they scheduled.
+  const { decidePolicy } = ctx.run.patches.has(RUN_PATCHES.localPolicyDecision) ? ctx.local : ctx.control;
   const decision = (ctx.run.decision = await decidePolicy(ctx.request));
   if (decision.verdict !== 'deny') return decision;
   await ctx.run.transition('policy_denied', decision.reason);
@@ -134,7 +135,8 @@ async function executeWithinScope(
   if (!result?.scopeRequest) return result && { spec, result };
 
   const asked = result.scopeRequest;
-  const reexecutes = patched(SCOPE_APPROVAL_REEXECUTES_PATCH);
+  // Runs recorded before an approved scope request re-executed the run replay the old check of the unfinished result.
+  const reexecutes = run.patches.has(RUN_PATCHES.scopeApprovalReexecutes);
   const refusal = reexecutes ? scopeRequestRefusal(spec, asked) : undefined;
   if (refusal) {
     await run.fail({ kind: 'policy', message: `scope request refused: ${refusal}` });
@@ -186,7 +188,9 @@ async function approveForPublishing(
     await ctx.run.transition('changed', `not published: ${missing}`);
     return false;
   }
-  if (patched(PATCH_AUDIT_PATCH) && !(await auditBeforePublishing(ctx, decision, spec, result))) return false;
+  // Runs recorded before the patch audit publish without auditing their patch.
+  if (ctx.run.patches.has(RUN_PATCHES.patchAudit) && !(await auditBeforePublishing(ctx, decision, spec, result)))
+    return false;
   return !decision.approvalBeforePr || ctx.run.approvedBy !== undefined || awaitApproval(ctx, decision.reason);
 }
 
@@ -253,7 +257,11 @@ const LISTED_FINDINGS = 10;
 async function publish(ctx: RunContext, result: ExecutionResult): Promise<void> {
   const { run, request, inbox, governor } = ctx;
   for (;;) {
-    const onBase = result.verification.baseline && patched(BASELINE_PATCH) && describePreExisting(result.verification);
+    // Runs recorded before the baseline keep their publishing note without it.
+    const onBase =
+      result.verification.baseline &&
+      run.patches.has(RUN_PATCHES.verificationBaseline) &&
+      describePreExisting(result.verification);
     const note =
       [run.approvedBy ? `approved by ${run.approvedBy}` : '', onBase || ''].filter(Boolean).join('; ') || undefined;
     inbox.permitGranted = false;
@@ -310,23 +318,9 @@ async function awaitApproval(ctx: RunContext, why: string): Promise<boolean> {
   return true;
 }
 
-/** Runs recorded before the baseline keep their memo and publishing note without it. */
-const BASELINE_PATCH = 'verification-baseline';
-
-/** Runs recorded before the patch audit publish without auditing their patch. */
-const PATCH_AUDIT_PATCH = 'patch-audit';
-
-/** Runs recorded before the policy decision was a local activity replay the activity task they scheduled. */
-const LOCAL_POLICY_DECISION_PATCH = 'local-policy-decision';
-
-/** Runs recorded before an approved scope request re-executed the run replay the old check of the unfinished result. */
-const SCOPE_APPROVAL_REEXECUTES_PATCH = 'scope-approval-reexecutes';
-
-/** Runs recorded before commands were read by the shell parser replay the line splitter they were checked with. */
-const COMMAND_PARSER_PATCH = 'command-policy-parser';
-
 /** The shell parser is WebAssembly, so the control plane reads reported commands in an activity, not here. */
 async function refusedCommands(
+  run: RunJournal,
   control: ControlActivities,
   decision: PolicyDecision,
   spec: ExecutionSpec,
@@ -334,7 +328,8 @@ async function refusedCommands(
 ): Promise<string[]> {
   // An approved scope request adds commands to the spec's allowlist; otherwise it is the policy's.
   const allowlist = spec.approvedScope ? spec.agent!.allowedCommands : decision.allowedCommands;
-  if (!patched(COMMAND_PARSER_PATCH)) return refusedBySplitting(result.commands, allowlist);
+  // Runs recorded before commands were read by the shell parser replay the line splitter they were checked with.
+  if (!run.patches.has(RUN_PATCHES.commandParser)) return refusedBySplitting(result.commands, allowlist);
   return result.commands.length > 0 ? control.checkCommands({ commands: result.commands, allowlist }) : [];
 }
 
@@ -356,7 +351,8 @@ async function acceptEvidence(
     artifacts: Object.fromEntries(result.manifest.artifacts.map((a) => [a.name, a.uri])),
   });
   const baseline = result.verification.baseline;
-  if (baseline && patched(BASELINE_PATCH)) {
+  // Runs recorded before the baseline keep their memo without it.
+  if (baseline && run.patches.has(RUN_PATCHES.verificationBaseline)) {
     const { preExisting, baselineFindings } = result.verification;
     upsertMemo({
       verificationBaseline: { ...baseline, preExisting: preExisting ?? [], findings: baselineFindings ?? [] },
@@ -373,7 +369,7 @@ async function acceptEvidence(
     await run.fail(result.failure ?? { kind: 'infra', message: 'execution failed without a reason' });
     return false;
   }
-  const violation = checkScope(spec, decision, result, await refusedCommands(control, decision, spec, result));
+  const violation = checkScope(spec, decision, result, await refusedCommands(run, control, decision, spec, result));
   if (violation) {
     await run.fail(violation);
     return false;

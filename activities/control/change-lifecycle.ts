@@ -19,6 +19,7 @@ import { branchState, type BranchState } from '../../src/git/branch-state';
 import { PatchConflictError } from '../../src/patch/apply';
 import { LIFECYCLE_UNAVAILABLE } from '../../src/temporal/failure-types';
 import { mapInResumableBatches } from '../../src/temporal/resumable-batches';
+import { RUN_PATCH_FOLD } from '../../src/temporal/run-patch-fold';
 import { changeBranch, rebaseGovernorWorkflowId } from '../../src/temporal/ids';
 import {
   returnRebasePermitSignal,
@@ -111,10 +112,13 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       return { outcome: 'failed', message: `${published.reason}: ${published.message}` };
     },
 
-    /** The run's request again, for a new run on the moved base: it executes and is verified before anything is pushed. */
+    /**
+     * The run's request again, for a new run on the moved base: it executes and is verified before anything is pushed.
+     * The new run starts on today's workflow code, so it takes today's fold of the run's patches.
+     */
     async reexecutionRequest(input: { runId: string; newRunId: string }): Promise<RunRequest> {
       const { request } = await recorded(input.runId);
-      return { ...request, runId: input.newRunId };
+      return { ...request, runId: input.newRunId, foldedPatches: RUN_PATCH_FOLD };
     },
 
     /** Merges through the forge when policy allows it, the forge's checks pass and policy's approvals are in. */

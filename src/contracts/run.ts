@@ -39,6 +39,11 @@ export const RunRequest = z.strictObject({
   permitByReport: z.boolean().optional(),
   /** The campaign asks the patch audit's judge to compare the diff with its intent, whatever the bundle says. */
   judge: z.boolean().optional(),
+  /**
+   * The fold of RunWorkflow's patches the run takes without markers (workflows/run-patches.ts). Set on runs started by
+   * today's code; absent in requests made before the fold, whose runs replay each patch by its marker.
+   */
+  foldedPatches: z.string().min(1).optional(),
   queues: TaskQueues,
 });
 export type RunRequest = z.infer<typeof RunRequest>;
