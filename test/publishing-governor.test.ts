@@ -16,6 +16,7 @@ import { controlDeps } from '../src/workers/control-deps';
 import { governorStateQuery } from '../workflows/definitions';
 import { eventually } from './support/eventually';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
+import { signalsSent } from './support/history';
 import { startHarness, type RegattaHarness } from './support/harness';
 import { scriptedExecution } from './support/scripted-execution';
 import { fixtureRepo, readStackInfo } from './support/stack';
@@ -88,26 +89,6 @@ async function campaign(id: string, names: string[]): Promise<CampaignSpecInput 
   };
 }
 
-/**
- * When a workflow sent each signal of this name, by receiving workflow id (epoch ms), from its history: the start of the
- * workflow task that sent it, which is the workflow's own clock (`Date.now()` in that task), not the later time the
- * server wrote the event down.
- */
-async function signalsSent(workflowId: string, signalName: string): Promise<Record<string, number>> {
-  const history = await harness.client.temporal.workflow.getHandle(workflowId).fetchHistory();
-  const sent: Record<string, number> = {};
-  let taskStarted: number | undefined;
-  for (const event of history.events ?? []) {
-    if (event.workflowTaskStartedEventAttributes && event.eventTime)
-      taskStarted = Number(String(event.eventTime.seconds)) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
-    const signal = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
-    if (signal?.signalName !== signalName || !signal.workflowExecution?.workflowId || taskStarted === undefined)
-      continue;
-    sent[signal.workflowExecution.workflowId] = taskStarted;
-  }
-  return sent;
-}
-
 function pullCreations(): { repo: string; at: number; status: number }[] {
   return github.requests
     .filter((r) => r.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/pulls$/.test(r.path))
@@ -129,7 +110,11 @@ it('twenty runs from four campaigns never exceed the governor of five per window
   const results = await Promise.all(campaigns.map((c) => harness.client.campaignResult(c.id)));
   expect(results.map((r) => r.counts)).toEqual(Array(4).fill({ published: 5 }));
 
-  const granted = await signalsSent(publishGovernorWorkflowId(host, harness.queues.control), 'governorPermitGranted');
+  const granted = await signalsSent(
+    harness.client.temporal,
+    publishGovernorWorkflowId(host, harness.queues.control),
+    'governorPermitGranted',
+  );
   expect(Object.keys(granted)).toHaveLength(20);
   const grants = Object.values(granted).sort((a, b) => a - b);
   for (let i = 5; i < grants.length; i++) expect(grants[i] - grants[i - 5]).toBeGreaterThanOrEqual(WINDOW_MS);
@@ -184,9 +169,9 @@ it('a secondary rate limit holds every campaign publishing to the host until Ret
   const heldUntil = Date.parse(held!.heldUntil!);
   expect(heldUntil - limited.at).toBeGreaterThanOrEqual(4_000 - TASK_LATENCY_MS);
   // No permit is granted, to any campaign, while the host is held.
-  const grantedSince = Object.values(await signalsSent(governorId, 'governorPermitGranted')).filter(
-    (at) => at > limited.at + TASK_LATENCY_MS,
-  );
+  const grantedSince = Object.values(
+    await signalsSent(harness.client.temporal, governorId, 'governorPermitGranted'),
+  ).filter((at) => at > limited.at + TASK_LATENCY_MS);
   expect(grantedSince.filter((at) => at < heldUntil - TASK_LATENCY_MS)).toEqual([]);
   expect(creations.find((p) => p.repo === limited.repo && p.status === 201)!.at - limited.at).toBeGreaterThanOrEqual(
     4_000,
