@@ -5,7 +5,8 @@
  *     one activity on a control queue and one on an execution queue;
  * (b) Regatta: a preview campaign of the same size and window, every run `changed`, the execution plane scripted (no
  *     sandbox), on real control activities (policy decision).
- * Prints both times, the median events per run, and `ratio regatta / bare: R` per round, alternating the two;
+ * Prints both times, the median events per run, the parent's workflow tasks (how many, how long they waited for a
+ * worker, how long the worker took), and `ratio regatta / bare: R` per round, alternating the two;
  * with several rounds, the median ratio and its range.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,7 +15,13 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { loadConfig } from '../src/config';
 import { connectTemporalClient } from '../src/client/connection';
 import { connectWorker } from '../src/workers/control-worker';
-import { eventsPerChild, previewCampaign } from './preview-campaign';
+import {
+  describeParentTasks,
+  eventsPerChild,
+  parentTasks,
+  previewCampaign,
+  type ParentTasks,
+} from './preview-campaign';
 import type { FanoutParent } from './workflows/fanout';
 
 const [targets, window, rounds] = [1000, 100, 1].map((fallback, i) => Number(process.argv[i + 2] ?? fallback));
@@ -24,7 +31,7 @@ if (![targets, window, rounds].every((n) => Number.isInteger(n) && n >= 1)) {
   );
 }
 
-async function bare(): Promise<{ ms: number; events: number }> {
+async function bare(): Promise<{ ms: number; events: number; parent: ParentTasks }> {
   const config = loadConfig();
   const unique = randomUUID().slice(0, 8);
   const queues = { control: `bench-control-${unique}`, execution: `bench-execution-${unique}` };
@@ -55,10 +62,11 @@ async function bare(): Promise<{ ms: number; events: number }> {
   });
   const ms = Date.now() - started;
   const events = await eventsPerChild(client, `WorkflowType = 'FanoutChild' AND TaskQueue = '${queues.control}'`);
+  const parent = await parentTasks(client, workflowId);
   workers.forEach((w) => w.shutdown());
   await Promise.all(running);
   await connection.close();
-  return { ms, events };
+  return { ms, events, parent };
 }
 
 async function main(): Promise<void> {
@@ -68,11 +76,11 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     const floor = await bare();
     console.log(
-      `round ${round}: bare Temporal fan-out: ${targets} children, window ${window}: ${(floor.ms / 1000).toFixed(1)} s, median ${floor.events} events per child`,
+      `round ${round}: bare Temporal fan-out: ${targets} children, window ${window}: ${(floor.ms / 1000).toFixed(1)} s, median ${floor.events} events per child; ${describeParentTasks(floor.parent)}`,
     );
     const ours = await previewCampaign(targets, window);
     console.log(
-      `round ${round}: Regatta preview campaign: ${targets} runs, window ${window}: ${(ours.ms / 1000).toFixed(1)} s, median ${ours.events} events per run`,
+      `round ${round}: Regatta preview campaign: ${targets} runs, window ${window}: ${(ours.ms / 1000).toFixed(1)} s, median ${ours.events} events per run; ${describeParentTasks(ours.parent)}`,
     );
     ratios.push(ours.ms / floor.ms);
     console.log(`round ${round}: ratio regatta / bare: ${ratios.at(-1)!.toFixed(2)}`);
