@@ -37,6 +37,7 @@ import { changeReport, measureEndedCampaign, type ChangeReport } from './report'
 import { RegattaSchedules } from './schedules';
 import { startCampaign, type StartedCampaign } from './start-campaign';
 import { CampaignNotFoundError, RunNotAwaitingError, RunNotFoundError } from './errors';
+import { executeUpdateOnce } from './updates';
 
 export * from './errors';
 export { validateCampaignSpec, type StartedCampaign } from './start-campaign';
@@ -160,7 +161,7 @@ export class RegattaClient {
   /** Stops admitting runs, cancels running ones (and their sandboxes), and waits until every run has settled. */
   async cancelCampaign(campaignId: string, by: string, reason?: string): Promise<CampaignProgress> {
     return this.withCampaign(campaignId, (handle) =>
-      handle.executeUpdate(cancelCampaignUpdate, { args: [{ by, reason }] }),
+      executeUpdateOnce(handle, cancelCampaignUpdate, { args: [{ by, reason }] }),
     );
   }
 
@@ -199,14 +200,14 @@ export class RegattaClient {
   /** Starts the campaign's next wave now, whatever its gate says; recorded on the wave with who and why. */
   async advanceWave(campaignId: string, by: string, reason?: string): Promise<RolloutProgress> {
     return this.withCampaign(campaignId, (handle) =>
-      handle.executeUpdate(advanceWaveUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
+      executeUpdateOnce(handle, advanceWaveUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
     );
   }
 
   /** Stops the rollout after the current wave: targets not yet admitted are skipped; recorded with who and why. */
   async abortWave(campaignId: string, by: string, reason?: string): Promise<RolloutProgress> {
     return this.withCampaign(campaignId, (handle) =>
-      handle.executeUpdate(abortWaveUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
+      executeUpdateOnce(handle, abortWaveUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
     );
   }
 
@@ -221,7 +222,7 @@ export class RegattaClient {
   /** Publishes a run whose publishing failed again, from its stored evidence, without executing it again. */
   async retryPublish(runId: string, by: string): Promise<RunSummary> {
     try {
-      return await this.temporal.workflow.getHandle(runId).executeUpdate(retryPublishUpdate, { args: [{ by }] });
+      return await executeUpdateOnce(this.temporal.workflow.getHandle(runId), retryPublishUpdate, { args: [{ by }] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw await this.closedRunRefusal(runId, 'publish_failed');
       throw asRefusal(err);
@@ -282,7 +283,9 @@ export class RegattaClient {
       ? changeTrackerWorkflowId(campaignId)
       : campaignWorkflowId(campaignId);
     try {
-      return await this.temporal.workflow.getHandle(decider).executeUpdate(update, { args: [{ runId, by, comment }] });
+      return await executeUpdateOnce(this.temporal.workflow.getHandle(decider), update, {
+        args: [{ runId, by, comment }],
+      });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw asRefusal(err);
       await this.temporal.workflow
