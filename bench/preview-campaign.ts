@@ -3,12 +3,12 @@
  * `changed`, the execution plane scripted (no sandbox), on real control activities (policy decision). Its workers
  * take their tuning from the environment (REGATTA_WORKFLOW_TASK_SLOTS and the like), as the control worker does.
  */
-import type { temporal } from '@temporalio/proto';
 import { createControlActivities } from '../activities/control';
 import type { connectTemporalClient } from '../src/client/connection';
 import type { Target } from '../src/contracts';
 import { campaignWorkflowId } from '../src/temporal/ids';
 import { startHarness } from '../test/support/harness';
+import { eventMs, historiesOf } from '../test/support/history';
 import { scriptedExecution } from '../test/support/scripted-execution';
 
 function median(values: number[]): number {
@@ -42,22 +42,16 @@ export function describeParentTasks(t: ParentTasks): string {
   return `parent: ${t.tasks} workflow tasks, ${(t.waitingMs / 1000).toFixed(1)} s waiting for a worker, ${(t.workingMs / 1000).toFixed(1)} s from taken to completed`;
 }
 
-function eventMs(event: temporal.api.history.v1.IHistoryEvent): number {
-  const time = event.eventTime;
-  return time ? Number(String(time.seconds)) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
-}
-
 /** Reads every execution of `workflowId` (a parent that continued as new has several) from the server's histories. */
 export async function parentTasks(
   client: Awaited<ReturnType<typeof connectTemporalClient>>,
   workflowId: string,
 ): Promise<ParentTasks> {
   const totals: ParentTasks = { tasks: 0, waitingMs: 0, workingMs: 0 };
-  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+  for await (const events of historiesOf(client, workflowId)) {
     let scheduled = 0;
     let started = 0;
-    for (const event of history.events ?? []) {
+    for (const event of events) {
       if (event.workflowTaskScheduledEventAttributes) scheduled = eventMs(event);
       else if (event.workflowTaskStartedEventAttributes) {
         started = eventMs(event);

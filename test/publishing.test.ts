@@ -18,6 +18,7 @@ import { campaignWorkflowId } from '../src/temporal/ids';
 import { controlDeps } from '../src/workers/control-deps';
 import { eventually } from './support/eventually';
 import { realExecutionActivities, startHarness, type RegattaHarness } from './support/harness';
+import { eventMs } from './support/history';
 import { fixtureRepo } from './support/stack';
 
 const config = loadConfig();
@@ -103,8 +104,7 @@ async function permitsGranted(campaignId: string): Promise<Record<string, number
     const signal = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
     if (signal?.signalName !== 'publishPermitGranted' || !signal.workflowExecution?.workflowId || !event.eventTime)
       continue;
-    granted[signal.workflowExecution.workflowId] =
-      Number(String(event.eventTime.seconds)) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
+    granted[signal.workflowExecution.workflowId] = eventMs(event);
   }
   return granted;
 }

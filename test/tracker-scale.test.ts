@@ -15,6 +15,7 @@ import { burndownQuery } from '../workflows/definitions';
 import { fleetRepos, seedOpenPulls } from './support/github-fleet';
 import { startFakeGitHub, type FakeGitHub } from './support/github-server';
 import { startHarness, type RegattaHarness } from './support/harness';
+import { eventMs } from './support/history';
 
 const CHANGE_REQUESTS = 5_000;
 const RATE_LIMIT = { limit: 4_000, windowMs: 8_000 };
@@ -47,10 +48,6 @@ async function firstBurndown(read: () => Promise<Burndown>, timeoutMs: number): 
     if (Date.now() > until) throw new Error(`the tracker finished no poll in ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
-}
-
-function epochMs(time: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
-  return Number(String(time?.seconds ?? 0)) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
 }
 
 /** The history an event at a time: the whole of it can be more than a gRPC message may carry. */
@@ -127,7 +124,7 @@ it(
     expect(largest.bytes).toBe(sizes[0].bytes);
     expect(largest.bytes).toBeLessThan(1024 * 1024);
 
-    const startedAt = epochMs(events[0].eventTime);
+    const startedAt = eventMs(events[0]);
     const firstPollAt = Date.parse(first.checkedAt!);
     const firstPollRequests = github.requests.filter((r) => r.at <= firstPollAt).length;
     console.log(

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createControlActivities } from '../../activities/control';
 import type { CampaignSpecInput, RunRequest } from '../../src/contracts';
@@ -51,9 +52,7 @@ it('a run started by a campaign today takes the fold: no marker or change-versio
   const history = await handle.fetchHistory();
   const events = history.events ?? [];
   const started = events[0].workflowExecutionStartedEventAttributes!;
-  const request = (await harness.client.temporal.options.loadedDataConverter.payloadConverter.fromPayload(
-    started.input!.payloads![0],
-  )) as RunRequest;
+  const request = defaultPayloadConverter.fromPayload<RunRequest>(started.input!.payloads![0]);
   expect(request.foldedPatches).toBe(RUN_PATCH_FOLD);
 
   // The only marker is the policy decision's local activity; no patch marker, no TemporalChangeVersion upsert.
